@@ -1,0 +1,259 @@
+"""Hardware configurations: PEs, buffers, bandwidths and the area model.
+
+Three file formats are read:
+
+* YAML (``hwconfigs/*.yaml``)::
+
+      name: edge
+      num_pes: 168
+      l1_size: 512        # elements per PE
+      l2_size: 108000     # elements
+      noc_bw: 81920000    # elements/cycle, omit for unlimited
+      offchip_bw: ~       # elements/cycle, omit or ~ for unlimited
+      simd_lanes: 1
+      noc_hops: 1
+      area:               # optional, µm² per MAC unit and per bit of SRAM
+        mac_um2: 282
+        sram_um2_per_bit: 0.086
+        bits_per_element: 8
+
+* GAMMA's ``hw_config.m`` (``NumPEs: 168``, ``L1Size``, ``L2Size``, ``NoC_BW``).
+* MAESTRO's hardware file (``num_pes: 256``, ``l1_size_cstr``, ``l2_size_cstr``,
+  ``noc_bw_cstr``, ``offchip_bw_cstr``, ``NoC_NumHops``).  As in MAESTRO, a
+  file without ``num_pes`` means one PE.
+
+All sizes count elements (one element is one byte in MAESTRO's size columns);
+bandwidths count elements per cycle.  ``None`` means unlimited.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from gamma.errors import GammaInputError
+from gamma.workload import PROJECT_ROOT
+
+HWCONFIG_DIR = PROJECT_ROOT / "hwconfigs"
+
+#: MAESTRO's value for a missing size or bandwidth (INT_MAX).
+MAESTRO_UNLIMITED = 2**31 - 1
+
+
+@dataclass(frozen=True)
+class AreaModel:
+    """Chip area in µm²: ``mac_um2 · PEs + sram_um2_per_bit · bits · (L1 · PEs + L2)``.
+
+    The defaults are the per-MAC (int8) and per-bit SRAM figures GAMMA uses for
+    PE-mapping co-exploration (DiGamma).
+    """
+
+    mac_um2: float = 282.0
+    sram_um2_per_bit: float = 0.086
+    bits_per_element: int = 8
+
+    def area_um2(self, num_pes, l1_elements, l2_elements):
+        """Area in µm² (works element-wise on arrays).
+
+        Parameters
+        ----------
+        num_pes : int or ndarray
+        l1_elements : int or ndarray
+            L1 buffer size per PE, elements.
+        l2_elements : int or ndarray
+            Shared L2 buffer size, elements.
+        """
+        per_element = self.sram_um2_per_bit * self.bits_per_element
+        return self.mac_um2 * num_pes + per_element * (l1_elements * num_pes + l2_elements)
+
+
+@dataclass(frozen=True)
+class Hardware:
+    """An accelerator: a PE array with per-PE L1 buffers and a shared L2.
+
+    Parameters
+    ----------
+    num_pes : int
+        Processing elements (one MAC unit per SIMD lane each).
+    l1_size, l2_size : int or None
+        Buffer capacities in elements (L1 per PE).  ``None``: unlimited.
+    noc_bw, offchip_bw : int or None
+        Bandwidths in elements/cycle.  ``None``: unlimited.
+    noc_hops : int
+        NoC latency in cycles per transfer (MAESTRO's ``NoC_NumHops``).
+    simd_lanes : int
+        MAC lanes per PE.
+    name : str
+        Label used in output folder names.
+    area : AreaModel
+        Constants of the area model.
+    """
+
+    num_pes: int
+    l1_size: int | None = None
+    l2_size: int | None = None
+    noc_bw: int | None = None
+    offchip_bw: int | None = None
+    noc_hops: int = 1
+    simd_lanes: int = 1
+    name: str = "custom"
+    area: AreaModel = field(default_factory=AreaModel)
+
+    def __post_init__(self):
+        _check_positive("num_pes", self.num_pes)
+        for name in ("l1_size", "l2_size", "noc_bw", "offchip_bw"):
+            if getattr(self, name) is not None:
+                _check_positive(name, getattr(self, name))
+        _check_positive("noc_hops", self.noc_hops)
+        _check_positive("simd_lanes", self.simd_lanes)
+
+    # Values as MAESTRO sees them: unlimited is INT_MAX.
+    @property
+    def noc_bw_value(self) -> int:
+        return MAESTRO_UNLIMITED if self.noc_bw is None else self.noc_bw
+
+    @property
+    def offchip_bw_value(self) -> int:
+        return MAESTRO_UNLIMITED if self.offchip_bw is None else self.offchip_bw
+
+    @property
+    def l1_limit(self) -> float:
+        """L1 capacity per PE in elements (``inf`` if unlimited)."""
+        return math.inf if self.l1_size is None else self.l1_size
+
+    @property
+    def l2_limit(self) -> float:
+        """L2 capacity in elements (``inf`` if unlimited)."""
+        return math.inf if self.l2_size is None else self.l2_size
+
+    def replace(self, **changes) -> "Hardware":
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        """Plain data, as written to YAML."""
+        out = dataclasses.asdict(self)
+        return out
+
+    def to_maestro(self) -> str:
+        """The hardware in MAESTRO's file format."""
+        lines = [f"num_pes: {self.num_pes}"]
+        if self.l1_size is not None:
+            lines.append(f"l1_size_cstr: {self.l1_size}")
+        if self.l2_size is not None:
+            lines.append(f"l2_size_cstr: {self.l2_size}")
+        if self.noc_bw is not None:
+            lines.append(f"noc_bw_cstr: {self.noc_bw}")
+        if self.offchip_bw is not None:
+            lines.append(f"offchip_bw_cstr: {self.offchip_bw}")
+        lines.append(f"NoC_NumHops: {self.noc_hops}")
+        return "\n".join(lines) + "\n"
+
+
+def _check_positive(name: str, value) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise GammaInputError(f"hardware {name} must be a positive integer, got {value!r}")
+
+
+# ---------------------------------------------------------------------------
+# Loading
+# ---------------------------------------------------------------------------
+
+_YAML_KEYS = {"name", "num_pes", "l1_size", "l2_size", "noc_bw", "offchip_bw", "noc_hops",
+              "simd_lanes", "area"}
+_AREA_KEYS = {f.name for f in dataclasses.fields(AreaModel)}
+_GAMMA_KEYS = {"NumPEs": "num_pes", "L1Size": "l1_size", "L2Size": "l2_size", "NoC_BW": "noc_bw"}
+_MAESTRO_KEYS = {"num_pes": "num_pes", "l1_size_cstr": "l1_size", "l2_size_cstr": "l2_size",
+                 "noc_bw_cstr": "noc_bw", "offchip_bw_cstr": "offchip_bw", "NoC_NumHops": "noc_hops"}
+
+
+def available_hwconfigs() -> list[str]:
+    """Names of the configurations shipped in ``hwconfigs/``."""
+    return sorted(p.stem for p in HWCONFIG_DIR.glob("*.yaml"))
+
+
+def resolve_hwconfig(spec: str) -> Path:
+    """Turn ``--hwconfig`` (a name in ``hwconfigs/`` or a path) into a file path."""
+    path = Path(spec)
+    if path.is_file():
+        return path
+    for suffix in (".yaml", ".yml", ".m", ""):
+        shipped = HWCONFIG_DIR / f"{spec}{suffix}"
+        if shipped.is_file():
+            return shipped
+    names = ", ".join(available_hwconfigs())
+    raise GammaInputError(f"--hwconfig: no file {spec!r} and no shipped config of that name "
+                          f"(shipped: {names})")
+
+
+def load_hardware(spec: str | Path) -> Hardware:
+    """Read a hardware configuration in any of the three formats."""
+    path = resolve_hwconfig(str(spec))
+    text = path.read_text()
+    if path.suffix.lower() in (".yaml", ".yml"):
+        return _from_yaml(path, text)
+    return _from_key_value(path, text)
+
+
+def _from_yaml(path: Path, text: str) -> Hardware:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise GammaInputError(f"{where}: not valid YAML ({getattr(err, 'problem', err)})") from None
+    if not isinstance(data, dict):
+        raise GammaInputError(f"{path}: expected a mapping of keys such as num_pes, l1_size")
+    unknown = set(data) - _YAML_KEYS
+    if unknown:
+        raise GammaInputError(f"{path}: unknown key(s) {', '.join(sorted(map(str, unknown)))}; "
+                              f"allowed: {', '.join(sorted(_YAML_KEYS))}")
+    if "num_pes" not in data:
+        raise GammaInputError(f"{path}: missing key num_pes")
+    values = dict(data)
+    values.setdefault("name", path.stem)
+    area = values.pop("area", None) or {}
+    if not isinstance(area, dict) or set(area) - _AREA_KEYS:
+        raise GammaInputError(f"{path}: 'area' must be a mapping with keys "
+                              f"{', '.join(sorted(_AREA_KEYS))}")
+    try:
+        return Hardware(**values, area=AreaModel(**area))
+    except GammaInputError as err:
+        raise GammaInputError(f"{path}: {err}") from None
+    except TypeError as err:
+        raise GammaInputError(f"{path}: {err}") from None
+
+
+def _from_key_value(path: Path, text: str) -> Hardware:
+    pairs: dict[str, tuple[int, str]] = {}
+    for line_no, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("//")[0].split("#")[0].strip()
+        if not line:
+            continue
+        key, sep, value = line.partition(":")
+        if not sep:
+            raise GammaInputError(f"{path}:{line_no}: expected 'key: value', got {raw.strip()!r}")
+        pairs[key.strip()] = (line_no, value.strip().rstrip(";"))
+    if set(pairs) & set(_GAMMA_KEYS):
+        table, flavour = _GAMMA_KEYS, "GAMMA"
+    else:
+        table, flavour = _MAESTRO_KEYS, "MAESTRO"
+    values: dict[str, int] = {}
+    for key, (line_no, value) in pairs.items():
+        if key not in table:
+            raise GammaInputError(f"{path}:{line_no}: unknown {flavour} hardware key {key!r}; "
+                                  f"expected one of {', '.join(table)}")
+        try:
+            number = int(value)
+        except ValueError:
+            raise GammaInputError(f"{path}:{line_no}: {key} must be a whole number, got {value!r}") from None
+        if number < 1:
+            raise GammaInputError(f"{path}:{line_no}: {key} must be positive, got {number}")
+        values[table[key]] = number
+    if flavour == "GAMMA" and "num_pes" not in values:
+        raise GammaInputError(f"{path}: missing NumPEs")
+    values.setdefault("num_pes", 1)  # MAESTRO's default
+    return Hardware(**values, name=path.stem)

@@ -1,0 +1,252 @@
+"""Workloads: one DNN layer (:class:`Layer`) and the model files that list them.
+
+Sizes follow MAESTRO and GAMMA: ``Y`` and ``X`` are the *input* activation rows
+and columns, ``R`` and ``S`` the filter rows and columns.  The output size is
+``Y' = (Y - R) // stride + 1`` (no padding: a padded layer is written with its
+padded input size).
+
+Model files (``data/model/<name>.csv``) use GAMMA's layout, read by position::
+
+    K,C,Y,X,R,S,T[,stride]
+
+with ``T`` the layer type code (0 FC, 1 CONV, 2 DSCONV, 3 GEMM).  GEMM rows
+hold ``M,N,K`` in their first three columns and FC rows ``O,I`` in their first
+two; the remaining size columns are ignored (GAMMA writes 1 or 0 there).  An
+optional eighth column ``stride`` gives the convolution stride (default 1).
+"""
+from __future__ import annotations
+
+import csv
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+from gamma.errors import GammaInputError
+
+#: Layer types.  CONV/DSCONV/GEMM/FC come from GAMMA's model files; TRCONV and
+#: NGCONV only appear in MAESTRO mapping files.
+LAYER_TYPES = ("CONV", "DSCONV", "GEMM", "FC", "TRCONV", "NGCONV")
+
+#: GAMMA's ``T`` column codes.
+TYPE_CODES = {0: "FC", 1: "CONV", 2: "DSCONV", 3: "GEMM"}
+
+#: Where the shipped model zoo and the other data folders live.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MODEL_DIR = PROJECT_ROOT / "data" / "model"
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One layer of a DNN, in MAESTRO's dimension names.
+
+    Parameters
+    ----------
+    type : str
+        One of :data:`LAYER_TYPES`.
+    K, C : int
+        Output and input channels.  Depthwise (DSCONV) layers have ``K == 1``
+        and ``C`` channels.  A GEMM ``M x K`` times ``K x N`` is stored as
+        ``K = N``, ``C = K``, ``Y = M`` (and ``X = R = S = 1``), an FC layer
+        with ``O`` outputs and ``I`` inputs as ``K = O``, ``C = I``.
+    Y, X : int
+        Input rows and columns (elements).
+    R, S : int
+        Filter rows and columns.
+    stride : int
+        Convolution stride, the same along Y and X.
+    N : int
+        Batch size (MAESTRO's optional ``N`` dimension).
+    G : int
+        Groups, for MAESTRO's NGCONV layers only.
+    name : str
+        Free-form label (e.g. the MAESTRO layer name).
+    """
+
+    type: str
+    K: int
+    C: int
+    Y: int
+    X: int
+    R: int
+    S: int
+    stride: int = 1
+    N: int = 1
+    G: int = 1
+    name: str = ""
+
+    def __post_init__(self):
+        if self.type not in LAYER_TYPES:
+            raise GammaInputError(
+                f"unknown layer type {self.type!r}; expected one of {', '.join(LAYER_TYPES)}")
+        for field in ("K", "C", "Y", "X", "R", "S", "stride", "N", "G"):
+            value = getattr(self, field)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise GammaInputError(
+                    f"layer {field} must be a positive integer, got {value!r}")
+        if self.R > self.Y or self.S > self.X:
+            raise GammaInputError(
+                f"filter {self.R}x{self.S} is larger than the input {self.Y}x{self.X}; "
+                "write the padded input size in Y and X")
+
+    # ------------------------------------------------------------------ sizes
+    @property
+    def Yo(self) -> int:
+        """Output rows, ``(Y - R) // stride + 1``."""
+        return (self.Y - self.R) // self.stride + 1
+
+    @property
+    def Xo(self) -> int:
+        """Output columns, ``(X - S) // stride + 1``."""
+        return (self.X - self.S) // self.stride + 1
+
+    @property
+    def macs(self) -> int:
+        """Multiply-accumulates the layer truly computes (with its stride)."""
+        per_output = self.R * self.S
+        if self.type == "DSCONV":
+            return self.N * self.C * self.Yo * self.Xo * per_output
+        return self.N * self.G * self.K * self.C * self.Yo * self.Xo * per_output
+
+    @property
+    def dims(self) -> dict[str, int]:
+        """Dimension sizes by MAESTRO name (``N`` and ``G`` only when used)."""
+        sizes = {"K": self.K, "C": self.C, "Y": self.Y, "X": self.X, "R": self.R, "S": self.S}
+        if self.type == "NGCONV":
+            sizes = {"G": self.G, **sizes}
+        if self.N > 1:
+            sizes = {"N": self.N, **sizes}
+        return sizes
+
+    @property
+    def shape_key(self) -> tuple:
+        """Everything that decides how a mapping of this layer scores.
+
+        Two layers with the same key are searched once (names do not count).
+        """
+        return (self.type, self.K, self.C, self.Y, self.X, self.R, self.S,
+                self.stride, self.N, self.G)
+
+    def describe(self) -> str:
+        """Short readable form, e.g. ``CONV K64 C64 Y56 X56 R3 S3 /1``."""
+        if self.type == "GEMM":
+            return f"GEMM M{self.Y} N{self.K} K{self.C}"
+        if self.type == "FC":
+            return f"FC O{self.K} I{self.C}"
+        text = (f"{self.type} K{self.K} C{self.C} Y{self.Y} X{self.X} "
+                f"R{self.R} S{self.S} /{self.stride}")
+        if self.type == "NGCONV":
+            text = f"{self.type} G{self.G} " + text[len(self.type) + 1:]
+        return text
+
+    def replace(self, **changes) -> "Layer":
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    # ------------------------------------------------------------ constructors
+    @classmethod
+    def from_gamma_row(cls, values, stride: int = 1, name: str = "") -> "Layer":
+        """Build a layer from a GAMMA model-file row ``K,C,Y,X,R,S,T``.
+
+        GEMM rows are ``M,N,K,…,3`` and FC rows ``O,I,…,0``.
+        """
+        k, c, y, x, r, s, t = values
+        kind = TYPE_CODES.get(t)
+        if kind is None:
+            raise GammaInputError(
+                f"layer type code T={t} is unknown; expected 0 (FC), 1 (CONV), 2 (DSCONV) or 3 (GEMM)")
+        if kind == "GEMM":
+            m, n, kk = k, c, y
+            return cls("GEMM", K=n, C=kk, Y=m, X=1, R=1, S=1, name=name)
+        if kind == "FC":
+            return cls("FC", K=k, C=c, Y=1, X=1, R=1, S=1, name=name)
+        if kind == "DSCONV" and k != 1:
+            raise GammaInputError(
+                f"a depthwise (T=2) row must have K=1 and the channels in C, got K={k}")
+        return cls(kind, K=k, C=c, Y=y, X=x, R=r, S=s, stride=stride, name=name)
+
+    def to_gamma_row(self) -> list[int]:
+        """The model-file row ``K,C,Y,X,R,S,T,stride`` for this layer."""
+        code = {v: k for k, v in TYPE_CODES.items()}
+        if self.type == "GEMM":
+            return [self.Y, self.K, self.C, 1, 1, 1, 3, 1]
+        if self.type == "FC":
+            return [self.K, self.C, 1, 1, 1, 1, 0, 1]
+        if self.type not in code:
+            raise GammaInputError(f"{self.type} layers cannot be written to a GAMMA model file")
+        return [self.K, self.C, self.Y, self.X, self.R, self.S, code[self.type], self.stride]
+
+
+# ---------------------------------------------------------------------------
+# Model files
+# ---------------------------------------------------------------------------
+
+def available_models() -> list[str]:
+    """Names of the models shipped in ``data/model/``."""
+    return sorted(p.stem for p in MODEL_DIR.glob("*.csv"))
+
+
+def resolve_model(model: str) -> Path:
+    """Turn ``--model`` (a zoo name or a path to a CSV) into a file path."""
+    candidate = Path(model)
+    if candidate.suffix.lower() == ".csv" or candidate.exists() or "/" in model:
+        if not candidate.is_file():
+            raise GammaInputError(f"--model: file {model} does not exist")
+        return candidate
+    path = MODEL_DIR / f"{model}.csv"
+    if not path.is_file():
+        names = ", ".join(available_models())
+        raise GammaInputError(f"--model: unknown model {model!r}; shipped models: {names}")
+    return path
+
+
+def load_model(model: str | Path) -> list[Layer]:
+    """Read a model file (zoo name or path) into a list of layers.
+
+    Raises
+    ------
+    GammaInputError
+        Naming the file and line of the first malformed row.
+    """
+    path = resolve_model(str(model))
+    layers: list[Layer] = []
+    with open(path, newline="") as handle:
+        rows = list(csv.reader(handle))
+    if not rows:
+        raise GammaInputError(f"{path}: the file is empty; expected a header K,C,Y,X,R,S,T")
+    header = [cell.strip() for cell in rows[0]]
+    has_stride = len(header) >= 8 and header[7].lower() == "stride"
+    if len(header) < 7 or (len(header) > 7 and not has_stride):
+        raise GammaInputError(
+            f"{path}:1: header {','.join(header)!r} should be K,C,Y,X,R,S,T with an optional 8th "
+            "column 'stride'")
+    width = 8 if has_stride else 7
+    for line_no, row in enumerate(rows[1:], start=2):
+        cells = [cell.strip() for cell in row]
+        if not any(cells):
+            continue
+        if len(cells) != width:
+            raise GammaInputError(
+                f"{path}:{line_no}: expected {width} comma-separated integers, got {len(cells)} "
+                f"({','.join(cells)})")
+        try:
+            values = [int(cell) for cell in cells]
+        except ValueError:
+            raise GammaInputError(
+                f"{path}:{line_no}: every field must be a whole number, got {','.join(cells)}") from None
+        stride = values[7] if has_stride else 1
+        try:
+            layers.append(Layer.from_gamma_row(values[:7], stride=stride, name=f"L{len(layers) + 1}"))
+        except GammaInputError as err:
+            raise GammaInputError(f"{path}:{line_no}: {err}") from None
+    if not layers:
+        raise GammaInputError(f"{path}: no layers (only a header)")
+    return layers
+
+
+def write_model(path: str | Path, layers: list[Layer]) -> None:
+    """Write layers as a model file with a stride column."""
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["K", "C", "Y", "X", "R", "S", "T", "stride"])
+        for layer in layers:
+            writer.writerow(layer.to_gamma_row())

@@ -1,0 +1,4 @@
+NumPEs: 168
+L1Size: 512
+L2Size: 108000
+NoC_BW: 81920000

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -154,10 +155,15 @@ class Layer:
         if kind is None:
             raise GammaInputError(
                 f"layer type code T={t} is unknown; expected 0 (FC), 1 (CONV), 2 (DSCONV) or 3 (GEMM)")
-        if kind == "GEMM":
-            m, n, kk = k, c, y
-            return cls("GEMM", K=n, C=kk, Y=m, X=1, R=1, S=1, name=name)
-        if kind == "FC":
+        if kind in ("GEMM", "FC"):
+            named = dict(zip("MNK", (k, c, y))) if kind == "GEMM" else {"O": k, "I": c}
+            for key, value in named.items():
+                if value < 1:
+                    raise GammaInputError(f"{kind} {key} must be a positive integer, got {value}")
+            if stride != 1:
+                raise GammaInputError(f"a {kind} row cannot have a stride (got {stride})")
+            if kind == "GEMM":
+                return cls("GEMM", K=c, C=y, Y=k, X=1, R=1, S=1, name=name)
             return cls("FC", K=k, C=c, Y=1, X=1, R=1, S=1, name=name)
         if kind == "DSCONV" and k != 1:
             raise GammaInputError(
@@ -179,6 +185,9 @@ class Layer:
 # ---------------------------------------------------------------------------
 # Model files
 # ---------------------------------------------------------------------------
+
+_INTEGER = re.compile(r"^-?[0-9]+$")
+
 
 def available_models() -> list[str]:
     """Names of the models shipped in ``data/model/``."""
@@ -214,6 +223,9 @@ def load_model(model: str | Path) -> list[Layer]:
     if not rows:
         raise GammaInputError(f"{path}: the file is empty; expected a header K,C,Y,X,R,S,T")
     header = [cell.strip() for cell in rows[0]]
+    if header and all(_INTEGER.match(cell) for cell in header):
+        raise GammaInputError(
+            f"{path}:1: the first line must be the header K,C,Y,X,R,S,T[,stride], got numbers")
     has_stride = len(header) >= 8 and header[7].lower() == "stride"
     if len(header) < 7 or (len(header) > 7 and not has_stride):
         raise GammaInputError(
@@ -228,11 +240,10 @@ def load_model(model: str | Path) -> list[Layer]:
             raise GammaInputError(
                 f"{path}:{line_no}: expected {width} comma-separated integers, got {len(cells)} "
                 f"({','.join(cells)})")
-        try:
-            values = [int(cell) for cell in cells]
-        except ValueError:
+        if not all(_INTEGER.match(cell) for cell in cells):
             raise GammaInputError(
-                f"{path}:{line_no}: every field must be a whole number, got {','.join(cells)}") from None
+                f"{path}:{line_no}: every field must be a whole number, got {','.join(cells)}")
+        values = [int(cell) for cell in cells]
         stride = values[7] if has_stride else 1
         try:
             layers.append(Layer.from_gamma_row(values[:7], stride=stride, name=f"L{len(layers) + 1}"))

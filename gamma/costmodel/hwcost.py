@@ -1,0 +1,67 @@
+"""MAESTRO's energy, area and power formulas (maestro-model.md §4.11, §4.12).
+
+Energy counts accesses in units of one MAC's energy; area and power follow
+MAESTRO's 28 nm building blocks, fed with the *required* L1/L2 sizes of the
+mapping and the hardware's NoC bandwidth.  They are MAESTRO's formulas, not
+physics (the bus term grows with the NoC bandwidth).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+#: Energy of one L1 / L2 access, in MAC energies.
+L1_ENERGY = 1.68
+L2_ENERGY = 18.61
+#: One MAC in nJ (MAESTRO's CSV scale).
+MAC_ENERGY_NJ = 0.00023
+
+MAC_AREA, MAC_POWER = 283.0, 1.2223
+SRAM_AREA_PER_ELEMENT, SRAM_POWER_PER_ELEMENT = 0.104, 0.00345
+BUS_AREA, BUS_POWER = 101.7938, 0.8
+BUS_C1, BUS_C0 = 14.662, 28.895
+ARBITER_AREA, ARBITER_POWER = 395.473, 0.34
+ARBITER_C2, ARBITER_C1, ARBITER_C0 = 1.2886, 5.5814, -23.711
+
+
+def energy(macs, l1_accesses, l2_accesses):
+    """Energy in MAC units: ``MACs + 1.68 * L1 accesses + 18.61 * L2 accesses``."""
+    return macs + L1_ENERGY * l1_accesses + L2_ENERGY * l2_accesses
+
+
+def _sram_cells(size):
+    """SRAM cells of one element each; an empty buffer still has one cell."""
+    return np.maximum(np.asarray(size, dtype=np.float64), 1.0)
+
+
+def area_power(num_pes: int, simd_lanes: int, noc_bw: int, l1_size, l2_size):
+    """MAESTRO's area and power of an accelerator sized for a mapping.
+
+    Parameters
+    ----------
+    num_pes, simd_lanes, noc_bw : int
+    l1_size, l2_size : ndarray (N,)
+        Required L1 (per PE) and L2 sizes in elements.
+
+    Returns
+    -------
+    area, power : ndarray (N,), float64
+        MAESTRO's units (about µm² and mW).
+    parts : dict
+        ``pe_power``, ``l1_power``, ``l2_power``, ``noc_power``.
+    """
+    pes = float(num_pes)
+    l1_cells, l2_cells = _sram_cells(l1_size), _sram_cells(l2_size)
+    bus_scale = BUS_C1 * pes + BUS_C0
+    arbiter_scale = ARBITER_C2 * pes ** 2 + ARBITER_C1 * pes + ARBITER_C0
+    noc_area = BUS_AREA * bus_scale * noc_bw + max(ARBITER_AREA * arbiter_scale, ARBITER_AREA)
+    noc_power = (BUS_POWER * bus_scale / 1000 * noc_bw
+                 + max(ARBITER_POWER * arbiter_scale / 1000, ARBITER_POWER))
+    pe_power = pes * MAC_POWER * simd_lanes
+    l1_power = pes * SRAM_POWER_PER_ELEMENT * l1_cells
+    l2_power = SRAM_POWER_PER_ELEMENT * l2_cells
+    area = (pes * (MAC_AREA * simd_lanes + SRAM_AREA_PER_ELEMENT * l1_cells)
+            + SRAM_AREA_PER_ELEMENT * l2_cells + noc_area)
+    power = pe_power + l1_power + l2_power + noc_power
+    parts = {"pe_power": np.full_like(l1_cells, pe_power), "l1_power": l1_power,
+             "l2_power": l2_power, "noc_power": np.full_like(l1_cells, noc_power)}
+    return area, power, parts

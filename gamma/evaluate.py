@@ -1,0 +1,112 @@
+"""Score a MAESTRO mapping file: one row per layer with MAESTRO's CSV columns.
+
+``evaluate_mapping_file`` is what ``python main.py evaluate --mapping_file F.m
+--hw_file HW`` runs; ``format_summary`` is its screen report.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from gamma.costmodel import evaluate, reason_text
+from gamma.hardware import Hardware
+from gamma.maestro_files import parse_mapping
+
+#: MAESTRO CSV column (leading spaces stripped) -> Costs field.
+CSV_COLUMNS = {
+    "Runtime (Cycles)": "runtime",
+    "Num MACs": "macs",
+    "Throughput (MACs/Cycle)": "throughput",
+    "L1 SRAM Size Req (Bytes)": "l1_size_req",
+    "L2 SRAM Size Req (Bytes)": "l2_size_req",
+    "NoC BW Req (Elements/cycle)": "noc_bw_req",
+    "Offchip BW Req (Elements/cycle)": "offchip_bw_req",
+    "Area": "area",
+    "Power": "power",
+    "input l1 read": "input_l1_read",
+    "input l1 write": "input_l1_write",
+    "input l2 read": "input_l2_read",
+    "input l2 write": "input_l2_write",
+    "filter l1 read": "filter_l1_read",
+    "filter l1 write": "filter_l1_write",
+    "filter l2 read": "filter_l2_read",
+    "filter l2 write": "filter_l2_write",
+    "output l1 read": "output_l1_read",
+    "output l1 write": "output_l1_write",
+    "output l2 read": "output_l2_read",
+    "output l2 write": "output_l2_write",
+    "Avg number of utilized PEs": "avg_utilized_pes",
+    "Energy (MAC units)": "energy",
+    "Energy (nJ)": "energy_nj",
+    "True MACs": "true_macs",
+    "Exact analysis": "exact_analysis",
+    "Valid": "valid",
+}
+
+
+def evaluate_mapping_file(mapping_path, hw: Hardware) -> pd.DataFrame:
+    """Evaluate every layer of a MAESTRO mapping file on ``hw``.
+
+    Parameters
+    ----------
+    mapping_path : str or Path
+    hw : Hardware
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per layer: ``Layer Number`` (the layer's name, as MAESTRO
+        writes it), MAESTRO's CSV columns (see :data:`CSV_COLUMNS`), and
+        ``Reason`` (empty when valid).
+
+    Raises
+    ------
+    GammaInputError
+        If the file cannot be read as a mapping (message names file:line).
+    """
+    path = Path(mapping_path)
+    layers = parse_mapping(path.read_text(), source=str(path))
+    rows = []
+    for index, (layer, directives) in enumerate(layers):
+        costs = evaluate(layer, hw, directives)
+        row = {"Layer Number": layer.name or f"layer{index}"}
+        for column, field in CSV_COLUMNS.items():
+            value = getattr(costs, field)[0]
+            row[column] = value.item() if isinstance(value, np.generic) else value
+        row["Reason"] = "" if costs.valid[0] else reason_text(costs.reason[0])
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["Layer Number", *CSV_COLUMNS, "Reason"])
+
+
+def format_summary(df: pd.DataFrame) -> str:
+    """Readable screen report of :func:`evaluate_mapping_file`'s table.
+
+    Lists runtime, MACs, energy and buffer requirements per layer, the totals
+    over valid layers, and a warning for every layer whose numbers are not an
+    exact analysis (MAESTRO's MAC count differs from the layer's, or its
+    throughput exceeds the PEs) or that MAESTRO cannot evaluate.
+    """
+    lines = [f"{'layer':<24} {'runtime (cycles)':>16} {'MACs':>14} {'MACs/cycle':>11} "
+             f"{'energy (nJ)':>13} {'L1 req':>8} {'L2 req':>10}"]
+    warnings = []
+    for _, row in df.iterrows():
+        name = str(row["Layer Number"])
+        if not row["Valid"]:
+            lines.append(f"{name:<24} {'invalid':>16}")
+            warnings.append(f"WARNING: layer {name} is invalid: {row['Reason']}")
+            continue
+        lines.append(f"{name:<24} {row['Runtime (Cycles)']:>16,} {row['Num MACs']:>14,} "
+                     f"{row['Throughput (MACs/Cycle)']:>11.2f} {row['Energy (nJ)']:>13.1f} "
+                     f"{row['L1 SRAM Size Req (Bytes)']:>8,} {row['L2 SRAM Size Req (Bytes)']:>10,}")
+        if not row["Exact analysis"]:
+            warnings.append(
+                f"WARNING: layer {name}: MAESTRO's analysis is not exact (counts "
+                f"{row['Num MACs']:,} MACs, the layer has {row['True MACs']:,}, or the "
+                "throughput exceeds the PEs); its numbers reproduce MAESTRO, not the layer")
+    valid = df[df["Valid"]]
+    lines.append(f"{'total (valid layers)':<24} {int(valid['Runtime (Cycles)'].sum()):>16,} "
+                 f"{int(valid['Num MACs'].sum()):>14,} {'':>11} "
+                 f"{valid['Energy (nJ)'].sum():>13.1f}")
+    return "\n".join(lines + warnings)

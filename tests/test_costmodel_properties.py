@@ -1,0 +1,171 @@
+"""Properties of the cost model on random layers, hardware and mappings."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gamma.costmodel import COUNT_FIELDS, DIM_CODE, EMPTY, Directives, evaluate
+from gamma.costmodel import reasons as R
+from gamma.hardware import Hardware
+from gamma.workload import Layer
+
+SETTINGS = settings(max_examples=60, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SIZE_FIELDS = ("l1_size_req", "l2_size_req", "input_l1_size_req", "input_l2_size_req",
+               "filter_l1_size_req", "filter_l2_size_req", "output_l1_size_req",
+               "output_l2_size_req")
+
+
+@st.composite
+def layers(draw, stride=None):
+    kind = draw(st.sampled_from(["CONV", "DSCONV", "GEMM"]))
+    if kind == "GEMM":
+        return Layer("GEMM", K=draw(st.integers(1, 24)), C=draw(st.integers(1, 24)),
+                     Y=draw(st.integers(1, 24)), X=1, R=1, S=1)
+    r, s = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    return Layer(kind, K=1 if kind == "DSCONV" else draw(st.integers(1, 12)),
+                 C=draw(st.integers(1, 12)), Y=draw(st.integers(r, 14)),
+                 X=draw(st.integers(s, 14)), R=r, S=s,
+                 stride=stride or draw(st.sampled_from([1, 1, 2])))
+
+
+@st.composite
+def hardware(draw):
+    return Hardware(num_pes=draw(st.integers(1, 64)),
+                    noc_bw=draw(st.one_of(st.none(), st.integers(1, 64))),
+                    offchip_bw=draw(st.one_of(st.none(), st.integers(1, 200))),
+                    noc_hops=draw(st.integers(1, 3)), simd_lanes=draw(st.integers(1, 2)))
+
+
+def _gene_dims(layer):
+    return [d for d in ("K", "C", "Y", "X", "R", "S") if not (layer.type == "DSCONV" and d == "K")]
+
+
+@st.composite
+def mappings(draw, layer, count=6):
+    """``count`` random mappings of ``layer``: 1-3 levels, random orders, tiles,
+    offsets (sliding windows included), one or two SpatialMaps per level."""
+    levels = draw(st.integers(1, 3))
+    slots = 6
+    dim = np.full((count, levels, slots), EMPTY, dtype=np.int8)
+    size = np.zeros((count, levels, slots), dtype=np.int64)
+    offset = np.zeros((count, levels, slots), dtype=np.int64)
+    spatial = np.zeros((count, levels, slots), dtype=bool)
+    cluster = np.zeros((count, levels), dtype=np.int64)
+    full = {"K": layer.K, "C": layer.C, "Y": layer.Y, "X": layer.X, "R": layer.R, "S": layer.S}
+    genes = _gene_dims(layer)
+    for i in range(count):
+        for lvl in range(levels):
+            order = draw(st.permutations(genes))
+            par = draw(st.sets(st.sampled_from(genes), min_size=1, max_size=2))
+            if lvl:
+                cluster[i, lvl] = draw(st.integers(1, 6))
+            for slot, d in enumerate(order):
+                name = d
+                if d in "YX" and draw(st.booleans()):
+                    name = d + "'"
+                if d in "RS" and d not in par:
+                    tile = ofs = full[d]
+                else:
+                    tile = draw(st.integers(1, full[d]))
+                    ofs = draw(st.integers(1, tile))
+                dim[i, lvl, slot] = DIM_CODE[name]
+                size[i, lvl, slot], offset[i, lvl, slot] = tile, ofs
+                spatial[i, lvl, slot] = d in par
+    return Directives(dim, size, offset, spatial, cluster,
+                      np.full(count, levels, dtype=np.int64))
+
+
+@st.composite
+def divisible_mappings(draw, layer, count=4):
+    """GAMMA-style mappings whose tiles divide every dimension evenly (stride 1).
+
+    Per level: ``SpatialMap(t,t)`` on one dimension, ``TemporalMap(t,t)`` on the
+    others, Y/X given as output-centric Y'/X' tiles, R/S full, every tile a
+    divisor of the tile one level up, cluster sizes multiplying to at most the PEs.
+    """
+    levels = draw(st.integers(1, 3))
+    dim = np.full((count, levels, 6), EMPTY, dtype=np.int8)
+    size = np.zeros((count, levels, 6), dtype=np.int64)
+    spatial = np.zeros((count, levels, 6), dtype=bool)
+    cluster = np.zeros((count, levels), dtype=np.int64)
+    genes = _gene_dims(layer)
+    for i in range(count):
+        upper = {"K": layer.K, "C": layer.C, "Y": layer.Yo, "X": layer.Xo, "R": layer.R,
+                 "S": layer.S}
+        for lvl in range(levels):
+            if lvl:
+                cluster[i, lvl] = draw(st.sampled_from([1, 2, 3, 4]))
+            par = draw(st.sampled_from([g for g in genes if g not in "RS"]))
+            order = draw(st.permutations(genes))
+            tiles = {}
+            for slot, d in enumerate(order):
+                if d in "RS":
+                    tile = upper[d]
+                else:
+                    tile = draw(st.sampled_from([t for t in range(1, upper[d] + 1)
+                                                 if upper[d] % t == 0]))
+                tiles[d] = tile
+                dim[i, lvl, slot] = DIM_CODE[d + "'" if d in "YX" else d]
+                size[i, lvl, slot] = tile
+                spatial[i, lvl, slot] = d == par
+            upper = tiles
+    return Directives(dim, size, size.copy(), spatial, cluster,
+                      np.full(count, levels, dtype=np.int64))
+
+
+def _same(a, b):
+    return np.array_equal(a, b, equal_nan=a.dtype.kind == "f")
+
+
+@SETTINGS
+@given(st.data())
+def test_counts_non_negative_and_runtime_bound(data):
+    layer = data.draw(layers())
+    hw = data.draw(hardware())
+    costs = evaluate(layer, hw, data.draw(mappings(layer)))
+    assert np.array_equal(costs.valid, costs.reason == R.OK)
+    v = costs.valid
+    for name in (*COUNT_FIELDS, *SIZE_FIELDS, "runtime", "macs", "noc_bw_req"):
+        assert (getattr(costs, name)[v] >= 0).all(), name
+    assert (costs.energy[v] >= costs.macs[v]).all()
+    exact = costs.exact_analysis
+    assert (costs.runtime[exact] * hw.num_pes * hw.simd_lanes >= costs.macs[exact]).all()
+    assert (costs.macs[exact] == layer.macs).all()
+    assert not exact[~v].any()
+
+
+@SETTINGS
+@given(st.data())
+def test_even_tiling_is_exact(data):
+    layer = data.draw(layers(stride=1))
+    hw = Hardware(num_pes=data.draw(st.integers(64, 256)), noc_bw=data.draw(
+        st.one_of(st.none(), st.integers(1, 64))))
+    directives = data.draw(divisible_mappings(layer))
+    costs = evaluate(layer, hw, directives)
+    assert costs.valid.all(), [R.reason_text(r) for r in costs.reason]
+    assert costs.exact_analysis.all(), (costs.macs, layer.macs, costs.throughput)
+    assert (costs.runtime * hw.num_pes >= math.ceil(layer.macs)).all()
+
+
+@SETTINGS
+@given(st.data())
+def test_results_do_not_depend_on_the_batch(data):
+    layer = data.draw(layers())
+    hw = data.draw(hardware())
+    batch = data.draw(mappings(layer, count=5))
+    whole = evaluate(layer, hw, batch)
+    perm = np.array(data.draw(st.permutations(range(5))))
+    shuffled = evaluate(layer, hw, batch.take(perm))
+    doubled = evaluate(layer, hw, Directives.concatenate([batch, batch]))
+    for name in whole.__dataclass_fields__:
+        full = getattr(whole, name)
+        assert _same(full[perm], getattr(shuffled, name)), name
+        assert _same(np.concatenate([full, full]), getattr(doubled, name)), name
+    for i in range(5):
+        single = evaluate(layer, hw, batch.take(i))
+        for name in whole.__dataclass_fields__:
+            assert _same(getattr(whole, name)[i:i + 1], getattr(single, name)), name

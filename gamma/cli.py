@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 from gamma.errors import GammaInputError
 
@@ -120,9 +121,15 @@ def build_search_parser() -> argparse.ArgumentParser:
                    help="area budget in mm^2 (co-design); -1 = none")
     c.add_argument("--pe_limit", type=int, default=-1,
                    help="largest PE count in co-design (--num_pe -1)")
+    s.add_argument("--jobs", type=_positive_int("--jobs"), default=1,
+                   help="worker processes searching distinct layers in parallel (same results as 1)")
     o = p.add_argument_group("output")
     o.add_argument("--outdir", default=None,
                    help="results folder; default outputs/<model>-<hw>-<timestamp>")
+    o.add_argument("--overwrite", action="store_true",
+                   help="write into --outdir even if it is not empty")
+    o.add_argument("--no_plots", action="store_true",
+                   help="skip the plots (results, history and mappings are still written)")
     o.add_argument("--log_level", type=int, choices=(0, 1, 2), default=1,
                    help="0 quiet, 1 one line per layer, 2 one line per generation")
     return p
@@ -153,8 +160,159 @@ def main(argv=None) -> int:
 
 
 def _run_evaluate(args) -> int:
-    raise GammaInputError("evaluate: not yet available")
+    import pandas as pd
+
+    from gamma.hardware import load_hardware
+    try:
+        from gamma.evaluate import evaluate_mapping_file, format_summary
+    except ModuleNotFoundError:
+        raise GammaInputError("evaluate: not yet available in this version") from None
+
+    if not Path(args.mapping_file).is_file():
+        raise GammaInputError(f"--mapping_file: file {args.mapping_file} does not exist")
+    hw = load_hardware(args.hw_file)
+    table: pd.DataFrame = evaluate_mapping_file(args.mapping_file, hw)
+    print(format_summary(table))
+    if args.out:
+        table.to_csv(args.out, index=False)
+    return 0
+
+
+# ---------------------------------------------------------------------------
+# The search
+# ---------------------------------------------------------------------------
+
+def _not_yet(flag: str, what: str) -> GammaInputError:
+    return GammaInputError(f"{flag}: {what} is not yet available in this version; run without "
+                           f"{flag.split()[0]}")
+
+
+def _hardware(args):
+    from gamma.hardware import load_hardware
+
+    hw = load_hardware(args.hwconfig)
+    if args.num_pe == -1:
+        raise _not_yet("--num_pe -1", "PE-mapping co-design (DiGamma)")
+    if args.num_pe < -1:
+        raise GammaInputError(f"--num_pe must be a positive PE count, 0 (from the config) or -1, "
+                              f"got {args.num_pe}")
+    changes = {}
+    if args.num_pe > 0:
+        changes["num_pes"] = args.num_pe
+    for flag, name in (("l1_size", "l1_size"), ("l2_size", "l2_size"), ("NocBW", "noc_bw"),
+                       ("offchipBW", "offchip_bw")):
+        value = getattr(args, flag)
+        if value > 0:
+            changes[name] = value
+    return hw.replace(**changes) if changes else hw
+
+
+def search_config(args, num_pes: int):
+    """The :class:`~gamma.search.ga.GAConfig` of the command-line flags (validated)."""
+    from gamma.constraints import costmodel_constraint
+    from gamma.search.ga import GAConfig
+
+    if args.mapping_cstr:
+        raise _not_yet("--mapping_cstr", "loading mapping-constraint plugins")
+    if args.accel_cstr:
+        raise _not_yet("--accel_cstr", "loading accelerator-constraint plugins")
+    if args.area_budget != -1:
+        raise _not_yet("--area_budget", "the area budget (PE-mapping co-design)")
+    if args.pe_limit != -1:
+        raise _not_yet("--pe_limit", "the PE limit (PE-mapping co-design)")
+    if args.slevel_max > 3:
+        raise GammaInputError(f"--slevel_max must be at most 3 (MAESTRO has no more cluster "
+                              f"levels), got {args.slevel_max}")
+    if args.slevel_min > args.slevel_max:
+        raise GammaInputError(f"--slevel_min {args.slevel_min} is above --slevel_max "
+                              f"{args.slevel_max}; did you swap them?")
+    if args.fixedCluster < 0 or args.fixedCluster > num_pes:
+        raise GammaInputError(f"--fixedCluster must be between 0 (free) and the PE count "
+                              f"{num_pes}, got {args.fixedCluster}")
+    if args.pareto and args.fitness1 == args.fitness2:
+        raise GammaInputError(f"--pareto needs two different objectives; --fitness1 and "
+                              f"--fitness2 are both {args.fitness1}")
+    if args.allow_inexact:
+        log.warning("--allow_inexact: mappings whose analysis is not exact are accepted; their "
+                    "latency may be below the compute bound (MACs / PEs)")
+    return GAConfig(num_pop=args.num_pop, epochs=args.epochs, fitness1=args.fitness1,
+                    fitness2=args.fitness2, pareto=args.pareto, method=args.method,
+                    slevel_min=args.slevel_min, slevel_max=args.slevel_max,
+                    fixed_cluster=args.fixedCluster, par_rs=args.parRS,
+                    use_factor=args.use_factor, constraint=costmodel_constraint(args.costmodel_cstr),
+                    allow_inexact=args.allow_inexact)
 
 
 def _run_search(args) -> int:
-    raise GammaInputError("the mapping search is not yet available")
+    import numpy as np
+
+    from gamma import report, runner
+    from gamma.constraints import describe_constraint
+    from gamma.search.ga import OBJECTIVE_UNITS
+    from gamma.workload import load_model, resolve_model
+
+    logging.basicConfig(level=logging.WARNING, format="gamma: %(levelname)s: %(message)s")
+    hw = _hardware(args)
+    cfg = search_config(args, hw.num_pes)
+    layers = load_model(args.model)
+    selected = runner.select_layers(layers, singlelayer=args.singlelayer, num_layer=args.num_layer)
+    seed = args.seed if args.seed is not None else int(np.random.SeedSequence().entropy % 2**32)
+    outdir = report.prepare_outdir(args.outdir or report.default_outdir(args.model, hw.name),
+                                   args.overwrite)
+    settings = {**vars(args), "model_file": str(resolve_model(args.model)), "seed": seed,
+                "outdir": str(outdir), "layers": [i for i, _ in selected],
+                "constraint": describe_constraint(cfg.constraint),
+                "sample_budget_per_layer": cfg.num_pop * cfg.epochs}
+    rep = report.RunReport(outdir, hw, settings, pareto=cfg.pareto,
+                           fitness=(cfg.fitness1, cfg.fitness2))
+    jobs = runner.group_layers(selected)
+    bar = runner.ProgressBar(len(jobs) * cfg.num_pop * cfg.epochs, enabled=None if args.log_level else False)
+    unit1 = OBJECTIVE_UNITS[cfg.fitness1]
+
+    def on_generation(job, record):
+        bar.advance(cfg.num_pop, f"layer {job.key}")
+        if args.log_level >= 2:
+            best = record[f"best_{cfg.fitness1}"]
+            print(f"layer {job.key} gen {record['generation']}: best {cfg.fitness1} {best:.6g} "
+                  f"{unit1}, feasible {100 * record['feasible_fraction']:.0f}%, "
+                  f"samples {record['samples']}", flush=True)
+
+    failed = []
+
+    def on_result(job, result):
+        rep.add(job.indices, result)
+        if args.jobs > 1:
+            bar.advance(cfg.num_pop * cfg.epochs, f"layer {job.key}")
+        if not result.feasible:
+            failed.append(job.key)
+        if args.log_level >= 1:
+            s = result.best_scores
+            same = f" (also layers {', '.join(map(str, job.indices[1:]))})" if len(job.indices) > 1 else ""
+            flag = "" if result.feasible else "  NO FEASIBLE MAPPING"
+            if bar.enabled:
+                bar.stream.write("\n")
+            print(f"layer {job.key}{same}: {result.layer.describe()}: latency {s['runtime']:.0f} "
+                  f"cycles ({s['runtime'] * hw.num_pes / result.layer.macs:.3f}x bound), energy "
+                  f"{s['energy_nj']:.4g} nJ, L1 {s['l1_size_req']}, L2 {s['l2_size_req']}, "
+                  f"{result.samples} samples, {result.seconds:.2f}s{flag}", flush=True)
+
+    try:
+        runner.run_model(selected, hw, cfg, seed, jobs=args.jobs, on_result=on_result,
+                         on_generation=on_generation if args.jobs == 1 else None)
+    except BaseException:
+        bar.close()
+        if rep.rows:
+            rep.finish(status="interrupted", plots=False)
+        raise
+    bar.close()
+    totals = rep.finish(plots=not args.no_plots)
+    if args.log_level >= 1:
+        print(f"total latency {totals['total_latency_cycles']} cycles, energy "
+              f"{totals['total_energy_nj']:.6g} nJ over {totals['layers']} layers; results in {outdir}")
+    if failed:
+        print(f"gamma: error: no mapping met the hardware limits (L1 {hw.l1_size}, L2 {hw.l2_size}) "
+              f"for layer(s) {', '.join(map(str, failed))} after {cfg.num_pop * cfg.epochs} samples "
+              f"each; their rows in {outdir}/results.csv show the closest candidate (feasible=False). "
+              "Try a larger --num_pop/--epochs or larger buffers.", file=sys.stderr)
+        return 1
+    return 0

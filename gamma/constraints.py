@@ -1,0 +1,316 @@
+"""Mapping constraints: what a level of every mapping must look like.
+
+A :class:`MappingConstraint` holds one :class:`LevelConstraint` per level
+(outermost first) plus one that holds at *every* level.  It maps one-to-one
+onto GAMMA's constraint dictionaries (``data/mapping_cstr/*.py``)::
+
+    {"L2": {"sp": ["K"], "sp_sz": 16, "order": ["C", "Y", "X", "R", "S", "K"],
+            "K": "K", "C": 1, "Y": "R"},
+     "L1": {...}}
+
+GAMMA names the levels ``L2`` (outermost), ``L1`` (second) and ``L3`` (third),
+which is how :meth:`MappingConstraint.from_gamma_dict` reads them.  Keys of a
+level:
+
+``sp``     allowed parallel dimensions;
+``sp2``    a second parallel dimension (Eyeriss-like 2-D level);
+``sp_sz``  cluster size of the level: an int, or a dimension name meaning
+           "at most the parent level's tile of that dimension" (at most the
+           PE count in any case);
+``order``  a (possibly partial) loop order: the listed dimensions take the
+           innermost ``len(order)`` loop positions, as GAMMA does;
+``K`` … ``S``  a fixed tile: an int, or a dimension name meaning "the parent
+           level's tile of that dimension" (the layer's size at the outermost
+           level).  ``[1, "R"]`` (GAMMA's FIFO form) means the same as ``"R"``.
+
+:func:`apply` imposes a constraint on a population (after initialisation,
+after every operator and in the repair); :func:`check` tells which individuals
+satisfy it.  The default cost-model constraint :data:`MAESTRO_CSTR` keeps the R
+and S tiles full at every level (MAESTRO rejects a partial R/S ``TemporalMap``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from gamma.errors import GammaInputError
+from gamma.mapping import DIM_INDEX, GENOME_DIMS, Population, dim_sizes
+from gamma.workload import Layer
+
+#: GAMMA's level keys, outermost level first.
+LEVEL_KEYS = ("L2", "L1", "L3")
+_LEVEL_FIELDS = {"sp", "sp2", "sp_sz", "order", *GENOME_DIMS}
+
+
+@dataclass(frozen=True)
+class LevelConstraint:
+    """What one level of a mapping must look like (every field optional).
+
+    Parameters
+    ----------
+    sp : tuple of str, optional
+        Allowed parallel dimensions.
+    sp2 : str, optional
+        Second parallel dimension.
+    sp_sz : int or str, optional
+        Cluster size (levels >= 1): a number of sub-units, or a dimension name
+        bounding it by the parent level's tile of that dimension.
+    order : tuple of str, optional
+        Dimensions occupying the innermost loop positions, in this order.
+    tiles : tuple of (str, int or str) pairs
+        Fixed tiles: a size, or the name of a dimension whose parent tile (the
+        layer size at the outermost level) the tile must equal.
+    temporal_only : tuple of str
+        Dimensions whose fixed tile binds only while the level maps them
+        temporally (MAESTRO checks ``TemporalMap`` on R/S, not ``SpatialMap``).
+    """
+
+    sp: tuple[str, ...] | None = None
+    sp2: str | None = None
+    sp_sz: int | str | None = None
+    order: tuple[str, ...] | None = None
+    tiles: tuple[tuple[str, int | str], ...] = ()
+    temporal_only: tuple[str, ...] = ()
+
+    @classmethod
+    def from_dict(cls, data: dict, where: str = "constraint") -> "LevelConstraint":
+        """Validate one level of a GAMMA constraint dictionary."""
+        if not isinstance(data, dict):
+            raise GammaInputError(f"{where}: expected a dict of keys such as 'sp', 'order', 'K'")
+        unknown = set(data) - _LEVEL_FIELDS
+        if unknown:
+            raise GammaInputError(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}; "
+                                  f"allowed: {', '.join(sorted(_LEVEL_FIELDS))}")
+
+        def dims(key, value, *, many):
+            values = list(np.atleast_1d(value)) if many else [value]
+            values = [str(v) for v in values]
+            bad = [v for v in values if v not in DIM_INDEX]
+            if bad or not values:
+                raise GammaInputError(f"{where}: '{key}' must name dimensions among "
+                                      f"{', '.join(GENOME_DIMS)}, got {value!r}")
+            return tuple(values) if many else values[0]
+
+        sp = dims("sp", data["sp"], many=True) if "sp" in data else None
+        sp2 = dims("sp2", np.atleast_1d(data["sp2"])[0], many=False) if "sp2" in data else None
+        order = dims("order", data["order"], many=True) if "order" in data else None
+        if order is not None and len(set(order)) != len(order):
+            raise GammaInputError(f"{where}: 'order' lists a dimension twice: {list(order)}")
+        sp_sz = data.get("sp_sz")
+        if sp_sz is not None:
+            sp_sz = _int_or_dim(sp_sz, f"{where}: 'sp_sz'")
+        tiles = tuple((d, _int_or_dim(data[d], f"{where}: '{d}'")) for d in GENOME_DIMS if d in data)
+        return cls(sp=sp, sp2=sp2, sp_sz=sp_sz, order=order, tiles=tiles)
+
+    def merged(self, other: "LevelConstraint") -> "LevelConstraint":
+        """This constraint with ``other``'s fields laid over it (tiles per dimension)."""
+        tiles = dict(self.tiles)
+        tiles.update(other.tiles)
+        return LevelConstraint(
+            sp=other.sp if other.sp is not None else self.sp,
+            sp2=other.sp2 if other.sp2 is not None else self.sp2,
+            sp_sz=other.sp_sz if other.sp_sz is not None else self.sp_sz,
+            order=other.order if other.order is not None else self.order,
+            tiles=tuple((d, tiles[d]) for d in GENOME_DIMS if d in tiles),
+            temporal_only=tuple(d for d in GENOME_DIMS
+                                if d in self.temporal_only or d in other.temporal_only))
+
+
+def _int_or_dim(value, where):
+    if isinstance(value, (list, tuple)) and len(value) == 2:   # GAMMA's FIFO form [1, "R"]
+        value = value[1]
+    if isinstance(value, str):
+        if value not in DIM_INDEX:
+            raise GammaInputError(f"{where} must be a positive int or one of "
+                                  f"{', '.join(GENOME_DIMS)}, got {value!r}")
+        return value
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1:
+        return int(value)
+    raise GammaInputError(f"{where} must be a positive int or a dimension name, got {value!r}")
+
+
+@dataclass(frozen=True)
+class MappingConstraint:
+    """Constraints on every level of a mapping.
+
+    Parameters
+    ----------
+    levels : tuple of LevelConstraint
+        Per level, outermost first; levels beyond the tuple are free.
+    every_level : LevelConstraint
+        Holds at every level (under the per-level entries).
+    name : str
+        Where it came from, for messages and run.yaml.
+    """
+
+    levels: tuple[LevelConstraint, ...] = ()
+    every_level: LevelConstraint = field(default_factory=LevelConstraint)
+    name: str = ""
+
+    def level(self, index: int) -> LevelConstraint:
+        """The constraint of level ``index`` (0 = outermost)."""
+        own = self.levels[index] if index < len(self.levels) else LevelConstraint()
+        return self.every_level.merged(own)
+
+    @classmethod
+    def from_gamma_dict(cls, data: dict, name: str = "") -> "MappingConstraint":
+        """Read GAMMA's ``{"L2": {...}, "L1": {...}, "L3": {...}}`` format."""
+        where = name or "mapping constraint"
+        if not isinstance(data, dict):
+            raise GammaInputError(f"{where}: expected a dict with keys {', '.join(LEVEL_KEYS)}")
+        unknown = set(data) - set(LEVEL_KEYS)
+        if unknown:
+            raise GammaInputError(f"{where}: unknown level key(s) {', '.join(sorted(map(str, unknown)))}; "
+                                  f"GAMMA names the levels {', '.join(LEVEL_KEYS)} (outermost first)")
+        used = [k for k in LEVEL_KEYS if k in data]
+        depth = LEVEL_KEYS.index(used[-1]) + 1 if used else 0
+        levels = tuple(LevelConstraint.from_dict(data[k], f"{where} {k}") if k in data
+                       else LevelConstraint() for k in LEVEL_KEYS[:depth])
+        return cls(levels=levels, name=name)
+
+    def combined(self, other: "MappingConstraint") -> "MappingConstraint":
+        """Both constraints at once (``other`` wins where both fix a field)."""
+        depth = max(len(self.levels), len(other.levels))
+        pick = lambda c, i: c.levels[i] if i < len(c.levels) else LevelConstraint()  # noqa: E731
+        return MappingConstraint(
+            levels=tuple(pick(self, i).merged(pick(other, i)) for i in range(depth)),
+            every_level=self.every_level.merged(other.every_level),
+            name="+".join(n for n in (self.name, other.name) if n))
+
+    def is_empty(self) -> bool:
+        return self == MappingConstraint(name=self.name)
+
+
+#: MAESTRO's requirement, GAMMA's default ``--costmodel_cstr``: R and S tiles full at every
+#: level.  Unlike GAMMA's file, a level that maps R or S *spatially* may split it (MAESTRO
+#: rejects only a partial R/S ``TemporalMap``); that is how a filter too large for L1 fits.
+MAESTRO_CSTR = MappingConstraint(
+    every_level=LevelConstraint(tiles=(("R", "R"), ("S", "S")), temporal_only=("R", "S")),
+    name="maestro_cstr")
+#: No constraint (``--costmodel_cstr ''``).
+NO_CSTR = MappingConstraint(name="")
+COSTMODEL_CSTRS = {"maestro_cstr": MAESTRO_CSTR, "": NO_CSTR}
+
+
+def costmodel_constraint(name: str) -> MappingConstraint:
+    """The ``--costmodel_cstr`` value as a constraint."""
+    try:
+        return COSTMODEL_CSTRS[name]
+    except KeyError:
+        raise GammaInputError(f"--costmodel_cstr: unknown constraint {name!r}; expected "
+                              "'maestro_cstr' or '' (none)") from None
+
+
+# ---------------------------------------------------------------------------
+# Applying and checking
+# ---------------------------------------------------------------------------
+
+def _reference(pop: Population, layer_sizes: np.ndarray, level: int, dim: str) -> np.ndarray:
+    """The parent tile of ``dim`` (the layer size at the outermost level), shape (P,)."""
+    d = DIM_INDEX[dim]
+    if level == 0:
+        return np.full(len(pop), layer_sizes[d], dtype=np.int64)
+    return pop.tile[:, level - 1, d]
+
+
+def _binds(pop: Population, c: LevelConstraint, level: int, dim: str) -> np.ndarray:
+    """(P,) where the fixed tile of ``dim`` applies (not where it is exempt as a parallel dim)."""
+    if dim not in c.temporal_only:
+        return np.ones(len(pop), dtype=bool)
+    d = DIM_INDEX[dim]
+    return (pop.par[:, level] != d) & (pop.par2[:, level] != d)
+
+
+def _ordered(order: np.ndarray, tail: np.ndarray) -> np.ndarray:
+    """Loop orders (P, 6) with the dimensions ``tail`` moved, in that order, to the end."""
+    listed = np.isin(order, tail)
+    moved = np.take_along_axis(order, np.argsort(listed, axis=1, kind="stable"), axis=1)
+    moved[:, order.shape[1] - len(tail):] = tail
+    return moved
+
+
+def apply(pop: Population, cstr: MappingConstraint, layer: Layer, num_pes: int,
+          *, rng: np.random.Generator) -> Population:
+    """Impose ``cstr`` on ``pop`` in place (outer levels first) and return it.
+
+    Parallel dimensions outside ``sp`` and cluster sizes above their bound are
+    redrawn at random; fixed orders, tiles and ``sp2`` are written.
+    """
+    sizes = dim_sizes(layer)
+    for level in range(pop.max_levels):
+        c = cstr.level(level)
+        if c.sp is not None:
+            allowed = np.array([DIM_INDEX[d] for d in c.sp])
+            bad = ~np.isin(pop.par[:, level], allowed)
+            pop.par[bad, level] = rng.choice(allowed, size=int(bad.sum()))
+        if c.sp2 is not None:
+            pop.par2[:, level] = DIM_INDEX[c.sp2]
+        if c.order is not None:
+            pop.order[:, level] = _ordered(pop.order[:, level],
+                                           np.array([DIM_INDEX[d] for d in c.order]))
+        for dim, value in c.tiles:
+            d = DIM_INDEX[dim]
+            target = np.clip(np.full(len(pop), value) if isinstance(value, int)
+                             else _reference(pop, sizes, level, value), 1, sizes[d])
+            binds = _binds(pop, c, level, dim)
+            pop.tile[binds, level, d] = target[binds]
+        if level and c.sp_sz is not None:
+            if isinstance(c.sp_sz, int):
+                pop.cluster[:, level] = min(c.sp_sz, num_pes)
+            else:
+                bound = np.clip(_reference(pop, sizes, level, c.sp_sz), 1, num_pes)
+                bad = (pop.cluster[:, level] > bound) | (pop.cluster[:, level] < 1)
+                pop.cluster[bad, level] = 1 + (rng.random(int(bad.sum())) * bound[bad]).astype(np.int64)
+    return pop
+
+
+def check(pop: Population, cstr: MappingConstraint, layer: Layer, num_pes: int) -> np.ndarray:
+    """Which individuals satisfy ``cstr`` (their used levels only), shape (P,), bool."""
+    sizes = dim_sizes(layer)
+    ok = np.ones(len(pop), dtype=bool)
+    active = pop.active()
+    for level in range(pop.max_levels):
+        c = cstr.level(level)
+        good = np.ones(len(pop), dtype=bool)
+        if c.sp is not None:
+            good &= np.isin(pop.par[:, level], [DIM_INDEX[d] for d in c.sp])
+        if c.sp2 is not None:
+            good &= pop.par2[:, level] == DIM_INDEX[c.sp2]
+        if c.order is not None:
+            tail = np.array([DIM_INDEX[d] for d in c.order])
+            good &= np.all(pop.order[:, level, pop.order.shape[2] - len(tail):] == tail, axis=1)
+        for dim, value in c.tiles:
+            d = DIM_INDEX[dim]
+            target = (np.full(len(pop), value) if isinstance(value, int)
+                      else _reference(pop, sizes, level, value))
+            good &= (pop.tile[:, level, d] == np.clip(target, 1, sizes[d])) | ~_binds(pop, c, level, dim)
+        if level and c.sp_sz is not None:
+            if isinstance(c.sp_sz, int):
+                good &= pop.cluster[:, level] == min(c.sp_sz, num_pes)
+            else:
+                bound = np.clip(_reference(pop, sizes, level, c.sp_sz), 1, num_pes)
+                good &= (pop.cluster[:, level] >= 1) & (pop.cluster[:, level] <= bound)
+        ok &= good | ~active[:, level]
+    return ok
+
+
+def describe_constraint(cstr: MappingConstraint) -> dict:
+    """Plain data for run.yaml."""
+    def level(c: LevelConstraint):
+        out = {}
+        if c.sp is not None:
+            out["sp"] = list(c.sp)
+        if c.sp2 is not None:
+            out["sp2"] = c.sp2
+        if c.sp_sz is not None:
+            out["sp_sz"] = c.sp_sz
+        if c.order is not None:
+            out["order"] = list(c.order)
+        out.update(dict(c.tiles))
+        if c.temporal_only:
+            out["temporal_only"] = list(c.temporal_only)
+        return out
+    return {"name": cstr.name, "every_level": level(cstr.every_level),
+            "levels": [level(c) for c in cstr.levels]}
+

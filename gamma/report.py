@@ -1,0 +1,248 @@
+"""Result files of a search run.
+
+In the output folder:
+
+``results.csv``   one row per layer (written again, atomically, as each layer finishes)
+``summary.csv``   model totals
+``history.csv``   per layer and generation: best and mean of each objective, fraction feasible
+``mappings/layer_<N>.m``  the best mapping of layer N in MAESTRO's format
+``pareto.csv``    with ``--pareto``: the Pareto front of every layer
+``run.yaml``      every setting, the seed, the version, and the outcome
+``plots/``        convergence.png, layers.png, pareto_layer_<N>.png (with ``--pareto``)
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from gamma.errors import GammaInputError
+from gamma.mapping import describe, to_maestro_text
+from gamma.search.ga import OBJECTIVE_UNITS, OBJECTIVES, LayerResult
+
+RESULT_COLUMNS = [
+    "layer", "name", "type", "K", "C", "Y", "X", "R", "S", "stride", "shape", "macs",
+    "latency_cycles", "energy_nj", "power", "area_um2", "edp_nj_cycles",
+    "l1_req_elements", "l2_req_elements", "num_pes", "avg_utilized_pes",
+    "latency_over_bound", "feasible", "exact_analysis", "mapping", "samples", "seconds",
+    "same_search_as_layer"]
+
+
+def default_outdir(model: str, hw_name: str, now: datetime | None = None) -> Path:
+    """``outputs/<model>-<hw>-<YYYYmmdd-HHMMSS>`` (model: the file stem)."""
+    stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
+    return Path("outputs") / f"{Path(model).stem}-{hw_name}-{stamp}"
+
+
+def prepare_outdir(path: str | Path, overwrite: bool = False) -> Path:
+    """Create the output folder; refuse a non-empty one unless ``overwrite``."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise GammaInputError(f"--outdir: {path} exists and is not a folder")
+    if path.is_dir() and any(path.iterdir()) and not overwrite:
+        raise GammaInputError(f"--outdir: {path} is not empty; choose another folder or pass "
+                              "--overwrite to replace its results")
+    (path / "mappings").mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file in the same folder, then rename it over ``path``."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", newline="") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def layer_row(index: int, result: LayerResult, hw, first_index: int) -> dict:
+    """The results.csv row of the layer at 1-based ``index``."""
+    layer, s = result.layer, result.best_scores
+    reused = index != first_index
+    return {
+        "layer": index, "name": layer.name, "type": layer.type, "K": layer.K, "C": layer.C,
+        "Y": layer.Y, "X": layer.X, "R": layer.R, "S": layer.S, "stride": layer.stride,
+        "shape": layer.describe(), "macs": layer.macs,
+        "latency_cycles": s["runtime"], "energy_nj": s["energy_nj"], "power": s["power"],
+        "area_um2": s["area"], "edp_nj_cycles": s["EDP"],
+        "l1_req_elements": s["l1_size_req"], "l2_req_elements": s["l2_size_req"],
+        "num_pes": hw.num_pes, "avg_utilized_pes": s["avg_utilized_pes"],
+        "latency_over_bound": s["runtime"] * hw.num_pes / layer.macs,
+        "feasible": result.feasible, "exact_analysis": bool(s["exact_analysis"]),
+        "mapping": describe(result.best, 0, layer),
+        "samples": 0 if reused else result.samples,
+        "seconds": 0.0 if reused else round(result.seconds, 3),
+        "same_search_as_layer": first_index}
+
+
+class RunReport:
+    """Writes a run's files as layers finish, then the totals and plots."""
+
+    def __init__(self, outdir: Path, hw, settings: dict, *, pareto: bool = False,
+                 fitness: tuple[str, str] = ("latency", "energy")):
+        self.outdir, self.hw, self.settings = Path(outdir), hw, settings
+        self.pareto, self.fitness = pareto, fitness
+        self.rows: list[dict] = []
+        self.history: list[pd.DataFrame] = []
+        self.fronts: list[pd.DataFrame] = []
+        self.results: list[tuple[tuple[int, ...], LayerResult]] = []
+        self.started = datetime.now()
+        self.write_run_yaml(status="running")
+
+    # -------------------------------------------------------------- per layer
+    def add(self, indices: tuple[int, ...], result: LayerResult) -> None:
+        """Record a finished search for the layers at ``indices``; rewrite the CSVs."""
+        self.results.append((indices, result))
+        first = indices[0]
+        mapping_text = to_maestro_text(result.best, 0, result.layer)
+        for index in indices:
+            self.rows.append(layer_row(index, result, self.hw, first))
+            write_atomic(self.outdir / "mappings" / f"layer_{index}.m", mapping_text)
+        history = result.history.copy()
+        history.insert(0, "layer", first)
+        self.history.append(history)
+        if self.pareto:
+            self.fronts.append(self._front_frame(first, result))
+        self._write_tables()
+
+    def _front_frame(self, index: int, result: LayerResult) -> pd.DataFrame:
+        s, layer = result.front_scores, result.layer
+        frame = pd.DataFrame({"layer": index, "point": np.arange(len(result.front))})
+        for o in OBJECTIVES:
+            frame[f"{o}_{OBJECTIVE_UNITS[o]}"] = s[o]
+        frame["l1_req_elements"] = s["l1_size_req"]
+        frame["l2_req_elements"] = s["l2_size_req"]
+        frame["mapping"] = [describe(result.front, i, layer) for i in range(len(result.front))]
+        return frame
+
+    def _write_tables(self) -> None:
+        rows = pd.DataFrame(self.rows, columns=RESULT_COLUMNS).sort_values("layer")
+        write_atomic(self.outdir / "results.csv", rows.to_csv(index=False))
+        history = pd.concat(self.history, ignore_index=True)
+        write_atomic(self.outdir / "history.csv", history.to_csv(index=False))
+        if self.pareto:
+            write_atomic(self.outdir / "pareto.csv",
+                         pd.concat(self.fronts, ignore_index=True).to_csv(index=False))
+
+    # ----------------------------------------------------------------- finish
+    def summary(self) -> dict:
+        rows = pd.DataFrame(self.rows, columns=RESULT_COLUMNS)
+        return {
+            "layers": len(rows), "distinct_layers": len(self.results),
+            "total_macs": int(rows["macs"].sum()),
+            "total_latency_cycles": int(rows["latency_cycles"].sum()),
+            "total_energy_nj": float(rows["energy_nj"].sum()),
+            "max_power": float(rows["power"].max()),
+            "max_area_um2": float(rows["area_um2"].max()),
+            "max_l1_req_elements": int(rows["l1_req_elements"].max()),
+            "max_l2_req_elements": int(rows["l2_req_elements"].max()),
+            "latency_over_bound": float(rows["latency_cycles"].sum() * self.hw.num_pes
+                                        / max(rows["macs"].sum(), 1)),
+            "infeasible_layers": int((~rows["feasible"].astype(bool)).sum()),
+            "samples": int(rows["samples"].sum()),
+            "search_seconds": float(rows["seconds"].sum()),
+        }
+
+    def finish(self, status: str = "done", plots: bool = True) -> dict:
+        totals = self.summary()
+        frame = pd.DataFrame([{"model": self.settings.get("model"), "hw": self.hw.name,
+                               "num_pes": self.hw.num_pes, **totals}])
+        write_atomic(self.outdir / "summary.csv", frame.to_csv(index=False))
+        if plots:
+            self.plot()
+        self.write_run_yaml(status=status, totals=totals)
+        return totals
+
+    def write_run_yaml(self, status: str, totals: dict | None = None) -> None:
+        import gamma
+        data = {"gamma_version": gamma.__version__, "status": status,
+                "started": self.started.isoformat(timespec="seconds"),
+                "settings": self.settings, "hardware": _plain(self.hw.to_dict())}
+        if totals is not None:
+            data["finished"] = datetime.now().isoformat(timespec="seconds")
+            data["totals"] = _plain(totals)
+        write_atomic(self.outdir / "run.yaml", yaml.safe_dump(data, sort_keys=False))
+
+    # ------------------------------------------------------------------ plots
+    def plot(self) -> None:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        plots = self.outdir / "plots"
+        plots.mkdir(exist_ok=True)
+        f1, f2 = self.fitness
+        unit1 = OBJECTIVE_UNITS[f1]
+
+        fig, ax = plt.subplots(figsize=(7, 4.5))
+        for indices, result in self.results:
+            h = result.history
+            values = h[f"best_{f1}"].to_numpy(dtype=float)
+            ax.plot(h["samples"], values / np.nanmin(values) if np.isfinite(values).any() else values,
+                    marker=".", label=f"layer {indices[0]}")
+        ax.set_xlabel("samples scored")
+        ax.set_ylabel(f"best {f1} / final best")
+        ax.set_title(f"Convergence of {f1} ({unit1}) per layer")
+        ax.set_yscale("log")
+        if len(self.results) <= 12:
+            ax.legend(fontsize=7)
+        fig.tight_layout()
+        fig.savefig(plots / "convergence.png", dpi=100)
+        plt.close(fig)
+
+        rows = pd.DataFrame(self.rows, columns=RESULT_COLUMNS).sort_values("layer")
+        fig, axes = plt.subplots(2, 1, figsize=(max(6, 0.3 * len(rows) + 2), 6), sharex=True)
+        axes[0].bar(rows["layer"].astype(str), rows["latency_cycles"], color="tab:blue")
+        axes[0].set_ylabel("latency (cycles)")
+        axes[1].bar(rows["layer"].astype(str), rows["energy_nj"], color="tab:orange")
+        axes[1].set_ylabel("energy (nJ)")
+        axes[1].set_xlabel("layer")
+        axes[0].set_title(f"Per-layer latency and energy ({self.settings.get('model')})")
+        for ax in axes:
+            ax.tick_params(axis="x", labelsize=7, rotation=90)
+        fig.tight_layout()
+        fig.savefig(plots / "layers.png", dpi=100)
+        plt.close(fig)
+
+        if self.pareto:
+            for indices, result in self.results:
+                self._plot_front(plt, plots, indices[0], result)
+
+    def _plot_front(self, plt, plots: Path, index: int, result: LayerResult) -> None:
+        f1, f2 = self.fitness
+        scored = result.scored
+        c1, c2 = scored.columns[1], scored.columns[2]
+        ok = scored["feasible"].astype(bool)
+        fig, ax = plt.subplots(figsize=(6, 4.5))
+        ax.scatter(scored.loc[ok, c1], scored.loc[ok, c2], s=6, c="lightgray",
+                   label="feasible candidates")
+        front = result.front_scores
+        if len(result.front):
+            ax.plot(front[f1], front[f2], "o-", color="tab:red", label="Pareto front")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel(f"{f1} ({OBJECTIVE_UNITS[f1]})")
+        ax.set_ylabel(f"{f2} ({OBJECTIVE_UNITS[f2]})")
+        ax.set_title(f"Layer {index}: {result.layer.describe()}")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(plots / f"pareto_layer_{index}.png", dpi=100)
+        plt.close(fig)
+
+
+def _plain(value):
+    """YAML-safe plain data (numpy scalars to Python)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

@@ -1,0 +1,1 @@
+"""Mapping search: the GAMMA genetic algorithm and a random-search baseline."""

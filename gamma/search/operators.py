@@ -1,0 +1,557 @@
+"""GAMMA's genetic operators, written as NumPy functions over whole populations.
+
+Every operator takes a :class:`~gamma.mapping.Population`, the layer's
+:class:`SearchSpace` and an ``rng``, and returns a new population (its input
+is never modified).  Operators may leave tiles inconsistent across levels;
+:func:`repair` (run after each generation's variation) clamps inner tiles to
+the outer ones, fixes cluster sizes and re-applies the constraints.
+
+GAMMA (``gamma.py``) names: crossover = ``crossover_tile``, reorder =
+``swap_order``, tile mutation = ``mutate_tile``, parallel-dim mutation =
+``mutate_par``, growth = ``born_cluster``, aging = ``kill_cluster``.
+Differences: growth and aging work under any constraint; mutations favour
+values that keep samples useful (divisors, fitting the cluster's units) and
+never touch a value a constraint fixes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from gamma import constraints as cst
+from gamma.constraints import MappingConstraint
+from gamma.mapping import (DIM_INDEX, NO_DIM, NUM_DIMS, C, K, Population, R, S, X, Y,
+                           dim_sizes, parallel_choices, random_divisor, units_per_level)
+from gamma.workload import Layer
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    """Everything about one layer's map space that the operators need.
+
+    Parameters
+    ----------
+    layer : Layer
+    num_pes : int
+    slevel_min, slevel_max : int
+        Fewest and most levels (1 to 3).
+    constraint : MappingConstraint
+    fixed_cluster : int
+        If > 0, every inner level's cluster size (``--fixedCluster``).
+    par_rs : bool
+        R and S may be parallel dimensions (``--parRS``).
+    use_factor : bool
+        Tiles are divisors of their parent tile (``--use_factor``).
+    l1_size : float
+        L1 capacity per PE, elements.  If the constraint keeps the filter
+        whole and even the smallest tiles with a whole filter overflow it
+        (AlexNet's 11x11 layer on 512 elements), R and S become parallel
+        choices, as with ``--parRS``, so a level can split the filter.
+    """
+
+    layer: Layer
+    num_pes: int
+    slevel_min: int = 2
+    slevel_max: int = 2
+    constraint: MappingConstraint = cst.MAESTRO_CSTR
+    fixed_cluster: int = 0
+    par_rs: bool = False
+    use_factor: bool = False
+    l1_size: float = float("inf")
+    exact_only: bool = True
+
+    @cached_property
+    def sizes(self) -> np.ndarray:
+        """Dimension sizes ``K, C, Y', X', R, S`` (:func:`gamma.mapping.dim_sizes`)."""
+        return dim_sizes(self.layer)
+
+    @cached_property
+    def max_tile(self) -> np.ndarray:
+        """Largest tile of each dimension at the outermost level.
+
+        The dimension sizes, except that a strided layer's Y'/X' tiles are at
+        most the stride when only exact analyses count: MAESTRO's stride
+        rewrite over-counts the MACs of larger output tiles (inexact analysis).
+        """
+        bound = self.sizes.copy()
+        if self.exact_only and self.layer.stride > 1:
+            bound[[Y, X]] = np.minimum(bound[[Y, X]], self.layer.stride)
+        return bound
+
+    @cached_property
+    def par_choices(self) -> np.ndarray:
+        return parallel_choices(self.layer, self.par_rs or self.filter_must_split)
+
+    @cached_property
+    def filter_must_split(self) -> bool:
+        """The whole filter cannot fit L1 however small the other tiles (see ``l1_size``)."""
+        fixed = {d for d, _ in self.constraint.every_level.tiles}
+        if not {"R", "S"} & fixed:
+            return False
+        smallest = np.ones((1, NUM_DIMS))
+        smallest[0, R], smallest[0, S] = self.layer.R, self.layer.S
+        return bool(2 * _footprint(smallest, self.layer.type)[0] > self.l1_size)
+
+    @cached_property
+    def split_tiles(self) -> np.ndarray:
+        """(L, 6) bool: fixed tiles a level may still change while mapping that dim spatially."""
+        out = np.zeros((self.slevel_max, NUM_DIMS), dtype=bool)
+        for level in range(self.slevel_max):
+            for dim in self.constraint.level(level).temporal_only:
+                out[level, DIM_INDEX[dim]] = True
+        return out & (self.sizes > 1)
+
+    @cached_property
+    def free_tiles(self) -> np.ndarray:
+        """(L, 6) bool: tiles a mutation may change (size > 1, not fixed by a constraint)."""
+        free = np.broadcast_to(self.sizes > 1, (self.slevel_max, NUM_DIMS)).copy()
+        for level in range(self.slevel_max):
+            for dim, _ in self.constraint.level(level).tiles:
+                free[level, DIM_INDEX[dim]] = False
+        return free
+
+    @cached_property
+    def free_order_slots(self) -> np.ndarray:
+        """(L,) number of leading loop positions a constraint leaves free."""
+        return np.array([NUM_DIMS - len(self.constraint.level(level).order or ())
+                         for level in range(self.slevel_max)])
+
+    @cached_property
+    def good_clusters(self) -> np.ndarray:
+        """Cluster sizes that leave at most 10 % of the PEs idle (``floor(P/c)·c >= 0.9 P``)."""
+        c = np.arange(1, self.num_pes + 1)
+        return c[(self.num_pes // c) * c >= 0.9 * self.num_pes]
+
+
+# ---------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------
+
+def _coin(rng, n, rate) -> np.ndarray:
+    return rng.random(n) < rate
+
+
+def _random_level(rng, levels, low=0) -> np.ndarray:
+    """A random used level >= low per individual (``low`` if it has no such level)."""
+    span = np.maximum(levels - low, 1)
+    return low + (rng.random(len(levels)) * span).astype(np.int64)
+
+
+def _parent_tiles(pop: Population, space: SearchSpace, rows, level) -> np.ndarray:
+    """(len(rows), 6) tiles of the parent of ``level`` (the layer sizes above level 0)."""
+    parent = pop.tile[rows, np.maximum(level - 1, 0)]
+    return np.where((level == 0)[:, None], space.sizes[None, :], parent)
+
+
+def _draw_cluster(space: SearchSpace, rng, budget: np.ndarray) -> np.ndarray:
+    """Cluster sizes <= budget: half from the PE-filling sizes, half uniform."""
+    budget = np.maximum(np.asarray(budget, dtype=np.int64), 1)
+    uniform = 1 + (rng.random(budget.shape) * budget).astype(np.int64)
+    good = space.good_clusters
+    pick = good[(rng.random(budget.shape) * len(good)).astype(np.int64)]
+    value = np.where(rng.random(budget.shape) < 0.5, pick, uniform)
+    return np.minimum(value, budget)
+
+
+def _new_tile(old, bound, space: SearchSpace, rng, units=None) -> np.ndarray:
+    """New tile sizes within ``[1, bound]``.
+
+    A mix of GAMMA's uniform draw, a divisor of the bound, a local step
+    (doubling, halving, ±1) and, for parallel loops, a size that spreads the
+    bound evenly over ``units`` (``ceil(bound / (units·k))``).
+    """
+    old = np.asarray(old, dtype=np.int64)
+    bound = np.maximum(np.asarray(bound, dtype=np.int64), 1)
+    divisor = random_divisor(bound, rng)
+    if space.use_factor:
+        return divisor
+    n = old.shape
+    uniform = 1 + (rng.random(n) * bound).astype(np.int64)
+    step = rng.integers(0, 4, n)
+    local = np.select([step == 0, step == 1, step == 2], [old * 2, old // 2, old + 1], old - 1)
+    k = rng.integers(1, 5, n)
+    spread = np.ceil(bound / (k * (1 if units is None else np.maximum(units, 1)))).astype(np.int64)
+    kind = rng.integers(0, 4, n)
+    value = np.select([kind == 0, kind == 1, kind == 2], [uniform, divisor, local], spread)
+    return np.clip(value, 1, bound)
+
+
+# ---------------------------------------------------------------------------
+# initial populations
+# ---------------------------------------------------------------------------
+
+def random_population(space: SearchSpace, n: int, rng: np.random.Generator) -> Population:
+    """``n`` random mappings, as GAMMA's ``reinit_pop`` (then repaired).
+
+    Levels are drawn in ``[slevel_min, slevel_max]``; parallel dimensions,
+    loop orders and tiles uniformly (tiles of a level within its parent's).
+    """
+    levels = space.slevel_max
+    shape = (n, levels)
+    par = rng.choice(space.par_choices, size=shape)
+    order = np.argsort(rng.random((n, levels, NUM_DIMS)), axis=2)
+    tile = np.empty((n, levels, NUM_DIMS), dtype=np.int64)
+    bound = np.broadcast_to(space.max_tile, (n, NUM_DIMS))
+    for level in range(levels):
+        if space.use_factor:
+            tile[:, level] = random_divisor(bound, rng)
+        else:
+            tile[:, level] = 1 + (rng.random((n, NUM_DIMS)) * bound).astype(np.int64)
+        bound = tile[:, level]
+    cluster = _draw_cluster(space, rng, np.full(shape, space.num_pes))
+    pop = Population(par=par.astype(np.int64), par2=np.full(shape, NO_DIM, dtype=np.int64),
+                     cluster=cluster, order=order.astype(np.int64), tile=tile,
+                     levels=rng.integers(space.slevel_min, space.slevel_max + 1, n))
+    return repair(pop, space, rng)
+
+
+def structured_population(space: SearchSpace, n: int, rng: np.random.Generator) -> Population:
+    """``n`` mappings built to keep every PE busy.
+
+    Cluster sizes leave few PEs idle; each level's parallel tile spreads the
+    parent tile evenly over the level's units (``ceil(parent / (units·k))``,
+    small ``k``); other tiles are divisors of the parent tile, the innermost
+    level's biased small (they set the per-PE buffer).
+    """
+    pop = random_population(space, n, rng)
+    rows = np.arange(n)
+    remaining = np.full(n, space.num_pes)
+    for level in range(1, space.slevel_max):
+        budget = remaining // 2 if level < space.slevel_max - 1 else remaining
+        c = _draw_cluster(space, rng, budget)
+        # or: the number of chunks of the level's parallel dimension
+        size = space.sizes[pop.par[:, level]]
+        chunks = np.ceil(size / (1 + (rng.random(n) * size).astype(np.int64))).astype(np.int64)
+        c = np.where((rng.random(n) < 0.5) & (chunks <= budget), chunks, c)
+        pop.cluster[:, level] = np.maximum(c, 1)
+        remaining = remaining // np.maximum(c, 1)
+    pop = repair(pop, space, rng)
+    units = units_per_level(pop, space.num_pes)
+    last = pop.levels - 1
+    for level in range(space.slevel_max):
+        parent = (np.broadcast_to(space.sizes, (n, NUM_DIMS)) if level == 0
+                  else pop.tile[:, level - 1])
+        divisor = random_divisor(parent, rng)
+        innermost = (level == last)[:, None]
+        small = random_divisor(divisor, rng)
+        full = rng.random((n, NUM_DIMS)) < np.where(innermost, 0.1, 0.35)
+        tile = np.where(full, parent, np.where(innermost & (rng.random((n, 1)) < 0.5), small, divisor))
+        p = pop.par[:, level]
+        k = rng.choice([1, 1, 1, 2, 3, 4], n)
+        tile[rows, p] = np.maximum(np.ceil(parent[rows, p] / (units[:, level] * k)), 1)
+        pop.tile[:, level] = tile
+    return repair(pop, space, rng)
+
+
+def estimate(pop: Population, space: SearchSpace):
+    """Cheap analytic estimate of runtime and buffer needs (no cost model).
+
+    Temporal loops cost their share of the parent tile (edges are cheap in
+    MAESTRO); a spatial loop costs ``ceil(chunks / units)`` steps; the
+    innermost tile product is the per-PE work per step; every step above the
+    innermost level adds about one cycle of fill.  Buffer sizes follow
+    MAESTRO's double-buffered tile sizes.  Used only to pick the seeds of the
+    initial population.
+
+    Returns
+    -------
+    cycles, l1, l2 : ndarray of shape (P,), float
+    """
+    n, levels = pop.par.shape
+    rows = np.arange(n)
+    units = units_per_level(pop, space.num_pes)
+    act = pop.active()
+    steps = np.ones(n)
+    outer_steps = np.ones(n)
+    for level in range(levels):
+        parent = (np.broadcast_to(space.sizes, (n, NUM_DIMS)) if level == 0
+                  else pop.tile[:, level - 1]).astype(float)
+        tile = pop.tile[:, level].astype(float)
+        ratio = parent / tile
+        p = pop.par[:, level]
+        ratio[rows, p] = np.ceil(np.ceil(parent[rows, p] / tile[rows, p]) / units[:, level])
+        factor = np.where(act[:, level], np.prod(ratio, axis=1), 1.0)
+        steps *= factor
+        outer_steps *= np.where(act[:, level] & (level < pop.levels - 1), factor, 1.0)
+    inner = pop.tile[rows, pop.levels - 1].astype(float)
+    work = np.prod(inner, axis=1)
+    cycles = steps * work / space.layer.stride ** 2 + outer_steps
+    l1 = 2 * _footprint(inner, space.layer.type)
+    top = pop.tile[:, 0].astype(float)
+    p0 = pop.par[:, 0]
+    top[rows, p0] = np.minimum(top[rows, p0] * units[:, 0], space.sizes[p0])
+    l2 = 2 * _footprint(top, space.layer.type)
+    return cycles, l1, l2
+
+
+def _footprint(t: np.ndarray, layer_type: str) -> np.ndarray:
+    """Input + weight + output elements of tiles ``t`` (P, 6), MAESTRO-style."""
+    rows = t[:, Y] + t[:, R] - 1
+    cols = t[:, X] + t[:, S] - 1
+    if layer_type == "DSCONV":
+        return t[:, C] * rows * cols * 2 + t[:, C] * t[:, R] * t[:, S]
+    return t[:, C] * rows * cols + t[:, K] * t[:, C] * t[:, R] * t[:, S] + t[:, K] * rows * cols
+
+
+def seeded_population(space: SearchSpace, n: int, rng: np.random.Generator, *,
+                      l1_size: float, l2_size: float, pool: int = 4000) -> Population:
+    """An initial population: about two thirds PE-filling seeds, one third random.
+
+    ``pool`` structured candidates are drawn; those whose estimated buffers
+    fit are ranked by estimated runtime (:func:`estimate`) and the best
+    distinct ones are kept; the rest of the population is random, for
+    diversity.  No cost-model call is made.
+    """
+    n_random = max(n // 3, 1) if n > 1 else 0
+    candidates = structured_population(space, max(pool, n), rng)
+    cycles, l1, l2 = estimate(candidates, space)
+    fits = (l1 <= l1_size) & (l2 <= l2_size)
+    order = np.lexsort((cycles, ~fits))
+    _, first = np.unique(np.array(candidates.keys(), dtype=object)[order], return_index=True)
+    order = order[np.sort(first)]
+    seeds = candidates.take(order[:n - n_random])
+    return Population.concatenate([seeds, random_population(space, n - len(seeds), rng)])
+
+
+# ---------------------------------------------------------------------------
+# variation
+# ---------------------------------------------------------------------------
+
+def crossover(mom: Population, dad: Population, space: SearchSpace, rng, *,
+              rate: float = 0.6, level_rate: float = 0.2) -> tuple[Population, Population]:
+    """GAMMA's tile crossover, plus a whole-level swap.
+
+    With probability ``rate`` a pair swaps the tiles of one random
+    dimension at every level (each child keeps its own loop order and
+    parallelism); with probability ``level_rate`` it also swaps one whole
+    level (parallel dims, cluster size, order and tiles) both parents use.
+    """
+    a, b = mom.copy(), dad.copy()
+    n = len(a)
+    rows = np.flatnonzero(_coin(rng, n, rate))
+    choices = np.flatnonzero(space.sizes > 1)
+    if len(choices) and len(rows):
+        d = rng.choice(choices, len(rows))
+        a.tile[rows, :, d], b.tile[rows, :, d] = dad.tile[rows, :, d], mom.tile[rows, :, d]
+    rows = np.flatnonzero(_coin(rng, n, level_rate))
+    if len(rows):
+        lvl = _random_level(rng, np.minimum(mom.levels, dad.levels)[rows])
+        for name in ("par", "par2", "cluster", "order", "tile"):
+            src_a, src_b = getattr(mom, name), getattr(dad, name)
+            getattr(a, name)[rows, lvl] = src_b[rows, lvl]
+            getattr(b, name)[rows, lvl] = src_a[rows, lvl]
+    return a, b
+
+
+def reorder(pop: Population, space: SearchSpace, rng, *, rate: float = 0.5) -> Population:
+    """GAMMA's ``swap_order``: swap two loops of one level (free positions only)."""
+    out = pop.copy()
+    rows = np.flatnonzero(_coin(rng, len(pop), rate))
+    lvl = _random_level(rng, pop.levels[rows])
+    free = space.free_order_slots[lvl]
+    i = (rng.random(len(rows)) * free).astype(np.int64)
+    j = (rng.random(len(rows)) * free).astype(np.int64)
+    a, b = out.order[rows, lvl, i], out.order[rows, lvl, j]
+    out.order[rows, lvl, i], out.order[rows, lvl, j] = b, a
+    return out
+
+
+def mutate_tile(pop: Population, space: SearchSpace, rng, *, rate: float = 0.5,
+                loci: int = 3) -> Population:
+    """GAMMA's ``mutate_tile``: ``loci`` attempts per individual, each with
+    probability ``rate``, to redraw one free tile of one level within its
+    parent tile (see :func:`_new_tile`)."""
+    out = pop.copy()
+    free = space.free_tiles
+    units = units_per_level(out, space.num_pes)
+    for _ in range(loci):
+        rows = np.flatnonzero(_coin(rng, len(out), rate))
+        if not len(rows):
+            continue
+        lvl = _random_level(rng, out.levels[rows])
+        spatial = np.arange(NUM_DIMS) == out.par[rows, lvl][:, None]
+        weights = (free[lvl] | (space.split_tiles[lvl] & spatial)).astype(float)
+        ok = weights.sum(axis=1) > 0
+        rows, lvl, weights = rows[ok], lvl[ok], weights[ok]
+        if not len(rows):
+            continue
+        cum = np.cumsum(weights, axis=1)
+        d = (rng.random((len(rows), 1)) * cum[:, -1:] >= cum).sum(axis=1)
+        bound = np.where(lvl == 0, space.max_tile[d], out.tile[rows, np.maximum(lvl - 1, 0), d])
+        is_par = out.par[rows, lvl] == d
+        u = np.where(is_par, units[rows, lvl], 1)
+        out.tile[rows, lvl, d] = _new_tile(out.tile[rows, lvl, d], bound, space, rng, u)
+    return out
+
+
+def mutate_par(pop: Population, space: SearchSpace, rng, *, rate: float = 0.2) -> Population:
+    """Parallel-dimension mutation.
+
+    Half the time a level gets a new parallel dimension (and, as in GAMMA's
+    header mutation, that dimension's tile is refitted to the level's units);
+    otherwise two levels swap their parallel dimensions (GAMMA's
+    ``mutate_par``).  Constrained choices (``sp``) are restored by
+    :func:`repair`.
+    """
+    out = pop.copy()
+    rows = np.flatnonzero(_coin(rng, len(pop), rate))
+    if not len(rows):
+        return out
+    swap = (rng.random(len(rows)) < 0.5) & (pop.levels[rows] >= 2)
+    sr = rows[swap]
+    if len(sr):
+        a = _random_level(rng, pop.levels[sr])
+        b = (a + 1 + (rng.random(len(sr)) * (pop.levels[sr] - 1)).astype(np.int64)) % pop.levels[sr]
+        out.par[sr, a], out.par[sr, b] = pop.par[sr, b], pop.par[sr, a]
+    nr = rows[~swap]
+    if len(nr):
+        lvl = _random_level(rng, pop.levels[nr])
+        d = rng.choice(space.par_choices, len(nr))
+        out.par[nr, lvl] = d
+        units = units_per_level(out, space.num_pes)[nr, lvl]
+        parent = _parent_tiles(out, space, nr, lvl)[np.arange(len(nr)), d]
+        fit = np.maximum(np.ceil(parent / units), 1).astype(np.int64)
+        refit = (space.free_tiles[lvl, d] | space.split_tiles[lvl, d]) & (rng.random(len(nr)) < 0.7)
+        out.tile[nr[refit], lvl[refit], d[refit]] = fit[refit]
+    return out
+
+
+def mutate_cluster(pop: Population, space: SearchSpace, rng, *, rate: float = 0.2) -> Population:
+    """Cluster-size mutation of a random inner level (no-op with ``--fixedCluster``).
+
+    Half the new sizes are PE-filling sizes, half divisors of
+    ``min(parent tile of the parallel dim, PEs)`` as in GAMMA; the level's
+    parallel tile is then refitted to the new size half of the time.
+    """
+    out = pop.copy()
+    rows = np.flatnonzero(_coin(rng, len(pop), rate) & (pop.levels >= 2))
+    if space.fixed_cluster or not len(rows):
+        return out
+    lvl = _random_level(rng, pop.levels[rows], low=1)
+    p = pop.par[rows, lvl]
+    parent = pop.tile[rows, lvl - 1, p]
+    gamma_like = random_divisor(np.clip(parent, 1, space.num_pes), rng)
+    others = np.prod(np.where(out.active()[rows], np.maximum(out.cluster[rows], 1), 1), axis=1)
+    others //= np.maximum(out.cluster[rows, lvl], 1)
+    filling = _draw_cluster(space, rng, space.num_pes // np.maximum(others, 1))
+    c = np.where(rng.random(len(rows)) < 0.5, filling, gamma_like)
+    out.cluster[rows, lvl] = c
+    refit = (rng.random(len(rows)) < 0.5) & (space.free_tiles[lvl, p] | space.split_tiles[lvl, p])
+    fit = np.maximum(np.ceil(parent / np.maximum(c, 1)), 1).astype(np.int64)
+    out.tile[rows[refit], lvl[refit], p[refit]] = fit[refit]
+    return out
+
+
+def grow(pop: Population, space: SearchSpace, rng, *, rate: float = 0.2) -> Population:
+    """GAMMA's growth (``born_cluster``): add an innermost level.
+
+    The new level splits the old innermost level's tile over a new cluster:
+    it gets a random parallel dimension whose tile spreads the parent tile
+    over the cluster, the other tiles equal to the parent's, a random order.
+    """
+    out = pop.copy()
+    rows = np.flatnonzero(_coin(rng, len(pop), rate) & (pop.levels < space.slevel_max))
+    if not len(rows):
+        return out
+    new = pop.levels[rows]
+    used = np.prod(np.where(pop.active()[rows], np.maximum(pop.cluster[rows], 1), 1), axis=1)
+    c = (space.fixed_cluster if space.fixed_cluster
+         else _draw_cluster(space, rng, np.maximum(space.num_pes // used, 1)))
+    d = rng.choice(space.par_choices, len(rows))
+    parent = pop.tile[rows, new - 1]
+    tile = parent.copy()
+    tile[np.arange(len(rows)), d] = np.maximum(np.ceil(parent[np.arange(len(rows)), d] / c), 1)
+    out.tile[rows, new] = tile
+    out.par[rows, new] = d
+    out.par2[rows, new] = NO_DIM
+    out.cluster[rows, new] = c
+    out.order[rows, new] = np.argsort(rng.random((len(rows), NUM_DIMS)), axis=1)
+    out.levels[rows] += 1
+    return out
+
+
+def age(pop: Population, space: SearchSpace, rng, *, rate: float = 0.1) -> Population:
+    """GAMMA's aging (``kill_cluster``): drop the innermost level."""
+    out = pop.copy()
+    rows = _coin(rng, len(pop), rate) & (pop.levels > space.slevel_min)
+    out.levels[rows] -= 1
+    return out
+
+
+# ---------------------------------------------------------------------------
+# repair
+# ---------------------------------------------------------------------------
+
+def repair(pop: Population, space: SearchSpace, rng) -> Population:
+    """Make every individual a well-formed mapping that meets the constraints (in place).
+
+    * levels within ``[slevel_min, slevel_max]``;
+    * tiles within ``[1, parent tile]`` (level 0: the layer size);
+    * parallel dims among the allowed ones, ``par2`` different from ``par``;
+    * cluster sizes >= 1 (or ``--fixedCluster``), their product at most the PE count;
+    * the constraint re-applied, then tiles clamped again.
+    """
+    np.clip(pop.levels, space.slevel_min, space.slevel_max, out=pop.levels)
+    bad = ~np.isin(pop.par, space.par_choices)
+    pop.par[bad] = rng.choice(space.par_choices, int(bad.sum()))
+    pop.par2[pop.par2 == pop.par] = NO_DIM
+    _clamp_tiles(pop, space)
+    cluster = pop.cluster
+    cluster[:, 0] = 0
+    if space.fixed_cluster:
+        cluster[:, 1:] = space.fixed_cluster
+    np.clip(cluster[:, 1:], 1, space.num_pes, out=cluster[:, 1:])
+    act = pop.active()
+    for level in range(1, pop.max_levels):
+        rest = np.where(act, cluster, 1)
+        rest[:, [0, level]] = 1
+        others = np.prod(rest, axis=1)
+        cluster[:, level] = np.maximum(np.minimum(cluster[:, level], space.num_pes // others), 1)
+    cst.apply(pop, space.constraint, space.layer, space.num_pes, rng=rng)
+    if _raise_parents(pop, space):
+        cst.apply(pop, space.constraint, space.layer, space.num_pes, rng=rng)
+    _clamp_tiles(pop, space)
+    return pop
+
+
+def _raise_parents(pop: Population, space: SearchSpace) -> bool:
+    """Lift outer tiles below a constraint-fixed inner tile (e.g. ``"Y": "R"`` under a Y' tile
+    smaller than R), so that clamping keeps the fixed value; True if anything changed."""
+    changed = False
+    for level in range(pop.max_levels - 1, 0, -1):
+        fixed = ~space.free_tiles[level] & (space.sizes > 1)
+        if not fixed.any():
+            continue
+        child, parent = pop.tile[:, level], pop.tile[:, level - 1]
+        low = fixed[None, :] & (child > parent) & pop.active()[:, level:level + 1]
+        if low.any():
+            parent[low] = child[low]
+            changed = True
+    np.minimum(pop.tile[:, 0], space.max_tile, out=pop.tile[:, 0])
+    return changed
+
+
+def _clamp_tiles(pop: Population, space: SearchSpace) -> None:
+    np.clip(pop.tile[:, 0], 1, space.max_tile, out=pop.tile[:, 0])
+    for level in range(1, pop.max_levels):
+        np.clip(pop.tile[:, level], 1, pop.tile[:, level - 1], out=pop.tile[:, level])
+
+
+def vary(parents: Population, space: SearchSpace, rng, rates: dict | None = None) -> Population:
+    """One generation's offspring: crossover of consecutive parent pairs, then
+    reorder, tile / parallel-dim / cluster mutation, growth, aging, repair."""
+    r = {"crossover": 0.6, "level_crossover": 0.2, "reorder": 0.5, "tile": 0.5, "par": 0.2,
+         "cluster": 0.2, "grow": 0.2, "age": 0.1, **(rates or {})}
+    half = len(parents) // 2
+    a, b = crossover(parents.take(slice(0, half)), parents.take(slice(half, 2 * half)), space, rng,
+                     rate=r["crossover"], level_rate=r["level_crossover"])
+    kids = Population.concatenate([a, b, parents.take(slice(2 * half, len(parents)))])
+    kids = reorder(kids, space, rng, rate=r["reorder"])
+    kids = mutate_tile(kids, space, rng, rate=r["tile"])
+    kids = mutate_par(kids, space, rng, rate=r["par"])
+    kids = mutate_cluster(kids, space, rng, rate=r["cluster"])
+    kids = grow(kids, space, rng, rate=r["grow"])
+    kids = age(kids, space, rng, rate=r["age"])
+    return repair(kids, space, rng)

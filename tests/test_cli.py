@@ -1,0 +1,74 @@
+"""The command line: bad input is one line and exit status 2; a real run works."""
+import time
+
+import pytest
+
+from gamma.cli import main
+
+FAST = ["--num_pop", "8", "--epochs", "2", "--seed", "1", "--log_level", "0", "--no_plots"]
+
+
+def fails_with(capsys, argv, *words, code=2):
+    assert main(argv) == code
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("gamma: error:")
+    assert "Traceback" not in err
+    for word in words:
+        assert word in err, err
+    return err
+
+
+@pytest.mark.parametrize("argv,words", [
+    (["--model", "no_such_model"], ["--model", "no_such_model"]),
+    (["--model", "/no/such/file.csv"], ["does not exist"]),
+    (["--hwconfig", "/no/such/hw.yaml"], ["--hwconfig"]),
+    (["--fitness1", "speed"], ["--fitness1", "speed"]),
+    (["--num_pop", "0"], ["--num_pop"]),
+    (["--epochs", "many"], ["--epochs"]),
+    (["--l1_size", "-5"], ["--l1_size"]),
+    (["--slevel_min", "3", "--slevel_max", "2"], ["--slevel_min"]),
+    (["--slevel_max", "4"], ["--slevel_max"]),
+    (["--singlelayer", "99"], ["--singlelayer"]),
+    (["--fixedCluster", "1000"], ["--fixedCluster"]),
+    (["--costmodel_cstr", "timeloop"], ["--costmodel_cstr"]),
+    (["--pareto", "--fitness2", "latency"], ["--pareto"]),
+    (["--num_pe", "-1"], ["not yet available"]),
+    (["--area_budget", "0.2"], ["not yet available"]),
+    (["--pe_limit", "512"], ["not yet available"]),
+    (["--mapping_cstr", "dla_map"], ["not yet available"]),
+    (["--accel_cstr", "dla_accel"], ["not yet available"]),
+    (["--no_such_flag"], ["unrecognized"]),
+])
+def test_bad_input_is_one_line_and_exit_2(capsys, tmp_path, argv, words):
+    err = fails_with(capsys, argv + ["--outdir", str(tmp_path / "out")], *words)
+    assert len(err.splitlines()) == 1
+
+
+def test_refuses_a_non_empty_outdir(capsys, tmp_path):
+    (tmp_path / "keep.txt").write_text("mine")
+    fails_with(capsys, ["--singlelayer", "2", "--outdir", str(tmp_path)] + FAST, "not empty",
+               "--overwrite")
+    assert main(["--singlelayer", "2", "--outdir", str(tmp_path), "--overwrite"] + FAST) == 0
+
+
+def test_evaluate_bad_input(capsys):
+    fails_with(capsys, ["evaluate", "--mapping_file", "/no/such.m"])
+    fails_with(capsys, ["evaluate"], "--mapping_file")
+
+
+def test_a_small_search_runs(capsys, tmp_path):
+    out = tmp_path / "run"
+    assert main(["--model", "resnet18", "--num_layer", "3", "--outdir", str(out), "--log_level", "2",
+                 "--num_pop", "8", "--epochs", "2", "--seed", "3", "--no_plots"]) == 0
+    text = capsys.readouterr().out
+    assert "layer 1 gen 1:" in text and "layer 2 (also layers 3)" in text
+    assert (out / "results.csv").is_file() and (out / "mappings" / "layer_3.m").is_file()
+
+
+def test_stall_case_exits_non_zero_with_a_clear_message(capsys, tmp_path):
+    start = time.perf_counter()
+    code = main(["--singlelayer", "2", "--l1_size", "1", "--outdir", str(tmp_path / "o")] + FAST)
+    assert code == 1 and time.perf_counter() - start < 60
+    err = capsys.readouterr().err
+    assert "no mapping met the hardware limits" in err and "layer(s) 2" in err
+    assert (tmp_path / "o" / "results.csv").is_file()

@@ -1,0 +1,81 @@
+"""Output files of a run, and that an exported .m re-scores to the reported row."""
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from gamma.cli import main
+from gamma.costmodel import evaluate
+from gamma.hardware import load_hardware
+from gamma.maestro_files import parse_mapping
+from gamma.report import RESULT_COLUMNS, default_outdir, prepare_outdir, write_atomic
+from gamma.errors import GammaInputError
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("report") / "run"
+    argv = ["--model", "mobilenet_v2", "--num_layer", "4", "--num_pop", "10", "--epochs", "3",
+            "--seed", "5", "--outdir", str(out), "--log_level", "0"]
+    assert main(argv) == 0
+    return out
+
+
+def test_results_csv(run_dir):
+    rows = pd.read_csv(run_dir / "results.csv")
+    assert list(rows.columns) == RESULT_COLUMNS
+    assert list(rows["layer"]) == [1, 2, 3, 4]
+    assert set(rows["type"]) >= {"CONV", "DSCONV"}
+    assert rows["feasible"].all() and rows["exact_analysis"].all()
+    assert (rows["latency_over_bound"] >= 1).all()
+    assert (rows["l1_req_elements"] <= 512).all() and (rows["l2_req_elements"] <= 108000).all()
+    assert rows["samples"].sum() == 30 * rows["same_search_as_layer"].nunique()
+
+
+def test_summary_history_and_run_yaml(run_dir):
+    summary = pd.read_csv(run_dir / "summary.csv")
+    rows = pd.read_csv(run_dir / "results.csv")
+    assert summary.loc[0, "total_latency_cycles"] == rows["latency_cycles"].sum()
+    history = pd.read_csv(run_dir / "history.csv")
+    assert set(history["generation"]) == {0, 1, 2}
+    assert {"best_latency", "mean_energy", "feasible_fraction"} <= set(history.columns)
+    run = yaml.safe_load((run_dir / "run.yaml").read_text())
+    assert run["status"] == "done" and run["settings"]["seed"] == 5
+    assert run["gamma_version"] and run["hardware"]["num_pes"] == 168
+    for name in ("convergence.png", "layers.png"):
+        assert (run_dir / "plots" / name).stat().st_size > 1000
+
+
+def test_exported_mapping_rescores_to_the_reported_row(run_dir):
+    rows = pd.read_csv(run_dir / "results.csv")
+    hw = load_hardware("edge")
+    for _, row in rows.iterrows():
+        text = (run_dir / "mappings" / f"layer_{row['layer']}.m").read_text()
+        [(layer, directives)] = parse_mapping(text)
+        costs = evaluate(layer, hw, directives)
+        assert costs.runtime[0] == row["latency_cycles"]
+        assert costs.l1_size_req[0] == row["l1_req_elements"]
+        assert costs.l2_size_req[0] == row["l2_req_elements"]
+        assert costs.energy_nj[0] == pytest.approx(row["energy_nj"], rel=1e-9)
+
+
+def test_pareto_outputs(tmp_path):
+    out = tmp_path / "p"
+    assert main(["--model", "resnet18", "--singlelayer", "2", "--pareto", "--num_pop", "12",
+                 "--epochs", "3", "--seed", "2", "--outdir", str(out), "--log_level", "0"]) == 0
+    front = pd.read_csv(out / "pareto.csv")
+    assert len(front) >= 1 and set(front["layer"]) == {2}
+    lat, en = front["latency_cycles"].to_numpy(), front["energy_nJ"].to_numpy()
+    assert np.all(np.diff(lat) > 0) and np.all(np.diff(en) < 0)
+    assert (out / "plots" / "pareto_layer_2.png").is_file()
+
+
+def test_outdir_helpers(tmp_path):
+    assert str(default_outdir("data/model/vgg16.csv", "edge")).startswith("outputs/vgg16-edge-")
+    target = tmp_path / "x.csv"
+    write_atomic(target, "a,b\n")
+    assert target.read_text() == "a,b\n" and len(list(tmp_path.iterdir())) == 1
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "f").write_text("")
+    with pytest.raises(GammaInputError, match="not empty"):
+        prepare_outdir(tmp_path / "full")

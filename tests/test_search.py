@@ -1,0 +1,179 @@
+"""The genetic search of one layer: scoring, ranking, budget, repeatability, stalls."""
+import time
+
+import numpy as np
+import pytest
+
+from gamma.hardware import Hardware
+from gamma.mapping import K
+from gamma.runner import group_layers, layer_rng, run_model, select_layers
+from gamma.search import operators as ops
+from gamma.search.baselines import random_search
+from gamma.search.ga import (GAConfig, OBJECTIVES, pareto_front, rank_order, score,
+                             search_layer, violation)
+from gamma.workload import Layer
+
+HW = Hardware(num_pes=168, l1_size=512, l2_size=108000, noc_bw=81920000, name="edge")
+CONV = Layer("CONV", K=64, C=64, Y=56, X=56, R=3, S=3)
+SMALL = GAConfig(num_pop=12, epochs=4)
+
+
+def run(layer=CONV, cfg=SMALL, seed=0, hw=HW, **kw):
+    return search_layer(layer, hw, cfg, np.random.default_rng(seed), **kw)
+
+
+def test_objectives_from_the_cost_model():
+    sp = SMALL.space(CONV, HW)
+    pop = ops.random_population(sp, 30, np.random.default_rng(0))
+    t = score(pop, CONV, HW, SMALL)
+    ok = t["valid"]
+    assert ok.any()
+    np.testing.assert_array_equal(t["latency"][ok], t["runtime"][ok])
+    np.testing.assert_allclose(t["EDP"][ok], t["energy_nj"][ok] * t["runtime"][ok])
+    np.testing.assert_allclose(t["area"], 282 * 168 + 0.688 * (t["l1_size_req"] * 168 + t["l2_size_req"]))
+    assert np.all(t["feasible"] == (t["violation"] == 0))
+    assert np.all(t["runtime"][t["feasible"]] * 168 >= CONV.macs)
+
+
+def test_violation_measures_how_far_limits_are_broken():
+    table = {"l1_size_req": np.array([256, 1024, 512, 100, 100]),
+             "l2_size_req": np.array([1000, 1000, 216000, 100, 100]),
+             "macs": np.array([10, 10, 10, 8, 10]), "true_macs": np.array([10] * 5),
+             "exact_analysis": np.array([True, True, True, False, True]),
+             "valid": np.array([True, True, True, True, False]),
+             "runtime": np.array([5, 5, 5, 5, 0]),
+             **{o: np.ones(5) for o in OBJECTIVES}}
+    v = violation(table, HW, allow_inexact=False)
+    np.testing.assert_allclose(v, [0, 1, 1, 1.2, np.inf])
+    assert violation(table, HW, allow_inexact=True)[3] == 0
+
+
+def _table(v, f1, f2):
+    return {"violation": np.array(v, float), "latency": np.array(f1, float),
+            "energy": np.array(f2, float)}
+
+
+def test_lexicographic_ranking_breaks_ties_with_fitness2():
+    t = _table([0, 0, 0, 0.5, 0.1, np.inf], [5, 5, 3, 1, 1, 1], [2, 1, 9, 1, 1, 1])
+    assert list(rank_order(t, GAConfig(), 6)) == [2, 1, 0, 4, 3, 5]
+
+
+def test_pareto_ranking_and_front():
+    f1 = np.array([1, 2, 3, 2, 4, 1])
+    f2 = np.array([5, 3, 1, 4, 4, 6])
+    assert list(pareto_front(f1, f2)) == [0, 1, 2]
+    t = _table([0, 0, 0, 0, 0, 1], f1, f2)
+    order = rank_order(t, GAConfig(pareto=True), 6)
+    assert set(order[:3]) == {0, 1, 2} and order[-1] == 5
+
+
+def test_budget_history_and_result():
+    r = run()
+    assert r.samples == SMALL.num_pop * SMALL.epochs == len(r.scored)
+    assert list(r.history["generation"]) == list(range(SMALL.epochs))
+    assert list(r.history["samples"]) == [12, 24, 36, 48]
+    best = r.history["best_latency"].to_numpy()
+    assert np.all(np.diff(best[np.isfinite(best)]) <= 0)
+    assert r.feasible and r.best_scores["runtime"] * 168 >= CONV.macs
+    assert r.best_scores["l1_size_req"] <= 512 and r.best_scores["l2_size_req"] <= 108000
+
+
+def test_same_seed_same_result_and_other_seed_differs():
+    a, b, c = run(seed=3), run(seed=3), run(seed=4)
+    assert a.best.keys() == b.best.keys() and a.best_scores == b.best_scores
+    assert a.history.equals(b.history)
+    assert a.scored.equals(b.scored) and not a.scored.equals(c.scored)
+
+
+def test_no_candidate_is_scored_twice():
+    r = run(cfg=GAConfig(num_pop=20, epochs=6))
+    assert r.samples == 120
+
+
+@pytest.mark.parametrize("lo,hi", [(1, 1), (1, 3), (3, 3)])
+def test_every_slevel_setting_runs(lo, hi):
+    r = run(cfg=GAConfig(num_pop=10, epochs=3, slevel_min=lo, slevel_max=hi))
+    assert r.feasible and lo <= r.best.levels[0] <= hi
+
+
+def test_pareto_mode_returns_a_front():
+    cfg = GAConfig(num_pop=16, epochs=4, pareto=True, fitness1="latency", fitness2="energy")
+    r = run(cfg=cfg)
+    f1, f2 = r.front_scores["latency"], r.front_scores["energy"]
+    assert len(f1) >= 1 and np.all(np.diff(f1) > 0) and np.all(np.diff(f2) < 0)
+    assert r.best_scores["latency"] == f1.min()
+    feas = r.scored[r.scored["feasible"]]
+    for x, y in zip(feas["latency_1"], feas["energy_2"]):       # nothing dominates the front
+        assert not np.any((x <= f1) & (y <= f2) & ((x < f1) | (y < f2)))
+
+
+def test_energy_objective():
+    r = run(cfg=GAConfig(num_pop=12, epochs=4, fitness1="energy", fitness2="latency"))
+    assert r.feasible
+    assert r.best_scores["energy"] == r.scored.loc[r.scored["feasible"], "energy_1"].min()
+
+
+def test_stall_case_ends_with_an_infeasible_result_in_bounded_time():
+    tiny = HW.replace(l1_size=1, l2_size=1)
+    start = time.perf_counter()
+    r = run(hw=tiny, cfg=GAConfig(num_pop=10, epochs=5))
+    assert time.perf_counter() - start < 30
+    assert not r.feasible and r.samples == 50
+    assert r.best_scores["violation"] > 0 and np.isfinite(r.best_scores["violation"])
+    assert r.history["feasible_fraction"].max() == 0
+
+
+def test_depthwise_and_gemm_layers():
+    dw = Layer("DSCONV", K=1, C=32, Y=114, X=114, R=3, S=3)
+    gemm = Layer("GEMM", K=768, C=3072, Y=512, X=1, R=1, S=1)
+    for layer in (dw, gemm):
+        r = run(layer)
+        assert r.feasible and r.best_scores["runtime"] * 168 >= layer.macs
+    assert not np.any(run(dw).best.par == K)
+
+
+def test_filter_larger_than_l1_is_split_spatially():
+    alexnet1 = Layer("CONV", K=64, C=3, Y=224, X=224, R=11, S=11)
+    r = run(alexnet1, cfg=GAConfig(num_pop=20, epochs=5))
+    assert r.feasible and r.best_scores["l1_size_req"] <= 512
+
+
+def test_ga_beats_random_search():
+    cfg = GAConfig(num_pop=20, epochs=5)
+    ga = [run(cfg=cfg, seed=s).best_scores["runtime"] for s in range(3)]
+    rnd = [random_search(CONV, HW, cfg, np.random.default_rng(s)).best_scores["runtime"]
+           for s in range(3)]
+    assert np.median(ga) < np.median(rnd)
+
+
+def test_random_search_budget():
+    r = random_search(CONV, HW, SMALL, np.random.default_rng(0))
+    assert r.samples == 48 and len(r.history) == 4 and r.method == "random"
+
+
+# ------------------------------------------------------------------ runner
+
+LAYERS = [CONV, Layer("CONV", K=128, C=64, Y=30, X=30, R=3, S=3), CONV,
+          Layer("GEMM", K=64, C=128, Y=32, X=1, R=1, S=1)]
+
+
+def test_layer_selection():
+    assert [i for i, _ in select_layers(LAYERS)] == [1, 2, 3, 4]
+    assert [i for i, _ in select_layers(LAYERS, singlelayer=3)] == [3]
+    assert [i for i, _ in select_layers(LAYERS, num_layer=2)] == [1, 2]
+    jobs = group_layers(select_layers(LAYERS))
+    assert [j.indices for j in jobs] == [(1, 3), (2,), (4,)]
+
+
+def test_layer_streams_are_keyed_by_index():
+    assert layer_rng(7, 2).random() == layer_rng(7, 2).random() != layer_rng(7, 3).random()
+
+
+def test_jobs_2_equals_jobs_1():
+    cfg = GAConfig(num_pop=8, epochs=3)
+    one = run_model(select_layers(LAYERS), HW, cfg, 11, jobs=1)
+    two = run_model(select_layers(LAYERS), HW, cfg, 11, jobs=2)
+    assert [j.indices for j, _ in one] == [j.indices for j, _ in two]
+    for (_, a), (_, b) in zip(one, two):
+        assert a.best.keys() == b.best.keys() and a.best_scores == b.best_scores
+        assert a.scored.equals(b.scored)

@@ -1,0 +1,17 @@
+# dla_map_0111: NVDLA-like weight stationary: K across clusters, C across the 16 PEs of a cluster.
+# Flexibility class 0111 (1 = free): ordering fixed, parallelization free, array shape free, tiling free; the L1 order and tiles stay fixed.
+import numpy as np
+
+mapping_cstr = {}
+mapping_cstr["L2"] = {
+    "order": ["K", "C", "R", "S", "Y", "X"],
+}
+mapping_cstr["L1"] = {
+    "order": ["C", "Y", "X", "R", "S", "K"],
+    "K": "K",
+    "C": 1,
+    "Y": 1,
+    "X": 1,
+    "R": "R",
+    "S": "S",
+}

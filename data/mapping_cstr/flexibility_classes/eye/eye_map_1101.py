@@ -1,0 +1,15 @@
+# eye_map_1101: Eyeriss-like row stationary: R output rows per cluster, one output row per PE.
+# Flexibility class 1101 (1 = free): ordering free, parallelization free, array shape fixed, tiling free; the L1 order and tiles stay fixed.
+import numpy as np
+
+mapping_cstr = {}
+mapping_cstr["L2"] = {}
+mapping_cstr["L1"] = {
+    "sp_sz": "R",
+    "order": ["K", "C", "Y", "X", "R", "S"],
+    "K": "K",
+    "C": 1,
+    "Y": 1,
+    "X": "X",
+    "S": "S",
+}

@@ -1,0 +1,21 @@
+# tpu_map_1001: TPU-like systolic array on the im2col GEMM: K across 16-PE columns, C along a column.
+# Flexibility class 1001 (1 = free): ordering free, parallelization fixed, array shape fixed, tiling free; the L1 order and tiles stay fixed.
+import numpy as np
+
+lower_to_gemm = True
+
+mapping_cstr = {}
+mapping_cstr["L2"] = {
+    "sp": np.array(["K"]),
+}
+mapping_cstr["L1"] = {
+    "sp": np.array(["C"]),
+    "sp_sz": 16,
+    "order": ["K", "C", "Y", "X", "R", "S"],
+    "K": 1,
+    "C": 1,
+    "Y": 1,
+    "X": "X",
+    "R": "R",
+    "S": "S",
+}

@@ -207,15 +207,29 @@ def _hardware(args):
     return hw.replace(**changes) if changes else hw
 
 
-def search_config(args, num_pes: int):
-    """The :class:`~gamma.search.ga.GAConfig` of the command-line flags (validated)."""
+def constraint_plugin(args):
+    """The constraint the search runs under: ``--costmodel_cstr``, ``--accel_cstr``, ``--mapping_cstr``.
+
+    Returns a :class:`gamma.plugins.Plugin` (its ``lower_to_gemm`` says whether
+    layers are run as GEMMs, as on a TPU-like array).
+    """
     from gamma.constraints import costmodel_constraint
+    from gamma.plugins import combine, load_accel_cstr, load_mapping_cstr
+
+    accel = load_accel_cstr(args.accel_cstr) if args.accel_cstr else None
+    mapping = load_mapping_cstr(args.mapping_cstr) if args.mapping_cstr else None
+    return combine(costmodel_constraint(args.costmodel_cstr), accel, mapping)
+
+
+def search_config(args, num_pes: int, constraint=None):
+    """The :class:`~gamma.search.ga.GAConfig` of the command-line flags (validated).
+
+    ``constraint`` defaults to :func:`constraint_plugin`'s.
+    """
     from gamma.search.ga import GAConfig
 
-    if args.mapping_cstr:
-        raise _not_yet("--mapping_cstr", "loading mapping-constraint plugins")
-    if args.accel_cstr:
-        raise _not_yet("--accel_cstr", "loading accelerator-constraint plugins")
+    if constraint is None:
+        constraint = constraint_plugin(args).constraint
     if args.area_budget != -1:
         raise _not_yet("--area_budget", "the area budget (PE-mapping co-design)")
     if args.pe_limit != -1:
@@ -239,7 +253,7 @@ def search_config(args, num_pes: int):
                     fitness2=args.fitness2, pareto=args.pareto, method=args.method,
                     slevel_min=args.slevel_min, slevel_max=args.slevel_max,
                     fixed_cluster=args.fixedCluster, par_rs=args.parRS,
-                    use_factor=args.use_factor, constraint=costmodel_constraint(args.costmodel_cstr),
+                    use_factor=args.use_factor, constraint=constraint,
                     allow_inexact=args.allow_inexact)
 
 
@@ -252,16 +266,24 @@ def _run_search(args) -> int:
     from gamma.workload import load_model, resolve_model
 
     logging.basicConfig(level=logging.WARNING, format="gamma: %(levelname)s: %(message)s")
+    from gamma.plugins import check_against, lower_layer
+
     hw = _hardware(args)
-    cfg = search_config(args, hw.num_pes)
+    plugin = constraint_plugin(args)
+    cfg = search_config(args, hw.num_pes, plugin.constraint)
     layers = load_model(args.model)
+    if plugin.lower_to_gemm:
+        layers = [lower_layer(layer) for layer in layers]
     selected = runner.select_layers(layers, singlelayer=args.singlelayer, num_layer=args.num_layer)
+    for _, layer in selected:
+        check_against(plugin, layer, hw)
     seed = args.seed if args.seed is not None else int(np.random.SeedSequence().entropy % 2**32)
     outdir = report.prepare_outdir(args.outdir or report.default_outdir(args.model, hw.name),
                                    args.overwrite)
     settings = {**vars(args), "model_file": str(resolve_model(args.model)), "seed": seed,
                 "outdir": str(outdir), "layers": [i for i, _ in selected],
                 "constraint": describe_constraint(cfg.constraint),
+                "constraint_source": plugin.source, "lower_to_gemm": plugin.lower_to_gemm,
                 "sample_budget_per_layer": cfg.num_pop * cfg.epochs}
     rep = report.RunReport(outdir, hw, settings, pareto=cfg.pareto,
                            fitness=(cfg.fitness1, cfg.fitness2))

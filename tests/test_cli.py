@@ -35,8 +35,8 @@ def fails_with(capsys, argv, *words, code=2):
     (["--num_pe", "-1"], ["not yet available"]),
     (["--area_budget", "0.2"], ["not yet available"]),
     (["--pe_limit", "512"], ["not yet available"]),
-    (["--mapping_cstr", "dla_map"], ["not yet available"]),
-    (["--accel_cstr", "dla_accel"], ["not yet available"]),
+    (["--mapping_cstr", "no_such_plugin"], ["--mapping_cstr", "no_such_plugin"]),
+    (["--accel_cstr", "no_such_accel"], ["--accel_cstr", "no_such_accel"]),
     (["--no_such_flag"], ["unrecognized"]),
 ])
 def test_bad_input_is_one_line_and_exit_2(capsys, tmp_path, argv, words):
@@ -72,3 +72,15 @@ def test_stall_case_exits_non_zero_with_a_clear_message(capsys, tmp_path):
     err = capsys.readouterr().err
     assert "no mapping met the hardware limits" in err and "layer(s) 2" in err
     assert (tmp_path / "o" / "results.csv").is_file()
+
+
+@pytest.mark.parametrize("flags", [["--mapping_cstr", "shi_map"], ["--accel_cstr", "eye_accel"],
+                                   ["--mapping_cstr", "tpu_map"]])
+def test_constraint_plugins_run(capsys, tmp_path, flags):
+    out = tmp_path / "run"
+    assert main(["--singlelayer", "2", "--outdir", str(out)] + flags + FAST) == 0
+    run = (out / "run.yaml").read_text()
+    assert "constraint_source" in run
+    if "tpu_map" in flags:
+        assert "lower_to_gemm: true" in run
+        assert "GEMM" in (out / "results.csv").read_text()

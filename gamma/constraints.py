@@ -241,7 +241,11 @@ def apply(pop: Population, cstr: MappingConstraint, layer: Layer, num_pes: int,
     for level in range(pop.max_levels):
         c = cstr.level(level)
         if c.sp is not None:
-            allowed = np.array([DIM_INDEX[d] for d in c.sp])
+            allowed = [DIM_INDEX[d] for d in c.sp]
+            if c.sp2 is not None and len(allowed) > 1:
+                # the two parallel slots of a 2-D level must differ: draw the first without sp2
+                allowed = [d for d in allowed if d != DIM_INDEX[c.sp2]]
+            allowed = np.array(allowed)
             bad = ~np.isin(pop.par[:, level], allowed)
             pop.par[bad, level] = rng.choice(allowed, size=int(bad.sum()))
         if c.sp2 is not None:
@@ -277,6 +281,8 @@ def check(pop: Population, cstr: MappingConstraint, layer: Layer, num_pes: int) 
             good &= np.isin(pop.par[:, level], [DIM_INDEX[d] for d in c.sp])
         if c.sp2 is not None:
             good &= pop.par2[:, level] == DIM_INDEX[c.sp2]
+            if c.sp is not None and set(c.sp) - {c.sp2}:
+                good &= pop.par[:, level] != DIM_INDEX[c.sp2]
         if c.order is not None:
             tail = np.array([DIM_INDEX[d] for d in c.order])
             good &= np.all(pop.order[:, level, pop.order.shape[2] - len(tail):] == tail, axis=1)

@@ -201,12 +201,17 @@ def to_directives(pop: Population, layer: Layer) -> Directives:
     Each level becomes six directives in its loop order: ``SpatialMap(t, t)``
     for its parallel dimension(s), ``TemporalMap(t, t)`` for the others, Y and
     X as ``Y'``/``X'``; level ``l >= 1`` opens with ``Cluster(cluster[l])``.
-    A depthwise layer's K directive is dropped (K is in no DSCONV tensor).
+    A depthwise layer's K directive is dropped (K is in no DSCONV tensor); a
+    level parallel in K then maps C spatially, as GAMMA's ``write_maestro`` does.
     """
     n, levels = pop.par.shape
     order = pop.order
     size = np.take_along_axis(pop.tile, order, axis=2)
     spatial = (order == pop.par[..., None]) | (order == pop.par2[..., None])
+    if layer.type == "DSCONV":
+        # K has no directive in a depthwise layer: a level parallel in K maps C spatially
+        # instead (GAMMA's write_maestro does the same).
+        spatial |= (order == C) & (pop.par[..., None] == K)
     dim = _DIRECTIVE_CODE[order]
     keep = np.broadcast_to(pop.active()[..., None], order.shape).copy()
     if layer.type == "DSCONV":
@@ -236,7 +241,9 @@ def describe(pop: Population, index: int, layer: Layer) -> str:
         for d in pop.order[index, level]:
             if layer.type == "DSCONV" and d == K:
                 continue
-            star = "*" if d in (pop.par[index, level], pop.par2[index, level]) else ""
+            spatial = (pop.par[index, level], pop.par2[index, level])
+            hidden_k = layer.type == "DSCONV" and d == C and pop.par[index, level] == K
+            star = "*" if d in spatial or hidden_k else ""
             loops.append(f"{MAESTRO_DIMS[d]}{pop.tile[index, level, d]}{star}")
         text = " ".join(loops)
         if level:

@@ -490,9 +490,6 @@ def test_yaml_and_python_give_the_same_search(name):
 
 
 @needs_search
-@pytest.mark.xfail(reason="search engine: with exact analyses only, a strided layer's Y'/X' tiles are "
-                          "capped at the stride (SearchSpace bound), which overrides tiles a plugin fixes; "
-                          "reported to the lead", strict=False)
 @pytest.mark.parametrize("name", ["dla_map", "flexibility_classes.eye.eye_map_0000"])
 def test_strided_layers_under_fixed_tiles(name):
     from gamma.mapping import to_maestro_text

@@ -1,15 +1,16 @@
-"""C++ integer arithmetic on int64 arrays (MAESTRO's ``/`` truncates toward zero)."""
+"""C++ integer arithmetic on int64 scalars (MAESTRO's ``/`` truncates toward zero)."""
 from __future__ import annotations
 
-import numpy as np
+from numba import njit
 
 
-def cdiv(a, b):
-    """Truncating division ``a / b`` as in C++, for integer arrays with ``b > 0``."""
-    a = np.asarray(a)
-    return np.where(a >= 0, a // b, -((-a) // b))
+@njit(cache=True)
+def tdiv(a, b):
+    """Truncating division ``a / b`` as in C++, for ``b > 0``."""
+    return a // b if a >= 0 else -((-a) // b)
 
 
+@njit(cache=True)
 def ceil_div(a, b):
-    """``a / b`` rounded up for ``a >= 0``, ``b > 0`` (MAESTRO's integer ceil)."""
-    return -((-np.asarray(a)) // b)
+    """``a / b`` rounded up (MAESTRO's integer ceil), for ``b > 0``."""
+    return -((-a) // b)

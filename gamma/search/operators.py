@@ -74,11 +74,24 @@ class SearchSpace:
         The dimension sizes, except that a strided layer's Y'/X' tiles are at
         most the stride when only exact analyses count: MAESTRO's stride
         rewrite over-counts the MACs of larger output tiles (inexact analysis).
+        A Y'/X' tile that the constraint fixes at some level to more than the
+        stride (a dimension name, or a larger int) is not capped: the
+        constraint wins, and the inexact-analysis penalty ranks the result.
         """
         bound = self.sizes.copy()
         if self.exact_only and self.layer.stride > 1:
-            bound[[Y, X]] = np.minimum(bound[[Y, X]], self.layer.stride)
+            for d in (Y, X):
+                if not self._fixed_above(d, self.layer.stride):
+                    bound[d] = min(bound[d], self.layer.stride)
         return bound
+
+    def _fixed_above(self, d: int, limit: int) -> bool:
+        """Whether the constraint fixes dim ``d``'s tile at some level to possibly more than ``limit``."""
+        for level in range(self.slevel_max):
+            for dim, value in self.constraint.level(level).tiles:
+                if DIM_INDEX[dim] == d and not (isinstance(value, int) and value <= limit):
+                    return True
+        return False
 
     @cached_property
     def par_choices(self) -> np.ndarray:

@@ -4,9 +4,12 @@ Scores batches of random GAMMA-style mappings (per level: a parallel dimension
 with a cluster size, a loop order of K, C, Y, X, R, S and a tile per dimension;
 R/S tiles full; Y/X tiles given output-centric as Y'/X'; inner tiles no larger
 than outer ones) of ResNet-18 layer 2 on the edge hardware, in one core, and
-prints evaluations per second.  The last line is ``RESULT {json}``.
+prints evaluations per second, the time of the first call (numba compilation,
+measured cold in a fresh process with an empty numba cache unless
+``--no-cold-compile``) and the peak memory of one batch.  The last line is
+``RESULT {json}``.
 
-    python benchmarks/bench_costmodel.py [--n 10000] [--repeat 3]
+    python benchmarks/bench_costmodel.py [--n 10000] [--repeat 3] [--no-cold-compile]
 """
 from __future__ import annotations
 
@@ -18,6 +21,9 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
 
 import argparse  # noqa: E402
 import json  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
 import tracemalloc  # noqa: E402
 
@@ -95,12 +101,51 @@ def _time(layer, hw, directives, repeat):
     return best, costs
 
 
+_FIRST_CALL = """
+import sys, time
+import numpy as np
+sys.path.insert(0, {bench_dir!r})
+from bench_costmodel import random_gamma_directives
+from gamma.costmodel import evaluate
+from gamma.hardware import load_hardware
+from gamma.workload import Layer
+hw = load_hardware("edge")
+layer = Layer("CONV", K=64, C=64, Y=56, X=56, R=3, S=3)
+d = random_gamma_directives(layer, hw.num_pes, 64, 2, np.random.default_rng(0))
+start = time.perf_counter()
+evaluate(layer, hw, d)
+print(time.perf_counter() - start)
+"""
+
+
+def first_call_seconds(cold: bool) -> float:
+    """Seconds of the first ``evaluate`` call in a fresh process: with an empty numba
+    cache (``cold``: full compilation, as on a fresh CI machine) or with the cache."""
+    env = dict(os.environ)
+    with tempfile.TemporaryDirectory() as cache:
+        if cold:
+            env["NUMBA_CACHE_DIR"] = cache
+        out = subprocess.run(
+            [sys.executable, "-c", _FIRST_CALL.format(bench_dir=os.path.dirname(
+                os.path.abspath(__file__)))], env=env, check=True, capture_output=True,
+            text=True).stdout
+    return float(out.split()[-1])
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=10_000, help="mappings per batch")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs (best is kept)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-cold-compile", action="store_true",
+                        help="skip measuring the first call with an empty numba cache")
     args = parser.parse_args(argv)
+    cached = first_call_seconds(cold=False)
+    print(f"first call, numba cache present: {cached:.2f} s")
+    cold = None
+    if not args.no_cold_compile:
+        cold = first_call_seconds(cold=True)
+        print(f"first call, empty numba cache (compilation): {cold:.1f} s")
     rng = np.random.default_rng(args.seed)
     hw = load_hardware("edge")
     conv = Layer("CONV", K=64, C=64, Y=56, X=56, R=3, S=3, name="resnet18_L2")
@@ -122,7 +167,9 @@ def main(argv=None):
     tracemalloc.stop()
     print(f"peak memory of one {args.n}-mapping 2-level batch: {peak / 2**20:.1f} MiB")
     result = {"evals_per_s": result["2level_evals_per_s"], **result,
-              "peak_mem_mib_2level_batch": round(peak / 2**20, 1), "batch_size": args.n}
+              "peak_mem_mib_2level_batch": round(peak / 2**20, 1), "batch_size": args.n,
+              "first_call_cached_s": round(cached, 2),
+              "first_call_compile_s": None if cold is None else round(cold, 1)}
     print("RESULT " + json.dumps(result))
 
 

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from gamma.costmodel import evaluate, reason_text
+from gamma.errors import GammaInputError
 from gamma.hardware import Hardware
 from gamma.maestro_files import parse_mapping
 
@@ -64,10 +65,15 @@ def evaluate_mapping_file(mapping_path, hw: Hardware) -> pd.DataFrame:
     Raises
     ------
     GammaInputError
-        If the file cannot be read as a mapping (message names file:line).
+        If the file does not exist or cannot be read, or cannot be read as a
+        mapping (message names file:line).
     """
     path = Path(mapping_path)
-    layers = parse_mapping(path.read_text(), source=str(path))
+    try:
+        text = path.read_text()
+    except OSError as err:
+        raise GammaInputError(f"cannot read mapping file {path}: {err.strerror or err}") from err
+    layers = parse_mapping(text, source=str(path))
     rows = []
     for index, (layer, directives) in enumerate(layers):
         costs = evaluate(layer, hw, directives)

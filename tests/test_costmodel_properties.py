@@ -129,10 +129,14 @@ def test_counts_non_negative_and_runtime_bound(data):
     costs = evaluate(layer, hw, data.draw(mappings(layer)))
     assert np.array_equal(costs.valid, costs.reason == R.OK)
     v = costs.valid
-    for name in (*COUNT_FIELDS, *SIZE_FIELDS, "runtime", "macs", "noc_bw_req"):
-        assert (getattr(costs, name)[v] >= 0).all(), name
-    assert (costs.energy[v] >= costs.macs[v]).all()
     exact = costs.exact_analysis
+    for name in (*SIZE_FIELDS, "runtime", "macs", "noc_bw_req"):
+        assert (getattr(costs, name)[v] >= 0).all(), name
+    # MAESTRO may count output L1 accesses of skipped steps below zero; such
+    # an analysis must not be reported as exact.
+    for name in COUNT_FIELDS:
+        assert (getattr(costs, name)[exact] >= 0).all(), name
+    assert (costs.energy[exact] >= costs.macs[exact]).all()
     assert (costs.runtime[exact] * hw.num_pes * hw.simd_lanes >= costs.macs[exact]).all()
     assert (costs.macs[exact] == layer.macs).all()
     assert not exact[~v].any()

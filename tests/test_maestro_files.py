@@ -162,3 +162,10 @@ def test_summary_warns_for_invalid_layers(tmp_path):
     assert not df.iloc[0]["Valid"]
     assert "runtime 0" in df.iloc[0]["Reason"]
     assert "WARNING: layer big is invalid" in format_summary(df)
+
+
+def test_missing_mapping_file_is_an_input_error(tmp_path):
+    missing = tmp_path / "nowhere.m"
+    with pytest.raises(GammaInputError) as err:
+        evaluate_mapping_file(missing, Hardware(num_pes=4))
+    assert "nowhere.m" in str(err.value)

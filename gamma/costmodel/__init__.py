@@ -18,9 +18,8 @@ from gamma.costmodel import engine, hwcost
 from gamma.costmodel import reasons as R
 from gamma.costmodel.directives import DIM_CODE, DIM_NAMES, EMPTY, Directives
 from gamma.costmodel.layertable import TENSORS, layer_spec
-from gamma.costmodel.levels import complete_levels
+from gamma.costmodel.levels import MAX_LEVELS, code_tables
 from gamma.costmodel.reasons import REASONS, reason_class, reason_text
-from gamma.costmodel.tables import level_tables
 from gamma.hardware import Hardware
 from gamma.workload import Layer
 
@@ -60,7 +59,8 @@ class Costs:
     arithmetic_intensity : MACs / ingress of MAESTRO's last analysed top-level step.
     valid : MAESTRO would produce numbers.
     reason : :data:`REASONS` code (0 when valid).
-    exact_analysis : valid, ``macs == true_macs`` and ``throughput <= PEs * lanes``.
+    exact_analysis : valid, ``macs == true_macs``, ``throughput <= PEs * lanes``
+        and no access count below zero.
     """
 
     runtime: np.ndarray
@@ -123,9 +123,32 @@ class Costs:
 _FLOAT_FIELDS = {"throughput", "energy", "energy_nj", "area", "power", "pe_power", "l1_power",
                  "l2_power", "noc_power", "avg_utilized_pes",
                  "arithmetic_intensity"}
+#: Costs field -> row of the compiled kernel's integer output.
+_INT_OUTPUTS = {"runtime": engine.O_RUNTIME, "macs": engine.O_MACS,
+                **{name: engine.O_COUNTS + q for q, name in enumerate(COUNT_FIELDS)},
+                **{f"{t}_l1_size_req": engine.O_L1_SIZE + q for q, t in enumerate(TENSORS)},
+                **{f"{t}_l2_size_req": engine.O_L2_SIZE + q for q, t in enumerate(TENSORS)},
+                "noc_bw_req": engine.O_NOC_BW, "offchip_bw_req": engine.O_OFFCHIP_BW,
+                **{name: engine.O_DELAYS + q for q, name in enumerate(_DELAY_FIELDS)}}
+#: Initial working-array sizes per batch (grown when a candidate needs more).
+_ROWS, _CALLS = 1024, 64
 
 
-def evaluate(layer: Layer, hw: Hardware, directives: Directives) -> Costs:
+def _per_candidate(name: str, values, default: int, n: int) -> np.ndarray:
+    """``values`` (None: ``default``) as an int64 array of shape (n,), checked positive."""
+    if values is None:
+        return np.full(n, default, dtype=np.int64)
+    array = np.asarray(values)
+    if array.shape != (n,) or array.dtype.kind not in "iu":
+        raise ValueError(f"{name} must be an integer array of shape ({n},), got "
+                         f"{array.dtype} {array.shape}")
+    if len(array) and array.min() < 1:
+        raise ValueError(f"{name} must be positive, got {array.min()}")
+    return array.astype(np.int64)
+
+
+def evaluate(layer: Layer, hw: Hardware, directives: Directives, *,
+             num_pes=None, noc_bw=None) -> Costs:
     """Score N mappings of ``layer`` on ``hw`` as MAESTRO would.
 
     Parameters
@@ -137,6 +160,11 @@ def evaluate(layer: Layer, hw: Hardware, directives: Directives) -> Costs:
         ``simd_lanes``.
     directives : Directives
         N mappings (arrays of shape (N, L, D)).
+    num_pes, noc_bw : ndarray of shape (N,), int, optional
+        Per-candidate PE count and NoC bandwidth (elements/cycle) replacing
+        ``hw.num_pes`` / ``hw.noc_bw`` (hardware/mapping co-design).  Candidate
+        ``i`` then scores exactly as with ``hw.replace(num_pes=num_pes[i],
+        noc_bw=noc_bw[i])``, area and power included.
 
     Returns
     -------
@@ -144,28 +172,51 @@ def evaluate(layer: Layer, hw: Hardware, directives: Directives) -> Costs:
         Arrays of shape (N,).
     """
     n = len(directives)
+    pes = _per_candidate("num_pes", num_pes, hw.num_pes, n)
+    bw = _per_candidate("noc_bw", noc_bw, hw.noc_bw_value, n)
     spec = layer_spec(layer)
-    plan = complete_levels(spec, directives, hw.num_pes)
-    reason = plan.reason.copy()
-    tables = [level_tables(spec, level) for level in plan.levels]
-    ctx = engine.Context(spec=spec, tables=tables, num_levels=plan.num_levels,
-                         noc_bw=hw.noc_bw_value, noc_latency=hw.noc_hops,
-                         offchip_bw=hw.offchip_bw_value, lanes=hw.simd_lanes)
-    cand = np.nonzero(reason == R.OK)[0]
-    values = {f.name: (np.full(n, np.nan) if f.name in _FLOAT_FIELDS
-                       else np.zeros(n, dtype=np.int64)) for f in fields(Costs)}
-    if len(cand):
-        result = engine.analyze(ctx, 0, cand, plan.levels[0].dims[cand])
-        flags = result.flags
-        found = np.zeros(len(cand), dtype=np.int64)
-        for name, code in (("step_count_overflow", R.STEP_COUNT_OVERFLOW),
-                           ("silent_exit", R.SILENT_EXIT),
-                           ("lower_level_no_step", R.LOWER_LEVEL_NO_STEP),
-                           ("no_valid_step", R.RUNTIME_ZERO)):
-            found = np.where((found == 0) & flags[name], code, found)
-        reason[cand] = found
-        _fill(values, cand, result, layer, hw)
+    dim = np.ascontiguousarray(directives.dim, dtype=np.int64)
+    num_levels = np.ascontiguousarray(directives.num_levels, dtype=np.int64)
+    if ((num_levels >= 1) & (num_levels <= MAX_LEVELS) & (num_levels > dim.shape[1])).any():
+        raise ValueError(f"num_levels exceeds the {dim.shape[1]} levels of the directive arrays")
+    code_to_var, is_output_code, ignorable = code_tables(spec)
+    coupled = np.ascontiguousarray(np.stack([spec.coupled[t] for t in TENSORS], axis=1))
+    width = max(len(spec.coupled_order[t]) for t in TENSORS)
+    coupled_order = np.full((3, width), -1, dtype=np.int64)
+    for q, t in enumerate(TENSORS):
+        coupled_order[q, :len(spec.coupled_order[t])] = spec.coupled_order[t]
+    index = spec.index
+    out_int = np.zeros((engine.NUM_INT_OUTPUTS, n), dtype=np.int64)
+    out_float = np.full((engine.NUM_FLOAT_OUTPUTS, n), np.nan)
+    reason = np.zeros(n, dtype=np.int64)
+    rows, calls, done = _ROWS, _CALLS, 0
+    while done < n:
+        done = engine.evaluate_batch(
+            done, dim, np.ascontiguousarray(directives.size, dtype=np.int64),
+            np.ascontiguousarray(directives.offset, dtype=np.int64),
+            np.ascontiguousarray(directives.spatial, dtype=np.bool_),
+            np.ascontiguousarray(directives.cluster, dtype=np.int64), num_levels, pes, bw,
+            int(hw.noc_hops), int(hw.offchip_bw_value), int(hw.simd_lanes), code_to_var,
+            is_output_code, ignorable, spec.sizes, coupled, coupled_order, spec.sliding,
+            index["Y"], index["X"], index["R"], index["S"], int(spec.stride), out_int,
+            out_float, reason, *engine.workspace(spec.num_vars, rows, calls))
+        rows, calls = 4 * rows, 4 * calls      # only used if a candidate did not fit
+
     valid = reason == R.OK
+    values = {name: out_int[row] for name, row in _INT_OUTPUTS.items()}
+    values["avg_utilized_pes"] = out_float[engine.F_ACTIVE]
+    values["arithmetic_intensity"] = out_float[engine.F_INTENSITY]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        values["throughput"] = values["macs"] / values["runtime"]
+    l1 = sum(values[f"{t}_l1_size_req"] for t in TENSORS)
+    l2 = sum(values[f"{t}_l2_size_req"] for t in TENSORS)
+    values["l1_size_req"], values["l2_size_req"] = l1, l2
+    l1_accesses = sum(values[f"{t}_l1_{op}"] for t in TENSORS for op in ("read", "write"))
+    l2_accesses = sum(values[f"{t}_l2_{op}"] for t in TENSORS for op in ("read", "write"))
+    values["energy"] = hwcost.energy(values["macs"], l1_accesses, l2_accesses)
+    values["energy_nj"] = values["energy"] * hwcost.MAC_ENERGY_NJ
+    values["area"], values["power"], parts = hwcost.area_power(pes, hw.simd_lanes, bw, l1, l2)
+    values.update(parts)
     for name, column in values.items():
         if name in _FLOAT_FIELDS:
             column[~valid] = np.nan
@@ -174,39 +225,10 @@ def evaluate(layer: Layer, hw: Hardware, directives: Directives) -> Costs:
     values["true_macs"] = np.full(n, layer.macs, dtype=np.int64)
     values["valid"] = valid
     values["reason"] = reason
+    # MAESTRO counts output L1 accesses even on the steps it skips (a tile
+    # smaller than the filter window has negative partial sums), which can
+    # leave a count below zero: such an analysis is not trustworthy either.
+    non_negative = np.all([values[name] >= 0 for name in COUNT_FIELDS], axis=0)
     values["exact_analysis"] = (valid & (values["macs"] == layer.macs)
-                                & (values["throughput"] <= hw.num_pes * hw.simd_lanes))
+                                & (values["throughput"] <= pes * hw.simd_lanes) & non_negative)
     return Costs(**values)
-
-
-def _fill(values: dict, cand, result, layer: Layer, hw: Hardware) -> None:
-    """Copy the top-level results of candidates ``cand`` into the Costs columns."""
-    top = result.top
-    runtime = result.runtime
-    values["runtime"][cand] = runtime
-    values["macs"][cand] = top["macs"]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        values["throughput"][cand] = top["macs"] / runtime
-    for name in COUNT_FIELDS:
-        values[name][cand] = top[name]
-    for t in TENSORS:
-        values[f"{t}_l2_size_req"][cand] = top["l2_size"][t]
-        values[f"{t}_l1_size_req"][cand] = result.l1_size[t]
-    l1 = sum(result.l1_size[t] for t in TENSORS)
-    l2 = sum(top["l2_size"][t] for t in TENSORS)
-    values["l1_size_req"][cand] = l1
-    values["l2_size_req"][cand] = l2
-    l1_accesses = sum(top[f"{t}_l1_{op}"] for t in TENSORS for op in ("read", "write"))
-    l2_accesses = sum(top[f"{t}_l2_{op}"] for t in TENSORS for op in ("read", "write"))
-    energy = hwcost.energy(top["macs"], l1_accesses, l2_accesses)
-    values["energy"][cand] = energy
-    values["energy_nj"][cand] = energy * hwcost.MAC_ENERGY_NJ
-    area, power, parts = hwcost.area_power(hw.num_pes, hw.simd_lanes, hw.noc_bw_value, l1, l2)
-    values["area"][cand] = area
-    values["power"][cand] = power
-    for name, part in parts.items():
-        values[name][cand] = part
-    for name in ("noc_bw_req", "offchip_bw_req", "arithmetic_intensity",
-                 *_DELAY_FIELDS):
-        values[name][cand] = top[name]
-    values["avg_utilized_pes"][cand] = result.avg_active

@@ -1,304 +1,503 @@
-"""Analysis of cluster levels for batches of level calls (maestro-model.md §4.6-4.10).
+"""Analysis of cluster levels, one candidate at a time, compiled (maestro-model.md §4.6-4.10).
 
-A *job* is one analysis of one level for one candidate with given dimension
-sizes (MAESTRO's ``AnalyzeClusterLevel_V2`` call).  The top level has one job
-per candidate; a lower level gets one job per distinct (candidate, sub-dimension
-sizes) pair requested by the level above, so the recursion MAESTRO repeats for
-every upper step is computed once per distinct tile shape.
+A *call* is one analysis of one level with given dimension sizes (MAESTRO's
+``AnalyzeClusterLevel_V2``).  The top level is one call per candidate; every
+analysed step of a level asks the level below for one or two calls with the
+step's tile sizes (§4.6).  MAESTRO repeats those calls for every upper step; here
+each distinct (level, tile sizes) call of a candidate is analysed once.
+
+:func:`evaluate_batch` runs, per candidate, in one compiled pass:
+
+1. level completion (:func:`gamma.costmodel.levels.complete_candidate`) and the
+   level-static tables (:mod:`gamma.costmodel.tables`);
+2. *expansion*, top-down: for each call its iteration states, case classes and
+   per-class volumes (:mod:`gamma.costmodel.cases`, :mod:`gamma.costmodel.volumes`),
+   registering the distinct lower-level calls its analysed steps need;
+3. *finishing*, bottom-up (calls in reverse order, so lower calls are done
+   first): compute delays from the lower calls' runtimes, NoC delays, per-call
+   runtime, active units, buffer sizes and error flags; for the top call every
+   reported figure.
+
+Working memory is a set of arrays reused from candidate to candidate; when a
+candidate needs more rows or calls than they hold, :func:`evaluate_batch` stops
+and returns its index so that the caller can enlarge them and resume.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
+from numba import njit
 
-from gamma.costmodel import cases as K
-from gamma.costmodel import volumes as V
-from gamma.costmodel.intmath import cdiv, ceil_div
-from gamma.costmodel.layertable import TENSORS, LayerSpec
+from gamma.costmodel import reasons as R
+from gamma.costmodel.cases import (EDGE_EE, NUM_STATE_FLAGS, case_row, fill_classes,
+                                   iteration_states, radix)
+from gamma.costmodel.intmath import ceil_div, tdiv
+from gamma.costmodel.levels import MAX_LEVELS, complete_candidate
+from gamma.costmodel.tables import NUM_COLUMNS, edge_units, level_table
+from gamma.costmodel.volumes import FILTER, INPUT, OUTPUT, mapped_volume, row_volumes
 
-INPUT_TENSORS = ("input", "filter")
-#: Errors of a lower-level call that stop MAESTRO altogether (a lower level
-#: without valid steps only matters through the compute delay it returns).
-PROPAGATED_FLAGS = ("step_count_overflow", "silent_exit")
+#: Integer outputs per candidate (rows of ``out_int``): runtime, MACs, the twelve
+#: access counts in MAESTRO's CSV order, L1 and L2 size requirements per tensor,
+#: NoC and off-chip bandwidth requirements, min/max/avg of the top level's
+#: ingress, egress and compute delays.
+O_RUNTIME, O_MACS, O_COUNTS = 0, 1, 2
+O_L1_SIZE, O_L2_SIZE = 14, 17
+O_NOC_BW, O_OFFCHIP_BW, O_DELAYS = 20, 21, 22
+NUM_INT_OUTPUTS = 31
+#: Float outputs: average utilised PEs, arithmetic intensity.
+F_ACTIVE, F_INTENSITY = 0, 1
+NUM_FLOAT_OUTPUTS = 2
+
+# Row fields (int64 rows of ``row_int``, bool rows of ``row_bool``).
+R_C, R_WEIGHT, R_KEY, R_PSUMS, R_MACS, R_EGRESS, R_INPUT, R_FILTER = 0, 1, 2, 3, 4, 5, 6, 7
+R_SUB_NORMAL, R_SUB_EE, R_COMPUTE = 8, 9, 10
+NUM_ROW_INTS = 11
+B_EXITS, B_SP_EDGE, B_SP_EE, B_VALID = 0, 1, 2, 3
+NUM_ROW_BOOLS = 4
+# Call fields (columns of ``call_int``).
+K_LEVEL, K_ROW0, K_ROW1, K_RUNTIME, K_L1 = 0, 1, 2, 3, 4      # K_L1 .. K_L1 + 2
+K_OVERFLOW, K_SILENT = 7, 8
+NUM_CALL_INTS = 9
+
+INT64_MAX = np.iinfo(np.int64).max
+INT64_MIN = np.iinfo(np.int64).min
 
 
-@dataclass
-class Context:
-    """What every level call of one ``evaluate`` needs."""
-
-    spec: LayerSpec
-    tables: list                 # LevelTables per level
-    num_levels: np.ndarray       # (N,)
-    noc_bw: int
-    noc_latency: int
-    offchip_bw: int
-    lanes: int
-
-
-@dataclass
-class JobResult:
-    """Results of J level calls (arrays of shape (J,) unless noted)."""
-
-    runtime: np.ndarray
-    avg_active: np.ndarray
-    flags: dict                  # reason name -> (J,) bool
-    l1_size: dict                # tensor -> (J,) L1 size requirement of the innermost level
-    top: dict = field(default_factory=dict)
+def workspace(nvar: int, rows: int, calls: int):
+    """Working arrays for :func:`evaluate_batch` (rows: case classes, calls: level calls)."""
+    return (np.zeros((NUM_ROW_INTS, rows), dtype=np.int64),
+            np.zeros((NUM_ROW_BOOLS, rows), dtype=np.bool_),
+            np.zeros((rows, nvar), dtype=np.int8),
+            np.zeros((calls, NUM_CALL_INTS), dtype=np.int64),
+            np.zeros((calls, nvar), dtype=np.int64),
+            np.zeros((calls, NUM_STATE_FLAGS, nvar), dtype=np.bool_),
+            np.zeros((calls, nvar), dtype=np.int64),
+            np.zeros(calls, dtype=np.float64))
 
 
-def noc_delay(ctx: Context, volume):
+@njit(cache=True, error_model="numpy")
+def noc_delay(volume, bw, latency):
     """Cycles to move ``volume`` elements: latency + ceil(volume / bw) - 1 (§4.7)."""
-    sends = cdiv(volume, ctx.noc_bw)
-    sends = sends + (volume != sends * ctx.noc_bw)
-    return ctx.noc_latency + sends - 1
+    sends = tdiv(volume, bw)
+    if volume != sends * bw:
+        sends += 1
+    return latency + sends - 1
 
 
-def _position_order(values, order):
-    return np.take_along_axis(values, order, axis=1)
+@njit(cache=True, error_model="numpy")
+def _prepare_level(lvl, lv_size, lv_ofs, lv_sp, lv_order, lv_dims, lv_units, coupled,
+                   coupled_order, sliding, table, rank, ps_sizes, ps_size, ps_ofs, ps_sp,
+                   ps_coupled, ps_tensor_order, lv_edge_units, lv_first_pos):
+    """Level-static tables of level ``lvl``, rearranged in loop-position order."""
+    nvar = lv_order.shape[1]
+    level_table(lv_size[lvl], lv_ofs[lvl], lv_sp[lvl], lv_dims[lvl], sliding, table)
+    first_pos = -1
+    for p in range(nvar):
+        var = lv_order[lvl, p]
+        rank[var] = p
+        for col in range(NUM_COLUMNS):
+            ps_sizes[lvl, p, col] = table[var, col]
+        ps_size[lvl, p] = lv_size[lvl, var]
+        ps_ofs[lvl, p] = lv_ofs[lvl, var]
+        ps_sp[lvl, p] = lv_sp[lvl, var]
+        for t in range(3):
+            ps_coupled[lvl, p, t] = coupled[var, t]
+        if first_pos < 0 and lv_sp[lvl, var]:
+            first_pos = p
+    first_pos = max(first_pos, 0)
+    lv_first_pos[lvl] = first_pos
+    fv = lv_order[lvl, first_pos]
+    lv_edge_units[lvl] = edge_units(lv_dims[lvl, fv], lv_size[lvl, fv], lv_ofs[lvl, fv],
+                                    lv_units[lvl])
+    for t in range(3):
+        for k in range(coupled_order.shape[1]):
+            var = coupled_order[t, k]
+            ps_tensor_order[lvl, t, k] = rank[var] if var >= 0 else -1
 
 
-@dataclass
-class JobArrays:
-    """Per-job arrays in loop-position order, as :func:`volumes.evaluate_rows` reads them."""
-
-    sizes: np.ndarray          # (J, V, 8) int64
-    flags: np.ndarray          # (J, V, 4) bool
-    coupled: np.ndarray        # (J, V, 3) bool
-    tensor_order: np.ndarray   # (J, 3, T) int64
-    units: np.ndarray          # (J,)
-    edge_units: np.ndarray     # (J,)
-    first_spatial: np.ndarray  # (J,) loop position
-
-
-def job_arrays(ctx: Context, lvl: int, cand, order, states: K.States) -> JobArrays:
-    """Gather the level-static tables and the call's states of J jobs."""
-    spec, tab = ctx.spec, ctx.tables[lvl]
-    nj, nvar = order.shape
-    sizes = np.stack([tab.mapped, tab.unique, tab.mapped_edge, tab.unique_edge,
-                      tab.out_mapped, tab.out_unique, tab.out_mapped_edge,
-                      tab.out_unique_edge], axis=2)[cand]
-    sizes = np.take_along_axis(sizes, order[:, :, None], axis=1)
-    spatial = _position_order(tab.level.spatial[cand], order)
-    flags = np.stack([spatial, states.unrolled, states.init_edge, states.edge_ee], axis=2)
-    coupled = np.stack([spec.coupled[t] for t in TENSORS], axis=1)[order]
-    rank = np.empty_like(order)
-    np.put_along_axis(rank, order, np.arange(nvar)[None, :].repeat(nj, axis=0), axis=1)
-    width = max(len(spec.coupled_order[t]) for t in TENSORS)
-    tensor_order = np.full((nj, 3, width), -1, dtype=np.int64)
-    for i, t in enumerate(TENSORS):
-        dims = list(spec.coupled_order[t])
-        tensor_order[:, i, :len(dims)] = rank[:, dims]
-    first_spatial = rank[np.arange(nj), tab.first_spatial[cand]]
-    return JobArrays(sizes=np.ascontiguousarray(sizes), flags=np.ascontiguousarray(flags),
-                     coupled=np.ascontiguousarray(coupled), tensor_order=tensor_order,
-                     units=tab.units[cand], edge_units=tab.edge_units[cand],
-                     first_spatial=first_spatial)
+@njit(cache=True, error_model="numpy")
+def _find_or_add_call(level, sub, order, ncalls, call_int, call_dims):
+    """Index of the call of ``level`` with tile sizes ``sub`` (loop-position order,
+    ``order`` maps positions to variables); added if new.  -1: no room left."""
+    nvar = sub.shape[0]
+    for k in range(ncalls):
+        if call_int[k, K_LEVEL] != level:
+            continue
+        same = True
+        for p in range(nvar):
+            if call_dims[k, order[p]] != sub[p]:
+                same = False
+                break
+        if same:
+            return k
+    if ncalls >= call_int.shape[0]:
+        return -1
+    call_int[ncalls, K_LEVEL] = level
+    for p in range(nvar):
+        call_dims[ncalls, order[p]] = sub[p]
+    return ncalls
 
 
-def analyze(ctx: Context, lvl: int, cand, dims) -> JobResult:
-    """Analyse level ``lvl`` for jobs ``cand`` (J,) with dimension sizes ``dims`` (J, V).
+@njit(cache=True, error_model="numpy")
+def _expand_call(k, ncalls, nrows, num_levels, lv_order, lv_units, ps_sizes, ps_size, ps_ofs,
+                 ps_sp, ps_coupled, ps_tensor_order, lv_edge_units, lv_first_pos, row_int,
+                 row_bool, row_pos, call_int, call_dims, call_st, call_steady, is_edge, has_ee,
+                 sub_normal, sub_ee):
+    """States, case classes and per-class volumes of call ``k``; registers the lower
+    calls its analysed steps need (§4.2-4.6).
 
-    Returns per-job runtime (cycles), average active units, error flags and the
-    L1 size requirements of the innermost level reached through the first
-    analysed step; for the top level (``lvl == 0``) also every reported count
-    in ``result.top``.
+    Returns the new numbers of calls and rows, or (-1, -1) when the working
+    arrays are full.
     """
-    level = ctx.tables[lvl].level
-    nj = len(cand)
-    if nj == 0:
-        return _empty_result()
-    order = level.order[cand]
-    states = K.iteration_states(
-        _position_order(dims, order), _position_order(level.size[cand], order),
-        _position_order(level.offset[cand], order), _position_order(level.spatial[cand], order),
-        ctx.tables[lvl].units[cand])
-    classes = K.enumerate_classes(states)
-    arrays = job_arrays(ctx, lvl, cand, order, states)
-    job, weight = classes.job, classes.weight
-    ints, bools, sub_normal, sub_ee = V.evaluate_rows(
-        job, classes.c, classes.pos, arrays.sizes, arrays.flags, arrays.coupled,
-        arrays.tensor_order, arrays.units, arrays.edge_units, arrays.first_spatial)
-    psums, macs, egress = ints[:, 0], ints[:, 1], ints[:, 2]
-    ingress = {"input": ints[:, 3], "filter": ints[:, 4]}
-    ingress_total = ints[:, 3] + ints[:, 4]
-    exits, sp_edge, sp_ee = bools[:, 0], bools[:, 1], bools[:, 2]
-    valid = psums > 0                      # MAESTRO skips steps without partial sums
-    units, edge_units = arrays.units[job], arrays.edge_units[job]
-    active = np.where(sp_edge, edge_units, units).astype(np.float64)
-
-    first_row, lead_count, lead = K.first_valid_cases(states, classes, valid)
-    flags = {
-        "step_count_overflow": K.step_count_overflow(states),
-        "silent_exit": (_job_any(exits & valid, classes.start)
-                        | _any_by_job(exits[lead[1]], lead[0], nj)),
-        "no_valid_step": first_row < 0,
-    }
-    mapped_volume = V.mapped_volumes(arrays.sizes, arrays.coupled)
-    l1_size = {t: 2 * mapped_volume[:, i] * (1 if t == "output" else lead_count)
-               for i, t in enumerate(TENSORS)}
-
-    inner = ctx.num_levels[cand] == lvl + 1
-    compute = ceil_div(psums, ctx.lanes)
-    if not inner.all():
-        needs = valid & ~inner[job]
-        compute, active, row_flags, first_sub, sub_l1 = _recurse(
-            ctx, lvl, cand, order, job, needs, sp_edge, sp_ee, units, edge_units,
-            sub_normal, sub_ee, compute, active)
-        for name, value in row_flags.items():
-            flags[name] = flags[name] | _job_any(value & valid, classes.start)
-        take = np.where(inner | (first_row < 0), -1, first_sub[np.maximum(first_row, 0)])
-        for t in TENSORS if (take >= 0).any() else ():
-            l1_size[t] = np.where(take >= 0, sub_l1[t][np.maximum(take, 0)], l1_size[t])
-
-    din = noc_delay(ctx, ingress_total)
-    deg = noc_delay(ctx, egress)
-    delay = np.where(classes.c < 0, compute + din, np.maximum(deg, np.maximum(compute, din)))
-    result = JobResult(runtime=None, avg_active=None, flags=flags, l1_size=l1_size)
-    if lvl == 0:
-        # Off-chip transfer of the double-buffered L2 tiles bounds every top step (§4.8).
-        l2_size = {t: 2 * _lead_sum(ingress[t], lead, nj) for t in INPUT_TENSORS}
-        l2_size["output"] = 2 * egress[np.maximum(first_row, 0)]
-        in_off = ((l2_size["input"] + l2_size["filter"]) // ctx.offchip_bw) // 2
-        out_off = (l2_size["output"] // ctx.offchip_bw) // 2
-        delay = np.maximum(np.maximum(in_off[job], delay), out_off[job])
-        flags["lower_level_no_step"] = _job_any(valid & (compute == 0), classes.start)
-        result.top = _top_outputs(
-            ctx, dims, states, classes, valid, ingress, ingress_total, egress, macs, compute,
-            din, deg, l2_size)
-    w_valid = np.where(valid, weight, 0)
-    start = classes.start
-    result.runtime = np.add.reduceat(w_valid * delay, start)
-    steps = np.add.reduceat(w_valid, start)
-    result.avg_active = np.add.reduceat(w_valid * active, start) / np.maximum(steps, 1)
-    return result
+    lvl = call_int[k, K_LEVEL]
+    sizes, spatial, coupled = ps_sizes[lvl], ps_sp[lvl], ps_coupled[lvl]
+    tensor_order, order = ps_tensor_order[lvl], lv_order[lvl]
+    units, e_units, first_pos = lv_units[lvl], lv_edge_units[lvl], lv_first_pos[lvl]
+    st, steady = call_st[k], call_steady[k]
+    overflow, count = iteration_states(call_dims[k], order, ps_size[lvl], ps_ofs[lvl],
+                                       spatial, units, st, steady)
+    call_int[k, K_OVERFLOW] = overflow
+    if nrows + count > row_int.shape[1]:
+        return -1, -1
+    r0 = nrows
+    r1 = fill_classes(st, steady, r0, row_int[R_C], row_int[R_WEIGHT], row_int[R_KEY], row_pos)
+    call_int[k, K_ROW0], call_int[k, K_ROW1] = r0, r1
+    inner = num_levels == lvl + 1
+    for r in range(r0, r1):
+        psums, macs, egress, ing_in, ing_f, exits, sp_edge, sp_ee = row_volumes(
+            row_int[R_C, r], row_pos[r], sizes, spatial, coupled, tensor_order, st, units,
+            e_units, first_pos, is_edge, has_ee, sub_normal, sub_ee)
+        valid = psums > 0                  # MAESTRO skips steps without partial sums
+        row_int[R_PSUMS, r], row_int[R_MACS, r], row_int[R_EGRESS, r] = psums, macs, egress
+        row_int[R_INPUT, r], row_int[R_FILTER, r] = ing_in, ing_f
+        row_bool[B_EXITS, r], row_bool[B_SP_EDGE, r] = exits, sp_edge
+        row_bool[B_SP_EE, r], row_bool[B_VALID, r] = sp_ee, valid
+        row_int[R_SUB_NORMAL, r] = row_int[R_SUB_EE, r] = -1
+        if not valid or inner:
+            continue
+        # A regular step: one call for all units; a spatial edge: one for the
+        # regular active units, one for the edge-edge unit (§4.6).
+        if _normal_units(sp_edge, sp_ee, units, e_units) > 0:
+            sub = _find_or_add_call(lvl + 1, sub_normal, order, ncalls, call_int, call_dims)
+            if sub < 0:
+                return -1, -1
+            ncalls = max(ncalls, sub + 1)
+            row_int[R_SUB_NORMAL, r] = sub
+        if sp_edge and sp_ee:
+            sub = _find_or_add_call(lvl + 1, sub_ee, order, ncalls, call_int, call_dims)
+            if sub < 0:
+                return -1, -1
+            ncalls = max(ncalls, sub + 1)
+            row_int[R_SUB_EE, r] = sub
+    return ncalls, r1
 
 
-def _empty_result() -> JobResult:
-    none = np.zeros(0, dtype=bool)
-    return JobResult(runtime=np.zeros(0, dtype=np.int64), avg_active=np.zeros(0),
-                     flags={name: none for name in PROPAGATED_FLAGS},
-                     l1_size={t: np.zeros(0, dtype=np.int64) for t in TENSORS})
+@njit(cache=True, error_model="numpy")
+def _normal_units(sp_edge, sp_ee, units, e_units):
+    """Sub-units of a step that get the regular tile (the others: one edge-edge unit)."""
+    if not sp_edge:
+        return units
+    return e_units - 1 if sp_ee else e_units
 
 
-def _top_outputs(ctx, dims, states, classes, valid, ingress, ingress_total, egress, macs,
-                 compute, din, deg, l2_size):
-    """Counts, sizes, delays and bandwidth figures MAESTRO reports from the top level."""
-    spec = ctx.spec
-    weight = classes.weight
-    w_valid = np.where(valid, weight, 0)
-    start = classes.start
-    steps = np.add.reduceat(w_valid, start)
-    out = {"macs": np.add.reduceat(w_valid * macs, start), "l2_size": l2_size}
-    mac_reads = out["macs"]
-    for t in INPUT_TENSORS:
-        read = np.add.reduceat(w_valid * ingress[t], start)
-        out[f"{t}_l2_read"] = read
-        out[f"{t}_l1_write"] = read
-        out[f"{t}_l1_read"] = mac_reads
-        out[f"{t}_l2_write"] = np.prod(np.where(spec.coupled[t], dims, 1), axis=1)
-    # Output partial sums are counted for skipped steps too (§4.5).
-    all_macs = np.add.reduceat(weight * macs, start)
-    out["output_l2_write"] = np.add.reduceat(weight * egress, start)
-    out["output_l1_write"] = all_macs
-    out["output_l1_read"] = all_macs
-    out_dims = dims.copy()
-    for ref in np.nonzero(spec.sliding >= 0)[0]:
-        out_dims[:, ref] = dims[:, ref] - dims[:, spec.sliding[ref]] + 1
-    out["output_l2_read"] = np.prod(np.where(spec.coupled["output"], out_dims, 1), axis=1)
+@njit(cache=True, error_model="numpy")
+def _first_valid_case(r0, r1, st, row_int, row_bool, num_states, freq):
+    """First analysed (non-skipped) case of a call in MAESTRO's order (§4.9).
 
-    compute1 = np.maximum(compute, 1)
-    for name, value in (("ingress", din), ("egress", deg), ("compute", compute1)):
-        out[f"{name}_delay_min"] = np.minimum.reduceat(
-            np.where(valid, value, np.iinfo(np.int64).max), start)
-        out[f"{name}_delay_max"] = np.maximum.reduceat(
-            np.where(valid, value, np.iinfo(np.int64).min), start)
-        out[f"{name}_delay_avg"] = np.add.reduceat(w_valid * value, start) // np.maximum(steps, 1)
-    traffic = np.maximum(ingress_total, egress)
-    out["noc_bw_req"] = np.maximum.reduceat(np.where(valid, traffic // compute1, 0), start)
-
-    # Order-dependent figures replay the last enumerated cases (§4.3, §4.10).
-    out["offchip_bw_req"], out["arithmetic_intensity"] = K.last_cases(
-        states, classes, valid, compute, macs, ingress_total, l2_size["output"],
-        l2_size["input"] + l2_size["filter"])
-    return out
+    MAESTRO sizes the buffers from every enumerated case up to that one (skipped
+    leading cases accumulate).  Returns its row (-1: every case is skipped),
+    the number of those cases and their summed input and filter ingress, and
+    whether one of them exits silently.  Without a valid case only case 0 counts.
+    """
+    lead_in, lead_f = row_int[R_INPUT, r0], row_int[R_FILTER, r0]
+    lead_exit = row_bool[B_EXITS, r0]
+    if row_bool[B_VALID, r0]:
+        return r0, 1, lead_in, lead_f, lead_exit
+    total = radix(st, num_states, freq)
+    keys = row_int[R_KEY]
+    count = 1
+    for k in range(1, total):
+        row = case_row(k, num_states, freq, st, keys, r0, r1)
+        count += 1
+        lead_in += row_int[R_INPUT, row]
+        lead_f += row_int[R_FILTER, row]
+        lead_exit = lead_exit or row_bool[B_EXITS, row]
+        if row_bool[B_VALID, row]:
+            return row, count, lead_in, lead_f, lead_exit
+    return -1, 1, row_int[R_INPUT, r0], row_int[R_FILTER, r0], row_bool[B_EXITS, r0]
 
 
-def _recurse(ctx, lvl, cand, order, job, needs, sp_edge, sp_ee, units, edge_units,
-             sub_normal, sub_ee, compute, active):
-    """Analyse the level below for every distinct sub-tile; gather compute delays.
+@njit(cache=True, error_model="numpy")
+def _finish_call(k, num_levels, noc_bw, latency, offchip_bw, lanes, lv_units, ps_sizes,
+                 ps_coupled, lv_edge_units, row_int, row_bool, call_int, call_st, call_float,
+                 num_states, freq):
+    """Runtime, active units, L1 sizes and error flags of call ``k`` (§4.8, §4.9).
 
-    MAESTRO calls the lower level once for a non-edge step (all N units alike),
-    and at a spatial edge once for the edge-edge unit and once for the other
-    active units (§4.6).  The compute delay is the slowest call; the active-unit
-    count sums the calls' averages times their unit counts.
+    Per analysed step: compute delay = ceil(partial sums / lanes) at the
+    innermost level, else the slowest lower call's runtime; step delay =
+    compute + ingress delay for the all-Init case, else max(ingress, compute,
+    egress) (double buffering); at the top level at least the off-chip transfer
+    of the double-buffered L2 tiles.  Returns, for the top call, the flags and
+    values :func:`_top_outputs` needs.
+    """
+    lvl = call_int[k, K_LEVEL]
+    r0, r1 = call_int[k, K_ROW0], call_int[k, K_ROW1]
+    inner = num_levels == lvl + 1
+    units, e_units = lv_units[lvl], lv_edge_units[lvl]
+    first_row, lead_count, lead_in, lead_f, silent = _first_valid_case(
+        r0, r1, call_st[k], row_int, row_bool, num_states, freq)
+    overflow = call_int[k, K_OVERFLOW] != 0
+    l2_in, l2_f = 2 * lead_in, 2 * lead_f
+    l2_out = 2 * row_int[R_EGRESS, first_row if first_row >= 0 else r0]
+    in_off = ((l2_in + l2_f) // offchip_bw) // 2
+    out_off = (l2_out // offchip_bw) // 2
+    lower_no_step = False
+    runtime, steps, active_sum = 0, 0, 0.0
+    for r in range(r0, r1):
+        valid = row_bool[B_VALID, r]
+        silent = silent or (valid and row_bool[B_EXITS, r])
+        compute = ceil_div(row_int[R_PSUMS, r], lanes)
+        sp_edge = row_bool[B_SP_EDGE, r]
+        active = float(e_units if sp_edge else units)
+        if valid and not inner:
+            normal, ee = row_int[R_SUB_NORMAL, r], row_int[R_SUB_EE, r]
+            total_active = 0.0
+            if normal >= 0:
+                compute = call_int[normal, K_RUNTIME]
+                total_active += call_float[normal] * _normal_units(
+                    sp_edge, row_bool[B_SP_EE, r], units, e_units)
+                overflow = overflow or call_int[normal, K_OVERFLOW] != 0
+                silent = silent or call_int[normal, K_SILENT] != 0
+            if ee >= 0:
+                compute = max(compute if normal >= 0 else 0, call_int[ee, K_RUNTIME])
+                total_active += call_float[ee]
+                overflow = overflow or call_int[ee, K_OVERFLOW] != 0
+                silent = silent or call_int[ee, K_SILENT] != 0
+            if total_active != 0:
+                active = total_active
+        row_int[R_COMPUTE, r] = compute
+        din = noc_delay(row_int[R_INPUT, r] + row_int[R_FILTER, r], noc_bw, latency)
+        deg = noc_delay(row_int[R_EGRESS, r], noc_bw, latency)
+        if row_int[R_C, r] < 0:
+            delay = compute + din          # all Init: nothing to overlap with
+        else:
+            delay = max(deg, max(compute, din))
+        if lvl == 0:
+            delay = max(max(in_off, delay), out_off)
+            lower_no_step = lower_no_step or (valid and compute == 0)
+        if valid:
+            w = row_int[R_WEIGHT, r]
+            runtime += w * delay
+            steps += w
+            active_sum += w * active
+    call_int[k, K_RUNTIME] = runtime
+    call_float[k] = active_sum / max(steps, 1)
+    call_int[k, K_OVERFLOW] = overflow
+    call_int[k, K_SILENT] = silent
+    # L1 size: the innermost level reached through the first analysed step.
+    sub = -1
+    if not inner and first_row >= 0:
+        sub = row_int[R_SUB_EE, first_row]
+        if sub < 0:
+            sub = row_int[R_SUB_NORMAL, first_row]
+    for t in range(3):
+        if sub >= 0:
+            call_int[k, K_L1 + t] = call_int[sub, K_L1 + t]
+        else:
+            call_int[k, K_L1 + t] = 2 * mapped_volume(ps_sizes[lvl], ps_coupled[lvl], t) * (
+                1 if t == OUTPUT else lead_count)
+    return first_row, lower_no_step, l2_in, l2_f, l2_out
+
+
+@njit(cache=True, error_model="numpy")
+def _top_outputs(i, r0, r1, dims, coupled, sliding, noc_bw, latency, st, row_int, row_bool,
+                 l2_in, l2_f, l2_out, num_states, freq, out_int, out_float, delays):
+    """Counts, sizes, delays and bandwidth figures MAESTRO reports from the top level.
+
+    ``delays`` (4, 3) is scratch: min, max, sum and value of the ingress, egress
+    and compute delays.
+    """
+    steps, macs, read_in, read_f, all_macs, write_out, noc_req = 0, 0, 0, 0, 0, 0, 0
+    d_min, d_max, d_sum, values = delays[0], delays[1], delays[2], delays[3]
+    d_min[:] = INT64_MAX
+    d_max[:] = INT64_MIN
+    d_sum[:] = 0
+    for r in range(r0, r1):
+        w = row_int[R_WEIGHT, r]
+        # Output partial sums are counted for skipped steps too (§4.5).
+        all_macs += w * row_int[R_MACS, r]
+        write_out += w * row_int[R_EGRESS, r]
+        if not row_bool[B_VALID, r]:
+            continue
+        steps += w
+        macs += w * row_int[R_MACS, r]
+        read_in += w * row_int[R_INPUT, r]
+        read_f += w * row_int[R_FILTER, r]
+        ingress = row_int[R_INPUT, r] + row_int[R_FILTER, r]
+        compute1 = max(row_int[R_COMPUTE, r], 1)
+        values[0] = noc_delay(ingress, noc_bw, latency)
+        values[1] = noc_delay(row_int[R_EGRESS, r], noc_bw, latency)
+        values[2] = compute1
+        for q in range(3):
+            d_min[q] = min(d_min[q], values[q])
+            d_max[q] = max(d_max[q], values[q])
+            d_sum[q] += w * values[q]
+        noc_req = max(noc_req, max(ingress, row_int[R_EGRESS, r]) // compute1)
+    write_in = write_f = read_out = 1
+    for var in range(dims.shape[0]):
+        if coupled[var, INPUT]:
+            write_in *= dims[var]
+        if coupled[var, FILTER]:
+            write_f *= dims[var]
+        if coupled[var, OUTPUT]:
+            # Output rows/columns Y - R + 1, ignoring the stride (§6.1 quirk 4).
+            slide = sliding[var]
+            read_out *= dims[var] - dims[slide] + 1 if slide >= 0 else dims[var]
+    counts = (macs, read_in, read_in, write_in, macs, read_f, read_f, write_f,
+              all_macs, all_macs, read_out, write_out)
+    for q in range(12):
+        out_int[O_COUNTS + q, i] = counts[q]
+    out_int[O_MACS, i] = macs
+    out_int[O_L2_SIZE + INPUT, i] = l2_in
+    out_int[O_L2_SIZE + FILTER, i] = l2_f
+    out_int[O_L2_SIZE + OUTPUT, i] = l2_out
+    out_int[O_NOC_BW, i] = noc_req
+    for q in range(3):
+        out_int[O_DELAYS + 3 * q, i] = d_min[q]
+        out_int[O_DELAYS + 3 * q + 1, i] = d_max[q]
+        out_int[O_DELAYS + 3 * q + 2, i] = d_sum[q] // max(steps, 1)
+    out_int[O_OFFCHIP_BW, i], out_float[F_INTENSITY, i] = _last_cases(
+        r0, r1, st, row_int, row_bool, l2_out, l2_in + l2_f, num_states, freq)
+
+
+@njit(cache=True, error_model="numpy")
+def _last_cases(r0, r1, st, row_int, row_bool, l2_output, l2_input, num_states, freq):
+    """Order-dependent top-level figures from MAESTRO's last analysed cases (§4.10).
+
+    The off-chip requirement is updated per analysed case as
+    ``r = max(r, L2_out // cd, L2_in // cd) // 2``, so only the last few cases
+    can matter; the arithmetic intensity is that of the last analysed case.
+    """
+    total = radix(st, num_states, freq)
+    bound = max(l2_output, l2_input)
+    offchip, intensity, rank = 0, np.nan, 0
+    keys = row_int[R_KEY]
+    for k in range(total - 1, -1, -1):
+        row = case_row(k, num_states, freq, st, keys, r0, r1)
+        if not row_bool[B_VALID, row]:
+            continue
+        cd = max(row_int[R_COMPUTE, row], 1)
+        need = max(l2_output // cd, l2_input // cd)
+        if rank == 0:
+            ingress = row_int[R_INPUT, row] + row_int[R_FILTER, row]
+            intensity = row_int[R_MACS, row] / ingress if ingress != 0 else np.inf
+        if rank < 62:
+            offchip = max(offchip, need >> (rank + 1))
+        rank += 1
+        if rank >= 62 or (bound >> (rank + 1)) == 0:
+            break
+    return offchip, intensity
+
+
+@njit(cache=True, error_model="numpy")
+def evaluate_batch(start, dim, size, offset, spatial, cluster, num_levels, num_pes, noc_bw,
+                   latency, offchip_bw, lanes, code_to_var, is_output_code, ignorable,
+                   spec_sizes, coupled, coupled_order, sliding, y_var, x_var, r_var, s_var,
+                   stride, out_int, out_float, out_reason, row_int, row_bool, row_pos,
+                   call_int, call_dims, call_st, call_steady, call_float):
+    """Score candidates ``start...`` of a batch as MAESTRO would (module docstring).
+
+    Parameters
+    ----------
+    dim, size, offset, spatial, cluster, num_levels : the batch's directives
+        (:class:`~gamma.costmodel.directives.Directives`, codes as int64).
+    num_pes, noc_bw : ndarray (N,), int64
+        Per-candidate PEs and NoC bandwidth (elements/cycle).
+    latency, offchip_bw, lanes : int
+        NoC latency per transfer, off-chip bandwidth, SIMD lanes.
+    code_to_var ... stride : the layer (:func:`gamma.costmodel.levels.code_tables`,
+        :class:`~gamma.costmodel.layertable.LayerSpec`); ``coupled`` is (V, 3).
+    out_int (NUM_INT_OUTPUTS, N), out_float (NUM_FLOAT_OUTPUTS, N), out_reason (N,) : output
+        Values of valid candidates and the reason code of every candidate.
+    row_int ... call_float : working arrays (:func:`workspace`).
 
     Returns
     -------
-    compute, active : (M,) per row
-    row_flags : dict of (M,) bool
-    first_sub : (M,) index of the row's first sub-call in the sub results (-1: none)
-    sub_l1 : dict tensor -> (J_sub,) L1 size requirements of the sub-calls
+    int
+        N when every candidate is done, else the index of the candidate that
+        did not fit in the working arrays.
     """
-    normal_count = np.where(sp_edge, np.where(sp_ee, edge_units - 1, edge_units), units)
-    with_normal = needs & (normal_count > 0)
-    with_ee = needs & sp_edge & sp_ee
-    row_order = order[job]
-    row_cand = cand[job]
-    keys, sources = [], []
-    for sub, mask in ((sub_normal, with_normal), (sub_ee, with_ee)):
-        idx = np.nonzero(mask)[0]
-        by_var = np.empty((len(idx), sub.shape[1]), dtype=np.int64)
-        np.put_along_axis(by_var, row_order[idx], sub[idx], axis=1)
-        keys.append(np.column_stack([row_cand[idx], by_var]))
-        sources.append(idx)
-    unique, inverse = _unique_rows(np.concatenate(keys))
-    sub = analyze(ctx, lvl + 1, unique[:, 0], unique[:, 1:])
-
-    m = len(job)
-    compute = compute.copy()
-    total_active = np.zeros(m)
-    first_sub = np.full(m, -1, dtype=np.int64)
-    row_flags = {name: np.zeros(m, dtype=bool) for name in PROPAGATED_FLAGS}
-    split = len(sources[0])
-    for part, (idx, inv) in enumerate(((sources[0], inverse[:split]),
-                                       (sources[1], inverse[split:]))):
-        runtime = sub.runtime[inv]
-        compute[idx] = runtime if part == 0 else np.maximum(
-            np.where(with_normal[idx], compute[idx], 0), runtime)
-        occurrences = normal_count[idx] if part == 0 else 1
-        total_active[idx] += sub.avg_active[inv] * occurrences
-        first_sub[idx] = inv  # the edge-edge call (part 1) comes first when present
-        for name in PROPAGATED_FLAGS:
-            row_flags[name][idx] |= sub.flags[name][inv]
-    active = np.where(needs & (total_active != 0), total_active, active)
-    return compute, active, row_flags, first_sub, sub.l1_size
-
-
-def _unique_rows(keys):
-    """Distinct rows of an int64 matrix and the inverse index."""
-    if len(keys) == 0:
-        return keys, np.zeros(0, dtype=np.int64)
-    view = np.ascontiguousarray(keys).view(np.dtype((np.void, keys.dtype.itemsize * keys.shape[1])))
-    _, first, inverse = np.unique(view.ravel(), return_index=True, return_inverse=True)
-    return keys[first], inverse.ravel()
-
-
-def _job_any(values, start):
-    """Per-job "any" of boolean row values (rows are grouped by job)."""
-    return np.logical_or.reduceat(values, start)
-
-
-def _lead_sum(values, lead, nj):
-    """Per-job sums over the leading cases: the all-Init rows plus rare extra cases."""
-    jobs, rows = lead
-    out = values[rows[:nj]].copy()
-    if len(rows) > nj:
-        np.add.at(out, jobs[nj:], values[rows[nj:]])
-    return out
-
-
-def _any_by_job(values, job, nj):
-    out = np.zeros(nj, dtype=bool)
-    out[job[values]] = True
-    return out
+    n = dim.shape[0]
+    nvar = spec_sizes.shape[0]
+    width = coupled_order.shape[1]
+    lv_size = np.zeros((MAX_LEVELS, nvar), dtype=np.int64)
+    lv_ofs = np.zeros((MAX_LEVELS, nvar), dtype=np.int64)
+    lv_sp = np.zeros((MAX_LEVELS, nvar), dtype=np.bool_)
+    lv_order = np.zeros((MAX_LEVELS, nvar), dtype=np.int64)
+    lv_dims = np.zeros((MAX_LEVELS, nvar), dtype=np.int64)
+    lv_units = np.zeros(MAX_LEVELS, dtype=np.int64)
+    lv_edge_units = np.zeros(MAX_LEVELS, dtype=np.int64)
+    lv_first_pos = np.zeros(MAX_LEVELS, dtype=np.int64)
+    ps_sizes = np.zeros((MAX_LEVELS, nvar, NUM_COLUMNS), dtype=np.int64)
+    ps_size = np.zeros((MAX_LEVELS, nvar), dtype=np.int64)
+    ps_ofs = np.zeros((MAX_LEVELS, nvar), dtype=np.int64)
+    ps_sp = np.zeros((MAX_LEVELS, nvar), dtype=np.bool_)
+    ps_coupled = np.zeros((MAX_LEVELS, nvar, 3), dtype=np.bool_)
+    ps_tensor_order = np.zeros((MAX_LEVELS, 3, width), dtype=np.int64)
+    table = np.zeros((nvar, NUM_COLUMNS), dtype=np.int64)
+    rank = np.zeros(nvar, dtype=np.int64)
+    is_edge = np.zeros(nvar, dtype=np.bool_)
+    has_ee = np.zeros(nvar, dtype=np.bool_)
+    sub_normal = np.zeros(nvar, dtype=np.int64)
+    sub_ee = np.zeros(nvar, dtype=np.int64)
+    num_states = np.zeros(nvar, dtype=np.int64)
+    freq = np.zeros(nvar, dtype=np.int64)
+    delays = np.zeros((4, 3), dtype=np.int64)
+    completion = np.zeros((8, nvar), dtype=np.int64)
+    for i in range(start, n):
+        reason = complete_candidate(
+            i, dim, size, offset, spatial, cluster, num_levels, num_pes, code_to_var,
+            is_output_code, ignorable, spec_sizes, y_var, x_var, r_var, s_var, stride,
+            lv_size, lv_ofs, lv_sp, lv_order, lv_dims, lv_units, completion)
+        out_reason[i] = reason
+        if reason != R.OK:
+            continue
+        nl = num_levels[i]
+        for lvl in range(nl):
+            _prepare_level(lvl, lv_size, lv_ofs, lv_sp, lv_order, lv_dims, lv_units, coupled,
+                           coupled_order, sliding, table, rank, ps_sizes, ps_size, ps_ofs,
+                           ps_sp, ps_coupled, ps_tensor_order, lv_edge_units, lv_first_pos)
+        call_int[0, K_LEVEL] = 0
+        call_dims[0, :] = lv_dims[0]
+        ncalls, nrows, k = 1, 0, 0
+        while k < ncalls:
+            ncalls, nrows = _expand_call(
+                k, ncalls, nrows, nl, lv_order, lv_units, ps_sizes, ps_size, ps_ofs, ps_sp,
+                ps_coupled, ps_tensor_order, lv_edge_units, lv_first_pos, row_int, row_bool,
+                row_pos, call_int, call_dims, call_st, call_steady, is_edge, has_ee,
+                sub_normal, sub_ee)
+            if ncalls < 0:
+                return i
+            k += 1
+        for k in range(ncalls - 1, -1, -1):
+            first_row, lower_no_step, l2_in, l2_f, l2_out = _finish_call(
+                k, nl, noc_bw[i], latency, offchip_bw, lanes, lv_units, ps_sizes, ps_coupled,
+                lv_edge_units, row_int, row_bool, call_int, call_st, call_float, num_states,
+                freq)
+        if call_int[0, K_OVERFLOW]:
+            out_reason[i] = R.STEP_COUNT_OVERFLOW
+        elif call_int[0, K_SILENT]:
+            out_reason[i] = R.SILENT_EXIT
+        elif lower_no_step:
+            out_reason[i] = R.LOWER_LEVEL_NO_STEP
+        elif first_row < 0:
+            out_reason[i] = R.RUNTIME_ZERO
+        if out_reason[i] != R.OK:
+            continue
+        out_int[O_RUNTIME, i] = call_int[0, K_RUNTIME]
+        out_float[F_ACTIVE, i] = call_float[0]
+        for t in range(3):
+            out_int[O_L1_SIZE + t, i] = call_int[0, K_L1 + t]
+        _top_outputs(i, call_int[0, K_ROW0], call_int[0, K_ROW1], lv_dims[0], coupled,
+                     sliding, noc_bw[i], latency, call_st[0], row_int, row_bool, l2_in, l2_f,
+                     l2_out, num_states, freq, out_int, out_float, delays)
+    return n

@@ -33,12 +33,14 @@ def _sram_cells(size):
     return np.maximum(np.asarray(size, dtype=np.float64), 1.0)
 
 
-def area_power(num_pes: int, simd_lanes: int, noc_bw: int, l1_size, l2_size):
+def area_power(num_pes, simd_lanes: int, noc_bw, l1_size, l2_size):
     """MAESTRO's area and power of an accelerator sized for a mapping.
 
     Parameters
     ----------
-    num_pes, simd_lanes, noc_bw : int
+    num_pes, noc_bw : int or ndarray (N,)
+        PEs and NoC bandwidth, for all candidates or per candidate.
+    simd_lanes : int
     l1_size, l2_size : ndarray (N,)
         Required L1 (per PE) and L2 sizes in elements.
 
@@ -49,19 +51,22 @@ def area_power(num_pes: int, simd_lanes: int, noc_bw: int, l1_size, l2_size):
     parts : dict
         ``pe_power``, ``l1_power``, ``l2_power``, ``noc_power``.
     """
-    pes = float(num_pes)
+    pes = np.asarray(num_pes, dtype=np.float64)
+    bw = np.asarray(noc_bw, dtype=np.float64)
     l1_cells, l2_cells = _sram_cells(l1_size), _sram_cells(l2_size)
     bus_scale = BUS_C1 * pes + BUS_C0
     arbiter_scale = ARBITER_C2 * pes ** 2 + ARBITER_C1 * pes + ARBITER_C0
-    noc_area = BUS_AREA * bus_scale * noc_bw + max(ARBITER_AREA * arbiter_scale, ARBITER_AREA)
-    noc_power = (BUS_POWER * bus_scale / 1000 * noc_bw
-                 + max(ARBITER_POWER * arbiter_scale / 1000, ARBITER_POWER))
+    noc_area = BUS_AREA * bus_scale * bw + np.maximum(ARBITER_AREA * arbiter_scale,
+                                                      ARBITER_AREA)
+    noc_power = (BUS_POWER * bus_scale / 1000 * bw
+                 + np.maximum(ARBITER_POWER * arbiter_scale / 1000, ARBITER_POWER))
     pe_power = pes * MAC_POWER * simd_lanes
     l1_power = pes * SRAM_POWER_PER_ELEMENT * l1_cells
     l2_power = SRAM_POWER_PER_ELEMENT * l2_cells
     area = (pes * (MAC_AREA * simd_lanes + SRAM_AREA_PER_ELEMENT * l1_cells)
             + SRAM_AREA_PER_ELEMENT * l2_cells + noc_area)
     power = pe_power + l1_power + l2_power + noc_power
-    parts = {"pe_power": np.full_like(l1_cells, pe_power), "l1_power": l1_power,
-             "l2_power": l2_power, "noc_power": np.full_like(l1_cells, noc_power)}
+    shape = np.shape(l1_cells)
+    parts = {"pe_power": np.broadcast_to(pe_power, shape).copy(), "l1_power": l1_power,
+             "l2_power": l2_power, "noc_power": np.broadcast_to(noc_power, shape).copy()}
     return area, power, parts

@@ -101,18 +101,19 @@ class Population:
         """Mask of shape (P, L): True for the levels each individual uses."""
         return np.arange(self.max_levels)[None, :] < self.levels[:, None]
 
-    def keys(self) -> list[bytes]:
-        """One hashable key per individual; equal keys mean equal mappings.
-
-        Padding levels do not count.
-        """
+    def packed(self) -> np.ndarray:
+        """Each individual's genes as one int64 row, shape (P, 15·L); equal rows mean
+        equal mappings (padding levels are written as -2, so they do not count)."""
         act = self.active()
         parts = [np.where(act, self.par, -2), np.where(act, self.par2, -2),
                  np.where(act, self.cluster, -2),
-                 np.where(act[..., None], self.order, -2).reshape(len(self), -1),
-                 np.where(act[..., None], self.tile, -2).reshape(len(self), -1)]
-        packed = np.ascontiguousarray(np.concatenate(parts, axis=1))
-        return [row.tobytes() for row in packed]
+                 np.where(act[..., None], self.order, -2).reshape(len(self), -1 if len(self) else self.max_levels * NUM_DIMS),
+                 np.where(act[..., None], self.tile, -2).reshape(len(self), -1 if len(self) else self.max_levels * NUM_DIMS)]
+        return np.ascontiguousarray(np.concatenate(parts, axis=1), dtype=np.int64)
+
+    def keys(self) -> list[bytes]:
+        """One hashable key per individual (:meth:`packed` rows as bytes)."""
+        return [row.tobytes() for row in self.packed()]
 
 
 # ---------------------------------------------------------------------------

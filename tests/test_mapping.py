@@ -315,3 +315,58 @@ def test_seeded_population_fills_the_pes():
     est_random = ops.estimate(rand, sp)[0]
     assert np.median(est_seeded) < np.median(est_random) / 3
     assert len(set(seeded.keys())) == 30
+
+
+def test_neighbour_makes_one_small_move_and_keeps_mappings_valid():
+    sp = space(lo=2, hi=2)
+    pop = ops.seeded_population(sp, 200, np.random.default_rng(1), l1_size=512, l2_size=108000)
+    out = ops.neighbour(pop, sp, np.random.default_rng(2))
+    well_formed(out, sp)
+    moved = (out.tile != pop.tile).any(axis=(1, 2)) | (out.cluster != pop.cluster).any(axis=1) \
+        | (out.order != pop.order).any(axis=(1, 2))
+    assert moved.mean() > 0.7
+    assert np.array_equal(out.par, pop.par) and np.array_equal(out.levels, pop.levels)
+    tiles = (out.tile != pop.tile).sum(axis=(1, 2))
+    assert np.median(tiles[tiles > 0]) == 1       # mostly one tile (repair may clamp an inner one)
+
+
+def test_depthwise_level_parallel_in_k_maps_c_spatially():
+    """GAMMA writes a depthwise level whose parallel dim is K with C as its SpatialMap."""
+    cstr = cst.MappingConstraint.from_gamma_dict({"L2": {"sp": ["K"]}, "L1": {"sp": ["C"]}})
+    sp = space(DSCONV, lo=2, hi=2, constraint=cst.MAESTRO_CSTR.combined(cstr))
+    pop = pop_of(sp, 20)
+    assert np.all(pop.par[:, 0] == K)
+    d = to_directives(pop, DSCONV)
+    assert np.all(d.spatial[:, 0].sum(axis=1) == 1)
+    assert np.all(d.dim[:, 0][d.spatial[:, 0]] == DIM_CODE["C"])
+    assert "C" in describe(pop, 0, DSCONV).split("|")[0].split("*")[0].split()[-1]
+
+
+def test_sp2_is_never_drawn_as_the_first_parallel_dim():
+    cstr = cst.MappingConstraint.from_gamma_dict({"L1": {"sp": ["Y", "X"], "sp2": ["Y"]}})
+    sp = space(lo=2, hi=2, constraint=cstr)
+    pop = pop_of(sp, 200)
+    assert np.all(pop.par[:, 1] == X) and np.all(pop.par2[:, 1] == Y)
+    bad = pop.copy()
+    bad.par[:, 1] = Y
+    assert not cst.check(bad, cstr, CONV, 168).any()
+
+
+def test_strided_layer_tiles_fixed_by_a_constraint_are_not_capped():
+    strided = Layer("CONV", K=128, C=64, Y=57, X=57, R=3, S=3, stride=2)
+    assert list(space(strided).max_tile[[Y, X]]) == [2, 2]
+    cstr = cst.MappingConstraint.from_gamma_dict({"L2": {"X": "X"}, "L1": {"Y": 3}})
+    sp = space(strided, lo=2, hi=2, constraint=cstr)
+    assert list(sp.max_tile[[Y, X]]) == list(dim_sizes(strided)[[Y, X]])
+    pop = pop_of(sp, 50)
+    assert np.all(cst.check(pop, cstr, strided, 168))
+    assert list(space(strided, constraint=cst.MappingConstraint.from_gamma_dict(
+        {"L1": {"Y": 1}})).max_tile[[Y, X]]) == [2, 2]
+
+
+def test_packed_rows_equal_for_equal_mappings():
+    sp = space(lo=1, hi=3)
+    pop = pop_of(sp, 20)
+    rows = pop.packed()
+    assert rows.dtype == np.int64 and rows.shape == (20, 15 * 3)
+    assert [r.tobytes() for r in rows] == pop.keys()

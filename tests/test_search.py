@@ -177,3 +177,70 @@ def test_jobs_2_equals_jobs_1():
     for (_, a), (_, b) in zip(one, two):
         assert a.best.keys() == b.best.keys() and a.best_scores == b.best_scores
         assert a.scored.equals(b.scored)
+
+
+# ------------------------------------------------------------------ LayerSearch (checkpoints)
+
+def _same(a, b):
+    assert a.best.keys() == b.best.keys() and a.best_scores == b.best_scores
+    assert a.history.equals(b.history) and a.scored.equals(b.scored)
+    assert a.front.keys() == b.front.keys() and a.samples == b.samples
+
+
+@pytest.mark.parametrize("cfg", [GAConfig(num_pop=12, epochs=14),
+                                 GAConfig(num_pop=10, epochs=5, pareto=True),
+                                 GAConfig(num_pop=8, epochs=4, method="random")])
+def test_resume_after_any_generation_equals_the_uninterrupted_run(cfg):
+    import pickle
+    from gamma.search.ga import LayerSearch
+    whole = LayerSearch(CONV, HW, cfg, np.random.default_rng(5)).run()
+    states = []
+    search = LayerSearch(CONV, HW, cfg, np.random.default_rng(5))
+    while search.step():
+        states.append(pickle.dumps(search.state()))
+    assert search.done and not search.step() and len(states) == cfg.epochs
+    _same(search.run(), whole)
+    for saved in states:
+        resumed = LayerSearch.from_state(pickle.loads(saved), CONV, HW, cfg).run()
+        _same(resumed, whole)
+
+
+def test_state_is_plain_data_and_checks_the_settings():
+    from gamma.search.ga import LayerSearch
+    search = LayerSearch(CONV, HW, SMALL, np.random.default_rng(0))
+    search.step()
+    state = search.state()
+    assert state["generation"] == 1 and state["seen"].dtype == np.int64
+    assert set(state) >= {"population", "scores", "tracker", "rng", "seen"}
+    with pytest.raises(ValueError, match="other settings"):
+        LayerSearch.from_state(state, CONV, HW, GAConfig(num_pop=13, epochs=4))
+    longer = LayerSearch.from_state(state, CONV, HW, GAConfig(num_pop=12, epochs=6)).run()
+    assert longer.samples == 72
+
+
+def test_search_layer_is_a_layer_search_run():
+    from gamma.search.ga import LayerSearch
+    _same(run(seed=2), LayerSearch(CONV, HW, SMALL, np.random.default_rng(2)).run())
+
+
+def test_vectorized_dedupe():
+    from gamma.search.ga import _duplicates, _unique_rows
+    rows = np.array([[1, 2], [3, 4], [1, 2], [5, 6], [3, 4]], dtype=np.int64)
+    assert list(_duplicates(rows, np.empty((0, 0), np.int64))) == [False, False, True, False, True]
+    seen = _unique_rows(np.array([[5, 6], [0, 0]], dtype=np.int64))
+    assert list(_duplicates(rows, seen)) == [False, False, True, True, True]
+    assert len(_unique_rows(rows)) == 3
+
+
+def test_children_repeating_a_scored_mapping_are_mostly_replaced():
+    seen = []
+
+    def spy(layer, hw, directives):
+        from gamma.costmodel import evaluate
+        seen.append(directives)
+        return evaluate(layer, hw, directives)
+    r = run(cfg=GAConfig(num_pop=20, epochs=8), evaluate=spy)
+    rows = np.concatenate([np.concatenate([d.dim.reshape(len(d.dim), -1), d.size.reshape(len(d.dim), -1),
+                                           d.spatial.reshape(len(d.dim), -1), d.cluster], axis=1)
+                           for d in seen])
+    assert r.samples == 160 and len(np.unique(rows, axis=0)) >= 0.97 * len(rows)

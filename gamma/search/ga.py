@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 import pandas as pd
@@ -276,8 +276,8 @@ class Tracker:
         cfg = self.cfg
         self.samples += len(pop)
         f1, f2, feas = table[cfg.fitness1], table[cfg.fitness2], table["feasible"]
-        self.scored.append(pd.DataFrame({"generation": gen, cfg.fitness1 + "_1": f1,
-                                         cfg.fitness2 + "_2": f2, "feasible": feas}))
+        self.scored.append({"generation": np.full(len(f1), gen, dtype=np.int64),
+                            cfg.fitness1 + "_1": f1, cfg.fitness2 + "_2": f2, "feasible": feas})
         top = np.lexsort((f2, f1, table["violation"]))[0]
         if self.best is None or _lex_key(table, top, cfg) < _lex_key(self.best_scores, 0, cfg):
             self.best, self.best_scores = pop.take(top), _take(table, [top])
@@ -314,7 +314,8 @@ class Tracker:
             feasible=feasible,
             front=self.front if self.front is not None else empty,
             front_scores=self.front_scores or _take(self.best_scores, slice(0, 0)),
-            scored=pd.concat(self.scored, ignore_index=True), history=history,
+            scored=pd.DataFrame({k: np.concatenate([part[k] for part in self.scored])
+                                 for k in self.scored[0]}), history=history,
             samples=self.samples, seconds=time.perf_counter() - self.start,
             method=self.cfg.method)
 
@@ -334,58 +335,253 @@ def _lex_key(table, i, cfg):
 # The generation loop
 # ---------------------------------------------------------------------------
 
-def search_layer(layer: Layer, hw: Hardware, cfg: GAConfig, rng: np.random.Generator, *,
-                 evaluate=None, on_generation=None) -> LayerResult:
-    """Search one layer's mapping with GAMMA's genetic algorithm.
+class LayerSearch:
+    """One layer's search as a resumable object: :meth:`step` runs a generation.
 
     ::
 
-        pop ← seeded initial population (num_pop);  score(pop)
-        repeat epochs - 1 times:
+        pop ← seeded initial population (num_pop);  score(pop)           # step 1
+        each further step (epochs - 1 of them):
             parents  ← binary tournament on the ranked population
             children ← repair(age(grow(mutate(reorder(crossover(parents))))))
+            a share of the children, growing over the run, are instead
+                one-gene neighbours of the best mappings       # local search
             children that repeat an already scored mapping are mutated again
-            score(children)                       # one cost-model call
-            pop ← best num_pop of pop ∪ children  # elitist; lexicographic or NSGA-II
+            score(children)                                    # one cost-model call
+            pop ← best num_pop of pop ∪ children               # elitist; lexicographic or NSGA-II
+            (after STALL generations without improvement, half the next
+             generation's children are fresh seeds instead)     # restart
             record the generation
 
-    Exactly ``num_pop * epochs`` candidates are scored.  ``evaluate`` replaces
-    the cost model (``(layer, hw, directives) -> Costs``); ``on_generation``
-    receives each history record.
+    Exactly ``num_pop * epochs`` candidates are scored.  With
+    ``cfg.method == "random"`` every step scores ``num_pop`` random mappings
+    instead (:func:`gamma.search.baselines.random_search`).
+
+    Parameters
+    ----------
+    layer, hw, cfg
+        The layer, the hardware and the search settings.
+    rng : numpy.random.Generator
+        Used (and advanced) by the search.
+    evaluate : callable, optional
+        Replaces the cost model: ``(layer, hw, directives) -> Costs``.
+    on_generation : callable, optional
+        Receives each generation's history record.
+
+    Examples
+    --------
+    Checkpoint after every generation and resume::
+
+        search = LayerSearch(layer, hw, cfg, np.random.default_rng(0))
+        while search.step():
+            saved = pickle.dumps(search.state())
+        result = search.run()          # nothing left to run: the result
+        same = LayerSearch.from_state(pickle.loads(saved), layer, hw, cfg).run()
     """
-    space = cfg.space(layer, hw)
-    rates = dict(cfg.rates)
-    tracker = Tracker(layer, cfg, on_generation)
-    pop = ops.seeded_population(space, cfg.num_pop, rng, l1_size=hw.l1_limit,
-                                l2_size=hw.l2_limit)
-    seen = set(pop.keys())
-    table = score(pop, layer, hw, cfg, evaluate)
-    tracker.update(pop, table, 0)
-    for gen in range(1, cfg.epochs):
-        parents = pop.take(tournament(len(pop), cfg.num_pop, rng))
-        children = _fresh(ops.vary(parents, space, rng, rates), space, rng, seen)
-        child_table = score(children, layer, hw, cfg, evaluate)
-        tracker.update(children, child_table, gen)
-        pool, pool_table = Population.concatenate([pop, children]), _concat(table, child_table)
+
+    #: Generations without improvement of the best before a restart.
+    STALL = 8
+    #: Share of local-search children: at first, and at the end of the run.
+    LOCAL_SHARE = (0.25, 0.5)
+
+    def __init__(self, layer: Layer, hw: Hardware, cfg: GAConfig, rng: np.random.Generator, *,
+                 evaluate=None, on_generation=None):
+        self.layer, self.hw, self.cfg, self.rng = layer, hw, cfg, rng
+        self.evaluate = evaluate
+        self.space = cfg.space(layer, hw)
+        self.rates = dict(cfg.rates)
+        self.tracker = Tracker(layer, cfg, on_generation)
+        self.generation = 0          # generations run so far
+        self.stall = 0               # generations since the best last improved
+        self.pop: Population | None = None
+        self.table: dict | None = None
+        self.seen = np.empty((0, 0), dtype=np.int64)   # packed rows of every scored mapping
+
+    # -- public API --------------------------------------------------------
+    @property
+    def done(self) -> bool:
+        """Whether the sample budget (``num_pop * epochs``) is spent."""
+        return self.generation >= self.cfg.epochs
+
+    def step(self) -> bool:
+        """Run the next generation; False (and nothing done) once the budget is spent."""
+        if self.done:
+            return False
+        if self.cfg.method == "random":
+            pop = ops.random_population(self.space, self.cfg.num_pop, self.rng)
+            self.tracker.update(pop, self._score(pop), self.generation)
+        elif self.generation == 0:
+            self._initial()
+        else:
+            self._evolve()
+        self.generation += 1
+        return True
+
+    def run(self) -> LayerResult:
+        """Run the remaining generations and return the result."""
+        while self.step():
+            pass
+        return self.tracker.result()
+
+    def state(self) -> dict:
+        """Everything needed to resume, as plain picklable data (arrays, dicts, lists).
+
+        :meth:`from_state` with the same layer, hardware and settings continues
+        exactly where this search stands: the result equals an uninterrupted run's.
+        """
+        t = self.tracker
+        return {
+            "version": 1, "layer": repr(self.layer), "config": repr(self._fingerprint(self.cfg)),
+            "generation": self.generation, "stall": self.stall,
+            "population": _pop_state(self.pop), "scores": _copy(self.table),
+            "seen": self.seen.copy(), "rng": self.rng.bit_generator.state,
+            "tracker": {"best": _pop_state(t.best), "best_scores": _copy(t.best_scores),
+                        "front": _pop_state(t.front), "front_scores": _copy(t.front_scores),
+                        "scored": [dict(part) for part in t.scored], "samples": t.samples,
+                        "logbook": [dict(r) for r in t.logbook],
+                        "seconds": time.perf_counter() - t.start},
+        }
+
+    @classmethod
+    def from_state(cls, state: dict, layer: Layer, hw: Hardware, cfg: GAConfig, *,
+                   evaluate=None, on_generation=None) -> "LayerSearch":
+        """The search saved by :meth:`state`, ready to continue.
+
+        ``cfg`` may raise ``epochs`` (a longer run); any other difference
+        from the saved search's layer or settings raises ``ValueError``.
+        """
+        if state.get("version") != 1:
+            raise ValueError(f"unknown LayerSearch state version {state.get('version')!r}")
+        if state["layer"] != repr(layer) or state["config"] != repr(cls._fingerprint(cfg)):
+            raise ValueError("this LayerSearch state was saved for another layer or other settings "
+                             f"(saved: {state['layer']}, {state['config']}); resume with the same ones")
+        bits = state["rng"]
+        generator = getattr(np.random, bits["bit_generator"])()
+        generator.state = bits
+        search = cls(layer, hw, cfg, np.random.Generator(generator), evaluate=evaluate,
+                     on_generation=on_generation)
+        search.generation, search.stall = state["generation"], state["stall"]
+        search.pop, search.table = _pop_from(state["population"]), _copy(state["scores"])
+        search.seen = state["seen"].copy()
+        saved, t = state["tracker"], search.tracker
+        t.best, t.best_scores = _pop_from(saved["best"]), _copy(saved["best_scores"])
+        t.front, t.front_scores = _pop_from(saved["front"]), _copy(saved["front_scores"])
+        t.scored = [dict(part) for part in saved["scored"]]
+        t.samples = saved["samples"]
+        for record in saved["logbook"]:
+            t.logbook.record(**record)
+        t.start -= saved["seconds"]
+        return search
+
+    # -- generations -------------------------------------------------------
+    def _score(self, pop: Population) -> dict:
+        return score(pop, self.layer, self.hw, self.cfg, self.evaluate)
+
+    def _initial(self) -> None:
+        self.pop = ops.seeded_population(self.space, self.cfg.num_pop, self.rng,
+                                         l1_size=self.hw.l1_limit, l2_size=self.hw.l2_limit)
+        self.seen = _unique_rows(self.pop.packed())
+        self.table = self._score(self.pop)
+        self.tracker.update(self.pop, self.table, 0)
+
+    def _evolve(self) -> None:
+        cfg, space, rng = self.cfg, self.space, self.rng
+        parents = self.pop.take(tournament(len(self.pop), cfg.num_pop, rng))
+        children = ops.vary(parents, space, rng, self.rates)
+        if self.stall >= self.STALL and not cfg.pareto:
+            # converged: half the children are fresh seeds instead
+            self.stall, half = 0, cfg.num_pop // 2
+            fresh = ops.seeded_population(space, half, rng, l1_size=self.hw.l1_limit,
+                                          l2_size=self.hw.l2_limit, pool=1000)
+            children = Population.concatenate([fresh, children.take(slice(half, None))])
+        n_local = int(round(cfg.num_pop * self._local_share()))
+        if n_local:
+            elite = self.pop.take(np.arange(n_local) % max(len(self.pop) // 4, 1))
+            local = ops.neighbour(elite, space, rng)
+            children = Population.concatenate([children.take(slice(0, cfg.num_pop - n_local)), local])
+        children, self.seen = _fresh(children, space, rng, self.seen)
+        child_table = self._score(children)
+        before = _lex_key(self.table, 0, cfg)
+        self.tracker.update(children, child_table, self.generation)
+        pool = Population.concatenate([self.pop, children])
+        pool_table = _concat(self.table, child_table)
         keep = rank_order(pool_table, cfg, cfg.num_pop)
-        pop, table = pool.take(keep), _take(pool_table, keep)
-    return tracker.result()
+        self.pop, self.table = pool.take(keep), _take(pool_table, keep)
+        self.stall = 0 if _lex_key(self.table, 0, cfg) < before else self.stall + 1
+
+    def _local_share(self) -> float:
+        """Share of each generation's children drawn around the best mappings:
+        a quarter at first, rising to a half over the last third of the run."""
+        if self.cfg.num_pop < 4:
+            return 0.0
+        progress = self.generation / max(self.cfg.epochs - 1, 1)
+        first, last = self.LOCAL_SHARE
+        return first + (last - first) * min(max(3 * progress - 2, 0.0), 1.0)
+
+    @staticmethod
+    def _fingerprint(cfg: GAConfig) -> GAConfig:
+        return replace(cfg, epochs=0)
 
 
-def _fresh(children: Population, space, rng, seen: set, tries: int = 4) -> Population:
-    """Mutate again the children that repeat a scored (or sibling) mapping."""
+def search_layer(layer: Layer, hw: Hardware, cfg: GAConfig, rng: np.random.Generator, *,
+                 evaluate=None, on_generation=None) -> LayerResult:
+    """Search one layer's mapping: ``LayerSearch(...).run()`` (see :class:`LayerSearch`)."""
+    return LayerSearch(layer, hw, cfg, rng, evaluate=evaluate, on_generation=on_generation).run()
+
+
+def _fresh(children: Population, space, rng, seen: np.ndarray,
+           tries: int = 4) -> tuple[Population, np.ndarray]:
+    """Mutate again the children that repeat a scored (or sibling) mapping.
+
+    ``seen`` holds the packed rows (:meth:`Population.packed`) of every mapping
+    scored so far, sorted and unique; returns the children and the updated set.
+    """
     for _ in range(tries):
-        keys = children.keys()
-        dup = np.zeros(len(keys), dtype=bool)
-        batch = set()
-        for i, key in enumerate(keys):
-            dup[i] = key in seen or key in batch
-            batch.add(key)
+        dup = _duplicates(children.packed(), seen)
         if not dup.any():
             break
         again = ops.mutate_tile(children.take(dup), space, rng, rate=1.0, loci=2)
         again = ops.repair(ops.mutate_par(again, space, rng, rate=0.3), space, rng)
         for name in ("par", "par2", "cluster", "order", "tile", "levels"):
             getattr(children, name)[dup] = getattr(again, name)
-    seen.update(children.keys())
-    return children
+    rows = children.packed()
+    merged = rows if seen.size == 0 else np.concatenate([seen, rows])
+    return children, _unique_rows(merged)
+
+
+def _row_view(rows: np.ndarray) -> np.ndarray:
+    """Each int64 row as one opaque (void) scalar, so rows sort and compare as wholes."""
+    rows = np.ascontiguousarray(rows, dtype=np.int64)
+    return rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()
+
+
+def _unique_rows(rows: np.ndarray) -> np.ndarray:
+    """The distinct rows, in a fixed (byte-wise sorted) order."""
+    if len(rows) == 0:
+        return rows
+    _, first = np.unique(_row_view(rows), return_index=True)
+    return rows[first]
+
+
+def _duplicates(rows: np.ndarray, seen: np.ndarray) -> np.ndarray:
+    """(P,) bool: rows already in ``seen`` (sorted unique rows) or repeating an earlier row."""
+    keys = _row_view(rows)
+    dup = np.ones(len(keys), dtype=bool)
+    dup[np.unique(keys, return_index=True)[1]] = False
+    if seen.size:
+        known = _row_view(seen)
+        at = np.minimum(np.searchsorted(known, keys), len(known) - 1)
+        dup |= known[at] == keys
+    return dup
+
+
+def _pop_state(pop: Population | None) -> dict | None:
+    return None if pop is None else {f.name: getattr(pop, f.name).copy() for f in fields(pop)}
+
+
+def _pop_from(data: dict | None) -> Population | None:
+    return None if data is None else Population(**{k: np.array(v) for k, v in data.items()})
+
+
+def _copy(table: dict | None) -> dict | None:
+    return None if table is None else {k: np.array(v) for k, v in table.items()}

@@ -23,7 +23,8 @@ import numpy as np
 from gamma import constraints as cst
 from gamma.constraints import MappingConstraint
 from gamma.mapping import (DIM_INDEX, NO_DIM, NUM_DIMS, C, K, Population, R, S, X, Y,
-                           dim_sizes, parallel_choices, random_divisor, units_per_level)
+                           dim_sizes, divisor_table, parallel_choices, random_divisor,
+                           units_per_level)
 from gamma.workload import Layer
 
 
@@ -322,7 +323,8 @@ def seeded_population(space: SearchSpace, n: int, rng: np.random.Generator, *,
     cycles, l1, l2 = estimate(candidates, space)
     fits = (l1 <= l1_size) & (l2 <= l2_size)
     order = np.lexsort((cycles, ~fits))
-    _, first = np.unique(np.array(candidates.keys(), dtype=object)[order], return_index=True)
+    rows = candidates.packed()[order]
+    _, first = np.unique(rows.view(np.dtype((np.void, 8 * rows.shape[1]))).ravel(), return_index=True)
     order = order[np.sort(first)]
     seeds = candidates.take(order[:n - n_random])
     return Population.concatenate([seeds, random_population(space, n - len(seeds), rng)])
@@ -550,6 +552,53 @@ def _clamp_tiles(pop: Population, space: SearchSpace) -> None:
     np.clip(pop.tile[:, 0], 1, space.max_tile, out=pop.tile[:, 0])
     for level in range(1, pop.max_levels):
         np.clip(pop.tile[:, level], 1, pop.tile[:, level - 1], out=pop.tile[:, level])
+
+
+def neighbour(pop: Population, space: SearchSpace, rng) -> Population:
+    """Local search: one small move per individual (GAMMA has no such operator).
+
+    Mostly one free tile of one level takes a neighbouring value (±1,
+    doubled, halved, or the next divisor of its parent tile up or down);
+    otherwise an inner level's cluster size moves by ±1, or two adjacent free
+    loops of a level swap.  Applied to copies of the best mappings, this
+    explores their immediate surroundings, where MAESTRO's edge effects make
+    single tile values matter.
+    """
+    out = pop.copy()
+    n = len(out)
+    if not n:
+        return out
+    rows = np.arange(n)
+    lvl = _random_level(rng, out.levels)
+    kind = rng.random(n)
+    # tiles
+    spatial = np.arange(NUM_DIMS) == out.par[rows, lvl][:, None]
+    weights = (space.free_tiles[lvl] | (space.split_tiles[lvl] & spatial)).astype(float)
+    cum = np.cumsum(weights, axis=1)
+    d = np.minimum((rng.random((n, 1)) * cum[:, -1:] >= cum).sum(axis=1), NUM_DIMS - 1)
+    bound = np.where(lvl == 0, space.max_tile[d], out.tile[rows, np.maximum(lvl - 1, 0), d])
+    old = out.tile[rows, lvl, d]
+    table, count = divisor_table(int(max(bound.max(), 1)))
+    divs = table[bound]
+    valid = np.arange(divs.shape[1])[None, :] < count[bound][:, None]
+    up = np.where(valid & (divs > old[:, None]), divs, bound[:, None]).min(axis=1)
+    down = np.where(valid & (divs < old[:, None]), divs, 1).max(axis=1)
+    move = rng.integers(0, 6, n)
+    value = np.choose(move, [old + 1, old - 1, old * 2, old // 2, up, down])
+    tiles = (kind < 0.8) & (cum[:, -1] > 0)
+    out.tile[rows[tiles], lvl[tiles], d[tiles]] = np.clip(value, 1, bound)[tiles]
+    # cluster sizes
+    inner = (kind >= 0.8) & (kind < 0.9) & (out.levels >= 2) & (space.fixed_cluster == 0)
+    c_lvl = np.maximum(lvl, 1)
+    step = np.where(rng.random(n) < 0.5, 1, -1)
+    out.cluster[rows[inner], c_lvl[inner]] += step[inner]
+    # adjacent loops
+    swap = (kind >= 0.9) & (space.free_order_slots[lvl] >= 2)
+    i = (rng.random(n) * np.maximum(space.free_order_slots[lvl] - 1, 1)).astype(np.int64)
+    sr, sl, si = rows[swap], lvl[swap], i[swap]
+    a, b = out.order[sr, sl, si], out.order[sr, sl, si + 1]
+    out.order[sr, sl, si], out.order[sr, sl, si + 1] = b, a
+    return repair(out, space, rng)
 
 
 def vary(parents: Population, space: SearchSpace, rng, rates: dict | None = None) -> Population:

@@ -3,12 +3,21 @@
 ``python main.py [flags]`` searches mappings for every layer of a model;
 ``python main.py evaluate --mapping_file F.m --hw_file HW`` scores MAESTRO
 mapping files.  Input errors become one line on stderr and exit status 2.
+
+Distinct layers are searched in parallel (``--jobs N``, default all cores) or
+on a Dask cluster (``--scheduler tcp://HOST:PORT``), with the same results.
+Finished layers and, every ``--checkpoint_every`` generations, running
+layers' search states are saved in ``<outdir>/checkpoints``;
+``python main.py --resume OUTDIR`` continues an interrupted run (Ctrl-C,
+SIGTERM or a crash) with the settings of ``OUTDIR/run.yaml``.
 """
 from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from gamma.errors import GammaInputError
@@ -121,8 +130,20 @@ def build_search_parser() -> argparse.ArgumentParser:
                    help="area budget in mm^2 (co-design); -1 = none")
     c.add_argument("--pe_limit", type=int, default=-1,
                    help="largest PE count in co-design (--num_pe -1)")
-    s.add_argument("--jobs", type=_positive_int("--jobs"), default=1,
-                   help="worker processes searching distinct layers in parallel (same results as 1)")
+    r = p.add_argument_group("parallel runs, checkpoints and resuming")
+    r.add_argument("--jobs", type=_positive_int("--jobs"), default=None,
+                   help="worker processes searching distinct layers in parallel (same results as "
+                        "--jobs 1); default: all cores")
+    r.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                   help="run the layer searches on this Dask distributed scheduler's workers "
+                        "(needs pip install -e .[dask]; same results as a local run)")
+    r.add_argument("--checkpoint_every", type=int, default=5, metavar="G",
+                   help="save each running layer's search state every G generations to "
+                        "<outdir>/checkpoints (finished layers are always saved); 0 = only "
+                        "finished layers")
+    r.add_argument("--resume", default=None, metavar="OUTDIR",
+                   help="continue the interrupted run in OUTDIR with the settings of its run.yaml: "
+                        "finished layers are kept, the others continue from their checkpoints")
     o = p.add_argument_group("output")
     o.add_argument("--outdir", default=None,
                    help="results folder; default outputs/<model>-<hw>-<timestamp>")
@@ -145,18 +166,59 @@ def build_evaluate_parser() -> argparse.ArgumentParser:
     return p
 
 
+def build_import_onnx_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="gamma import-onnx",
+                description="Write the layers of an ONNX network as a model CSV (data/model format).")
+    p.add_argument("onnx_file", help="the ONNX network")
+    p.add_argument("-o", "--output", required=True, help="the model CSV to write")
+    return p
+
+
+def build_report_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="gamma report",
+                description="(Re)build report.html of a results folder from its files.")
+    p.add_argument("outdir", help="a results folder written by a search")
+    return p
+
+
+SUBCOMMANDS = {
+    "evaluate": (build_evaluate_parser, lambda args, argv: _run_evaluate(args)),
+    "import-onnx": (build_import_onnx_parser, lambda args, argv: _run_import_onnx(args)),
+    "report": (build_report_parser, lambda args, argv: _run_report(args)),
+}
+
+
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    previous_handler = _sigterm_as_interrupt()
     try:
-        if argv and argv[0] == "evaluate":
-            return _run_evaluate(build_evaluate_parser().parse_args(argv[1:]))
-        return _run_search(build_search_parser().parse_args(argv))
+        if argv and argv[0] in SUBCOMMANDS:
+            build, run = SUBCOMMANDS[argv[0]]
+            return run(build().parse_args(argv[1:]), argv[1:])
+        return _run_search(build_search_parser().parse_args(argv), argv)
     except GammaInputError as err:
         print(f"gamma: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("gamma: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if previous_handler is not None:
+            signal.signal(signal.SIGTERM, previous_handler)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _sigterm_as_interrupt():
+    """Treat SIGTERM (a batch system's stop) as Ctrl-C, so finished layers are kept.
+
+    Returns the previous handler, or None if not in the main thread.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, _interrupt)
 
 
 def _run_evaluate(args) -> int:
@@ -176,6 +238,40 @@ def _run_evaluate(args) -> int:
     if args.out:
         table.to_csv(args.out, index=False)
     return 0
+
+
+def _run_import_onnx(args) -> int:
+    from gamma.onnx_import import import_onnx_to_csv, summarize_skipped
+
+    layers, skipped = import_onnx_to_csv(args.onnx_file, args.output)
+    print(f"wrote {len(layers)} layers to {args.output}")
+    if skipped:
+        print(summarize_skipped(skipped))
+    return 0
+
+
+def _run_report(args) -> int:
+    from gamma.report_html import write_report_html
+
+    outdir = Path(args.outdir)
+    if not (outdir / "run.yaml").is_file() and not (outdir / "results.csv").is_file():
+        raise GammaInputError(f"report: {outdir} is not a results folder (no run.yaml or results.csv)")
+    print(f"wrote {write_report_html(outdir)}")
+    return 0
+
+
+def load_layers(model: str):
+    """``--model``: a zoo name, a model CSV, or an ONNX network (skipped operators are listed)."""
+    from gamma.workload import load_model
+
+    if model.lower().endswith(".onnx"):
+        from gamma.onnx_import import layers_from_onnx, summarize_skipped
+
+        layers, skipped = layers_from_onnx(model)
+        if skipped:
+            log.warning("%s: %s", model, summarize_skipped(skipped))
+        return layers
+    return load_model(model)
 
 
 # ---------------------------------------------------------------------------
@@ -257,39 +353,201 @@ def search_config(args, num_pes: int, constraint=None):
                     allow_inexact=args.allow_inexact)
 
 
-def _run_search(args) -> int:
+# ---------------------------------------------------------------------------
+# Parallel runs and resuming
+# ---------------------------------------------------------------------------
+
+#: Seconds to wait for ``--scheduler`` (and for its first worker) before giving up.
+SCHEDULER_TIMEOUT_S = 10
+
+#: Settings that do not change the results: a resumed run may use other values.
+EXECUTION_SETTINGS = frozenset({"jobs", "scheduler", "checkpoint_every", "log_level", "no_plots",
+                                "overwrite", "resume", "outdir"})
+
+
+def _explicit_flags(argv) -> dict:
+    """The settings given on the command line ``argv`` (dest -> value), without defaults."""
+    parser = build_search_parser()
+    for action in parser._actions:
+        if action.dest != "help":
+            action.default = argparse.SUPPRESS
+    return vars(parser.parse_args(argv))
+
+
+def _flag(dest: str) -> str:
+    return "--" + dest
+
+
+def resume_settings(resume: str, argv) -> tuple[argparse.Namespace, dict]:
+    """The settings of the run in folder ``resume``, with this command line's execution flags.
+
+    Returns the namespace to run with and the folder's run.yaml.  Raises
+    :class:`GammaInputError` if the folder holds no gamma run, or if a flag
+    of ``argv`` would change a setting that decides the results.
+    """
+    import yaml
+
+    outdir = Path(resume)
+    run_file = outdir / "run.yaml"
+    if not run_file.is_file():
+        raise GammaInputError(f"--resume {resume}: {run_file} does not exist; pass the results "
+                              "folder of an earlier run (the folder holding its run.yaml)")
+    try:
+        previous = yaml.safe_load(run_file.read_text())
+    except yaml.YAMLError as err:
+        raise GammaInputError(f"--resume: {run_file} is not valid YAML ({str(err).splitlines()[0]}); "
+                              "it was not written by gamma, or was edited") from None
+    saved = previous.get("settings") if isinstance(previous, dict) else None
+    if not isinstance(saved, dict):
+        raise GammaInputError(f"--resume: {run_file} has no 'settings' section; it was not "
+                              "written by gamma")
+    given = _explicit_flags(argv)
+    merged = {}
+    for action in build_search_parser()._actions:
+        dest = action.dest
+        if dest == "help":
+            continue
+        merged[dest] = saved.get(dest, action.default)
+        if dest not in given or dest in EXECUTION_SETTINGS:
+            continue
+        if given[dest] != merged[dest]:
+            raise GammaInputError(
+                f"--resume: {_flag(dest)} {given[dest]} differs from the interrupted run's "
+                f"{_flag(dest)} {merged[dest]} (in {run_file}); a resumed run keeps the settings it "
+                f"started with: drop {_flag(dest)}, or start a new run in another --outdir")
+    if "outdir" in given and Path(given["outdir"]).resolve() != outdir.resolve():
+        raise GammaInputError(f"--resume {resume} writes into that folder; --outdir "
+                              f"{given['outdir']} names another one: drop --outdir")
+    for dest in EXECUTION_SETTINGS & given.keys():
+        merged[dest] = given[dest]
+    if "jobs" in given and "scheduler" not in given:
+        merged["scheduler"] = None  # --jobs N: run locally this time
+    merged.update(outdir=str(outdir), resume=str(outdir), overwrite=False)
+    return argparse.Namespace(**merged), previous
+
+
+def _check_resumable(previous: dict, settings: dict, hw_dict: dict, run_file: Path) -> None:
+    """Refuse to resume if the model file, layers, constraint or hardware changed since."""
+    saved = previous["settings"]
+    for key, what in (("model_sha256", f"the model file {settings['model_file']}"),
+                      ("layers", "the selected layers"),
+                      ("constraint", "the mapping constraint (plugin files)")):
+        if key in saved and saved[key] != settings[key]:
+            raise GammaInputError(f"--resume: {what} changed since the run started ({key} in "
+                                  f"{run_file} differs); restore it, or start a new run in "
+                                  "another --outdir")
+    old = previous.get("hardware") or {}
+    for key in sorted(set(old) | set(hw_dict)):
+        if old.get(key) != hw_dict.get(key):
+            raise GammaInputError(
+                f"--resume: the hardware {key} is {hw_dict.get(key)!r} now but "
+                f"{old.get(key)!r} in {run_file}; the --hwconfig file {settings['hwconfig']} "
+                "changed since the run started: restore it, or start a new run in another --outdir")
+
+
+def dask_client(address: str, timeout: float | None = None):
+    """A ``distributed.Client`` on the scheduler at ``address`` with at least one worker."""
+    timeout = SCHEDULER_TIMEOUT_S if timeout is None else timeout
+    try:
+        from distributed import Client
+    except ImportError:
+        raise GammaInputError(f"--scheduler {address}: Dask is not installed; install it with "
+                              "pip install -e .[dask]  (or pip install 'dask[distributed]')") from None
+    try:
+        client = Client(address, timeout=timeout, set_as_default=False)
+    except (OSError, TimeoutError, ValueError, TypeError) as err:
+        reason = (str(err).splitlines() or [type(err).__name__])[0]
+        raise GammaInputError(f"--scheduler {address}: cannot reach a Dask scheduler within "
+                              f"{timeout:g} s ({reason}); start one with 'dask scheduler' and pass "
+                              "its address, tcp://HOST:PORT") from None
+    try:
+        client.wait_for_workers(1, timeout=timeout)
+    except (TimeoutError, OSError):
+        client.close()
+        raise GammaInputError(f"--scheduler {address}: the scheduler has no workers after "
+                              f"{timeout:g} s; start some with 'dask worker {address}'") from None
+    return client
+
+
+def _file_sha256(path) -> str:
+    import hashlib
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _run_search(args, argv=()) -> int:
+    import os
+
     import numpy as np
 
     from gamma import report, runner
     from gamma.constraints import describe_constraint
-    from gamma.search.ga import OBJECTIVE_UNITS
-    from gamma.workload import load_model, resolve_model
+    from gamma.workload import resolve_model
 
     logging.basicConfig(level=logging.WARNING, format="gamma: %(levelname)s: %(message)s")
     from gamma.plugins import check_against, lower_layer
 
+    previous = None
+    if args.resume is not None:
+        args, previous = resume_settings(args.resume, argv)
+        if previous.get("status") == "done":
+            print(f"gamma: {args.outdir} is already complete (status done in its run.yaml); "
+                  "nothing to resume")
+            return 0
+    if args.checkpoint_every < 0:
+        raise GammaInputError(f"--checkpoint_every must be 0 (only finished layers) or a number "
+                              f"of generations, got {args.checkpoint_every}")
+    if args.scheduler and args.jobs is not None and args.resume is None:
+        log.warning("--jobs %d is ignored with --scheduler: the Dask workers run the searches",
+                    args.jobs)
+    if args.jobs is None:
+        args.jobs = os.cpu_count() or 1
     hw = _hardware(args)
     plugin = constraint_plugin(args)
     cfg = search_config(args, hw.num_pes, plugin.constraint)
-    layers = load_model(args.model)
+    layers = load_layers(args.model)
     if plugin.lower_to_gemm:
         layers = [lower_layer(layer) for layer in layers]
     selected = runner.select_layers(layers, singlelayer=args.singlelayer, num_layer=args.num_layer)
     for _, layer in selected:
         check_against(plugin, layer, hw)
     seed = args.seed if args.seed is not None else int(np.random.SeedSequence().entropy % 2**32)
-    outdir = report.prepare_outdir(args.outdir or report.default_outdir(args.model, hw.name),
-                                   args.overwrite)
-    settings = {**vars(args), "model_file": str(resolve_model(args.model)), "seed": seed,
-                "outdir": str(outdir), "layers": [i for i, _ in selected],
-                "constraint": describe_constraint(cfg.constraint),
-                "constraint_source": plugin.source, "lower_to_gemm": plugin.lower_to_gemm,
-                "sample_budget_per_layer": cfg.num_pop * cfg.epochs}
+    model_file = resolve_model(args.model)
+    settings_extra = {"model_file": str(model_file), "model_sha256": _file_sha256(model_file),
+                      "seed": seed, "layers": [i for i, _ in selected],
+                      "constraint": describe_constraint(cfg.constraint),
+                      "constraint_source": plugin.source, "lower_to_gemm": plugin.lower_to_gemm,
+                      "sample_budget_per_layer": cfg.num_pop * cfg.epochs}
+    if previous is not None:
+        outdir = Path(args.outdir)
+        settings = {**vars(args), **settings_extra, "outdir": str(outdir)}
+        _check_resumable(previous, settings, report._plain(hw.to_dict()), outdir / "run.yaml")
+        (outdir / "mappings").mkdir(parents=True, exist_ok=True)
+    else:
+        outdir = Path(args.outdir or report.default_outdir(args.model, hw.name))
+        settings = {**vars(args), **settings_extra, "outdir": str(outdir)}
+    client = dask_client(args.scheduler) if args.scheduler else None
+    try:
+        if previous is None:
+            outdir = report.prepare_outdir(outdir, args.overwrite)
+        return _search(args, hw, cfg, selected, seed, outdir, settings, previous, client)
+    finally:
+        if client is not None:
+            client.close()
+
+
+def _search(args, hw, cfg, selected, seed, outdir, settings, previous, client) -> int:
+    from gamma import report, runner
+    from gamma.search.ga import OBJECTIVE_UNITS
+
     rep = report.RunReport(outdir, hw, settings, pareto=cfg.pareto,
-                           fitness=(cfg.fitness1, cfg.fitness2))
+                           fitness=(cfg.fitness1, cfg.fitness2), previous=previous)
     jobs = runner.group_layers(selected)
-    bar = runner.ProgressBar(len(jobs) * cfg.num_pop * cfg.epochs, enabled=None if args.log_level else False)
+    workers = client if client is not None else args.jobs
+    in_process = client is None and (args.jobs == 1 or len(jobs) == 1)
+    bar = runner.ProgressBar(len(jobs) * cfg.num_pop * cfg.epochs,
+                             enabled=None if args.log_level else False)
     unit1 = OBJECTIVE_UNITS[cfg.fitness1]
+    checkpoints = runner.Checkpoints(outdir / "checkpoints", every=args.checkpoint_every)
 
     def on_generation(job, record):
         bar.advance(cfg.num_pop, f"layer {job.key}")
@@ -301,9 +559,9 @@ def _run_search(args) -> int:
 
     failed = []
 
-    def on_result(job, result):
+    def on_result(job, result, restored=False):
         rep.add(job.indices, result)
-        if args.jobs > 1:
+        if restored or not in_process:
             bar.advance(cfg.num_pop * cfg.epochs, f"layer {job.key}")
         if not result.feasible:
             failed.append(job.key)
@@ -311,20 +569,32 @@ def _run_search(args) -> int:
             s = result.best_scores
             same = f" (also layers {', '.join(map(str, job.indices[1:]))})" if len(job.indices) > 1 else ""
             flag = "" if result.feasible else "  NO FEASIBLE MAPPING"
+            source = ", from the checkpoint" if restored else ""
             if bar.enabled:
                 bar.stream.write("\n")
             print(f"layer {job.key}{same}: {result.layer.describe()}: latency {s['runtime']:.0f} "
                   f"cycles ({s['runtime'] * hw.num_pes / result.layer.macs:.3f}x bound), energy "
                   f"{s['energy_nj']:.4g} nJ, L1 {s['l1_size_req']}, L2 {s['l2_size_req']}, "
-                  f"{result.samples} samples, {result.seconds:.2f}s{flag}", flush=True)
+                  f"{result.samples} samples, {result.seconds:.2f}s{source}{flag}", flush=True)
 
     try:
-        runner.run_model(selected, hw, cfg, seed, jobs=args.jobs, on_result=on_result,
-                         on_generation=on_generation if args.jobs == 1 else None)
-    except BaseException:
+        runner.run_model(selected, hw, cfg, seed, workers=workers, on_result=on_result,
+                         on_generation=on_generation if in_process else None,
+                         checkpoints=checkpoints,
+                         on_restored=lambda job, result: on_result(job, result, restored=True))
+    except KeyboardInterrupt:
         bar.close()
-        if rep.rows:
-            rep.finish(status="interrupted", plots=False)
+        hint = f"continue with: python main.py --resume {outdir}"
+        rep.finish(status="interrupted", plots=False, note=hint)
+        print(f"gamma: interrupted; {len(rep.rows)} of {len(selected)} layers are finished and "
+              f"kept in {outdir}; {hint}", file=sys.stderr)
+        return 130
+    except BaseException as err:
+        bar.close()
+        rep.finish(status="failed", plots=False, note=f"{type(err).__name__}: {err}")
+        if client is not None and isinstance(err, ModuleNotFoundError):
+            raise GammaInputError(f"--scheduler: a Dask worker cannot import {err.name!r}; install "
+                                  "gamma (pip install -e .) in every worker's environment") from None
         raise
     bar.close()
     totals = rep.finish(plots=not args.no_plots)

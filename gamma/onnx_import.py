@@ -396,7 +396,8 @@ def summarize_skipped(skipped: list[SkippedOp]) -> str:
 
 
 def import_onnx_to_csv(onnx_path: str | Path, csv_path: str | Path, *,
-                       input_shapes: dict[str, list[int]] | None = None) -> list[Layer]:
+                       input_shapes: dict[str, list[int]] | None = None
+                       ) -> tuple[list[Layer], list[SkippedOp]]:
     """Read an ONNX model and write its layers as a model file (``K,C,Y,X,R,S,T,stride``).
 
     The model-file format has no batch column, so a model whose layers have a
@@ -404,13 +405,13 @@ def import_onnx_to_csv(onnx_path: str | Path, csv_path: str | Path, *,
     written with the batch silently dropped; GEMM/FC layers carry their batch in
     ``M`` and are always written.
 
-    Returns the layers written.
+    Returns the layers written and the operators skipped.
     """
-    layers, _ = layers_from_onnx(onnx_path, input_shapes=input_shapes)
+    layers, skipped = layers_from_onnx(onnx_path, input_shapes=input_shapes)
     batched = [layer for layer in layers if layer.N > 1]
     if batched:
         raise GammaInputError(
             f"{onnx_path}: layer {batched[0].name!r} has batch N={batched[0].N}, which a model file "
             "cannot hold; export the model with batch 1 (or pass input_shapes)")
     write_model(csv_path, layers)
-    return layers
+    return layers, skipped

@@ -7,12 +7,16 @@ In the output folder:
 ``history.csv``   per layer and generation: best and mean of each objective, fraction feasible
 ``mappings/layer_<N>.m``  the best mapping of layer N in MAESTRO's format
 ``pareto.csv``    with ``--pareto``: the Pareto front of every layer
-``run.yaml``      every setting, the seed, the version, and the outcome
+``run.yaml``      every setting, the seed, the version, and the outcome (status running,
+                  done, interrupted or failed)
+``checkpoints/``  finished layers' results and running layers' search states, for ``--resume``
 ``plots/``        convergence.png, layers.png, pareto_layer_<N>.png (with ``--pareto``)
 """
 from __future__ import annotations
 
+import functools
 import os
+import shutil
 import tempfile
 from datetime import datetime
 from pathlib import Path
@@ -40,27 +44,51 @@ def default_outdir(model: str, hw_name: str, now: datetime | None = None) -> Pat
 
 
 def prepare_outdir(path: str | Path, overwrite: bool = False) -> Path:
-    """Create the output folder; refuse a non-empty one unless ``overwrite``."""
+    """Create the output folder; refuse a non-empty one unless ``overwrite``.
+
+    With ``overwrite``, the earlier run's checkpoints and mapping files are
+    removed (its other files are replaced as the new run writes them).
+    """
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise GammaInputError(f"--outdir: {path} exists and is not a folder")
     if path.is_dir() and any(path.iterdir()) and not overwrite:
-        raise GammaInputError(f"--outdir: {path} is not empty; choose another folder or pass "
-                              "--overwrite to replace its results")
+        raise GammaInputError(f"--outdir: {path} is not empty; choose another folder, pass "
+                              "--overwrite to replace its results, or --resume it if its run "
+                              "was interrupted")
+    # A new run in an old folder: the old run's checkpoints and mappings must not mix in.
+    shutil.rmtree(path / "checkpoints", ignore_errors=True)
+    for stale in (path / "mappings").glob("layer_*.m"):
+        stale.unlink()
     (path / "mappings").mkdir(parents=True, exist_ok=True)
     return path
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file in the same folder, then rename it over ``path``."""
+def write_atomic(path: Path, data: str | bytes) -> None:
+    """Write ``data`` to a temporary file in the same folder, then rename it over ``path``.
+
+    A reader (or a run killed part-way) sees either the old file or the new
+    one, never half of one.  The file is flushed to disk before the rename.
+    """
+    path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", newline="") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data.encode() if isinstance(data, str) else data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's files are private; keep the usual mode
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+@functools.cache
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def layer_row(index: int, result: LayerResult, hw, first_index: int) -> dict:
@@ -87,7 +115,8 @@ class RunReport:
     """Writes a run's files as layers finish, then the totals and plots."""
 
     def __init__(self, outdir: Path, hw, settings: dict, *, pareto: bool = False,
-                 fitness: tuple[str, str] = ("latency", "energy")):
+                 fitness: tuple[str, str] = ("latency", "energy"), previous: dict | None = None):
+        """``previous``: the run.yaml of the interrupted run this one resumes."""
         self.outdir, self.hw, self.settings = Path(outdir), hw, settings
         self.pareto, self.fitness = pareto, fitness
         self.rows: list[dict] = []
@@ -95,6 +124,10 @@ class RunReport:
         self.fronts: list[pd.DataFrame] = []
         self.results: list[tuple[tuple[int, ...], LayerResult]] = []
         self.started = datetime.now()
+        self.resumed: list[str] = []
+        if previous:
+            self.started = datetime.fromisoformat(str(previous.get("started", self.started.isoformat())))
+            self.resumed = [*previous.get("resumed", []), _now()]
         self.write_run_yaml(status="running")
 
     # -------------------------------------------------------------- per layer
@@ -124,13 +157,16 @@ class RunReport:
         return frame
 
     def _write_tables(self) -> None:
-        rows = pd.DataFrame(self.rows, columns=RESULT_COLUMNS).sort_values("layer")
+        # Layers may finish in any order (parallel workers, resumed runs): sort by layer.
+        rows = pd.DataFrame(self.rows, columns=RESULT_COLUMNS).sort_values("layer", kind="stable")
         write_atomic(self.outdir / "results.csv", rows.to_csv(index=False))
-        history = pd.concat(self.history, ignore_index=True)
+        history = pd.concat(self.history, ignore_index=True).sort_values(
+            ["layer", "generation"], kind="stable")
         write_atomic(self.outdir / "history.csv", history.to_csv(index=False))
         if self.pareto:
-            write_atomic(self.outdir / "pareto.csv",
-                         pd.concat(self.fronts, ignore_index=True).to_csv(index=False))
+            fronts = pd.concat(self.fronts, ignore_index=True).sort_values(
+                ["layer", "point"], kind="stable")
+            write_atomic(self.outdir / "pareto.csv", fronts.to_csv(index=False))
 
     # ----------------------------------------------------------------- finish
     def summary(self) -> dict:
@@ -151,23 +187,38 @@ class RunReport:
             "search_seconds": float(rows["seconds"].sum()),
         }
 
-    def finish(self, status: str = "done", plots: bool = True) -> dict:
+    def finish(self, status: str = "done", plots: bool = True, note: str | None = None) -> dict:
+        """Write summary.csv, the plots, run.yaml with ``status`` and report.html; return the totals.
+
+        With no finished layer (an early interruption) only run.yaml is written.
+        """
+        if not self.rows:
+            self.write_run_yaml(status=status, note=note)
+            return {}
         totals = self.summary()
         frame = pd.DataFrame([{"model": self.settings.get("model"), "hw": self.hw.name,
                                "num_pes": self.hw.num_pes, **totals}])
         write_atomic(self.outdir / "summary.csv", frame.to_csv(index=False))
         if plots:
             self.plot()
-        self.write_run_yaml(status=status, totals=totals)
+        self.write_run_yaml(status=status, totals=totals, note=note)
+        from gamma.report_html import write_report_html
+        write_report_html(self.outdir)
         return totals
 
-    def write_run_yaml(self, status: str, totals: dict | None = None) -> None:
+    def write_run_yaml(self, status: str, totals: dict | None = None, note: str | None = None
+                       ) -> None:
+        """Write run.yaml; ``status`` is running, done, interrupted or failed."""
         import gamma
         data = {"gamma_version": gamma.__version__, "status": status,
                 "started": self.started.isoformat(timespec="seconds"),
                 "settings": self.settings, "hardware": _plain(self.hw.to_dict())}
+        if self.resumed:
+            data["resumed"] = self.resumed
+        if note:
+            data["note"] = note
         if totals is not None:
-            data["finished"] = datetime.now().isoformat(timespec="seconds")
+            data["finished" if status == "done" else "stopped"] = _now()
             data["totals"] = _plain(totals)
         write_atomic(self.outdir / "run.yaml", yaml.safe_dump(data, sort_keys=False))
 
@@ -181,16 +232,21 @@ class RunReport:
         f1, f2 = self.fitness
         unit1 = OBJECTIVE_UNITS[f1]
 
+        self.results.sort(key=lambda item: item[0][0])
         fig, ax = plt.subplots(figsize=(7, 4.5))
+        any_feasible = False
         for indices, result in self.results:
             h = result.history
             values = h[f"best_{f1}"].to_numpy(dtype=float)
-            ax.plot(h["samples"], values / np.nanmin(values) if np.isfinite(values).any() else values,
+            finite = np.isfinite(values).any()
+            any_feasible |= bool(finite)
+            ax.plot(h["samples"], values / np.nanmin(values) if finite else values,
                     marker=".", label=f"layer {indices[0]}")
         ax.set_xlabel("samples scored")
         ax.set_ylabel(f"best {f1} / final best")
         ax.set_title(f"Convergence of {f1} ({unit1}) per layer")
-        ax.set_yscale("log")
+        if any_feasible:
+            ax.set_yscale("log")
         if len(self.results) <= 12:
             ax.legend(fontsize=7)
         fig.tight_layout()
@@ -226,8 +282,12 @@ class RunReport:
         front = result.front_scores
         if len(result.front):
             ax.plot(front[f1], front[f2], "o-", color="tab:red", label="Pareto front")
-        ax.set_xscale("log")
-        ax.set_yscale("log")
+        if ok.any() or len(result.front):
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+        else:  # nothing feasible to draw (a log axis would have no positive data)
+            ax.text(0.5, 0.5, "no feasible candidate", ha="center", va="center",
+                    transform=ax.transAxes)
         ax.set_xlabel(f"{f1} ({OBJECTIVE_UNITS[f1]})")
         ax.set_ylabel(f"{f2} ({OBJECTIVE_UNITS[f2]})")
         ax.set_title(f"Layer {index}: {result.layer.describe()}")
@@ -235,6 +295,10 @@ class RunReport:
         fig.tight_layout()
         fig.savefig(plots / f"pareto_layer_{index}.png", dpi=100)
         plt.close(fig)
+
+
+def _now() -> str:
+    return datetime.now().isoformat(timespec="seconds")
 
 
 def _plain(value):

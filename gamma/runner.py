@@ -1,25 +1,42 @@
-"""Run the search over the layers of a model.
+"""Run the search over the layers of a model: in parallel, on a cluster, resumably.
 
 Layers with the same shape (:attr:`Layer.shape_key`) are searched once and
 reported for every occurrence.  Each distinct shape is one job with its own
 random stream, ``SeedSequence(seed, spawn_key=(layer index,))`` keyed by the
-1-based index of its first occurrence, so results do not depend on ``jobs``
-or on completion order.  ``jobs > 1`` runs the jobs in joblib worker
-processes; inside a job the population is vectorized.
+1-based index of its first occurrence, so results do not depend on the
+workers, on completion order or on interruptions.
+
+Parallelism is a ``map``-like argument (``workers``), as SciPy's ``workers``:
+``1`` runs the jobs in this process, ``n > 1`` in ``n`` joblib worker
+processes, a ``distributed.Client`` on its Dask cluster (through joblib's Dask
+backend; a worker that dies has its job redone elsewhere by Dask), and any
+other callable is used as ``map(func, iterable)``.  Only pools created here
+are closed here.  Inside a job the population is vectorized.
+
+Checkpoints (:class:`Checkpoints`): a finished job's :class:`LayerResult` is
+pickled to ``<folder>/layer_<N>.result.pkl`` as soon as it arrives, and a
+running job's search state to ``<folder>/layer_<N>.pkl`` every ``every``
+generations (both by atomic replace).  :func:`run_model` given the same
+folder again skips the finished jobs and continues the others from their
+state; the results equal an uninterrupted run's.
 """
 from __future__ import annotations
 
+import logging
+import pickle
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from gamma.errors import GammaInputError
 from gamma.hardware import Hardware
-from gamma.search.baselines import random_search
-from gamma.search.ga import GAConfig, LayerResult, search_layer
+from gamma.search.ga import GAConfig, LayerResult, LayerSearch
 from gamma.workload import Layer
+
+log = logging.getLogger("gamma")
 
 
 def select_layers(layers: list[Layer], *, singlelayer: int = 0, num_layer: int = 0
@@ -60,44 +77,223 @@ def layer_rng(seed: int, index: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(index,)))
 
 
+# ---------------------------------------------------------------------------
+# Checkpoints
+# ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Checkpoints:
+    """Where a run's per-layer checkpoints live (picklable: it travels to the workers).
+
+    Parameters
+    ----------
+    folder : Path
+        ``<outdir>/checkpoints``.  On a multi-machine cluster it should be on a
+        shared file system; if a worker cannot write it, the run goes on
+        without mid-layer checkpoints (finished layers are still saved by
+        the process that runs :func:`run_model`).
+    every : int
+        Save a running search's state every ``every`` generations; 0 = never.
+    """
+
+    folder: Path
+    every: int = 5
+
+    def state_path(self, key: int) -> Path:
+        return Path(self.folder) / f"layer_{key}.pkl"
+
+    def result_path(self, key: int) -> Path:
+        return Path(self.folder) / f"layer_{key}.result.pkl"
+
+    def save_state(self, key: int, state: dict) -> None:
+        _dump(self.state_path(key), state)
+
+    def save_result(self, key: int, result: LayerResult) -> None:
+        """Save a finished layer, then drop its running state."""
+        _dump(self.result_path(key), result)
+        self.state_path(key).unlink(missing_ok=True)
+
+    def load_state(self, key: int) -> dict | None:
+        return _load(self.state_path(key))
+
+    def load_result(self, key: int) -> LayerResult | None:
+        return _load(self.result_path(key))
+
+    def finished(self) -> list[int]:
+        """Keys of the layers with a saved result."""
+        folder = Path(self.folder)
+        if not folder.is_dir():
+            return []
+        return sorted(int(p.name.split("_")[1].split(".")[0])
+                      for p in folder.glob("layer_*.result.pkl"))
+
+
+def _dump(path: Path, obj) -> None:
+    from gamma.report import write_atomic
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def _load(path: Path):
+    """The pickled object at ``path``, or None if absent or unreadable (then it is recomputed)."""
+    try:
+        with open(path, "rb") as handle:
+            return pickle.load(handle)
+    except FileNotFoundError:
+        return None
+    except Exception as err:  # written by another version, or damaged outside gamma
+        log.warning("ignoring the checkpoint %s (%s: %s); that layer is searched again",
+                    path, type(err).__name__, err)
+        return None
+
+
+# ---------------------------------------------------------------------------
+# One job
+# ---------------------------------------------------------------------------
+
 def run_job(job: Job, hw: Hardware, cfg: GAConfig, seed: int, evaluate=None,
-            on_generation=None) -> LayerResult:
-    """Search one distinct layer (GA or random search, per ``cfg.method``)."""
-    search = random_search if cfg.method == "random" else search_layer
-    return search(job.layer, hw, cfg, layer_rng(seed, job.key), evaluate=evaluate,
-                  on_generation=on_generation)
+            on_generation=None, *, checkpoints: Checkpoints | None = None,
+            state: dict | None = None) -> LayerResult:
+    """Search one distinct layer (GA or random search, per ``cfg.method``).
+
+    Parameters
+    ----------
+    checkpoints : Checkpoints, optional
+        Save the search's state every ``checkpoints.every`` generations.
+    state : dict, optional
+        A saved state (:meth:`LayerSearch.state`) to continue from instead of
+        starting afresh; the result is the same as an uninterrupted search's.
+    """
+    search = None
+    if state is not None:
+        try:
+            search = LayerSearch.from_state(state, job.layer, hw, cfg, evaluate=evaluate,
+                                            on_generation=on_generation)
+        except (ValueError, KeyError, TypeError) as err:  # saved by another version or run
+            log.warning("layer %d: ignoring its checkpoint (%s); searching it from the start",
+                        job.key, err)
+    if search is None:
+        search = LayerSearch(job.layer, hw, cfg, layer_rng(seed, job.key), evaluate=evaluate,
+                             on_generation=on_generation)
+    every = checkpoints.every if checkpoints is not None else 0
+    can_save = every > 0
+    while search.step():
+        if can_save and search.generation % every == 0 and not search.done:
+            try:
+                checkpoints.save_state(job.key, search.state())
+            except OSError as err:  # e.g. a cluster worker without the shared folder
+                log.warning("layer %d: cannot write its checkpoint (%s); going on without",
+                            job.key, err)
+                can_save = False
+    return search.run()
+
+
+def _run_indexed(i: int, job: Job, hw, cfg, seed, evaluate, checkpoints, state):
+    return i, run_job(job, hw, cfg, seed, evaluate, checkpoints=checkpoints, state=state)
+
+
+# ---------------------------------------------------------------------------
+# Workers: 1, n, a Dask client, or a map-like callable
+# ---------------------------------------------------------------------------
+
+def is_dask_client(workers) -> bool:
+    """Whether ``workers`` is a ``distributed.Client`` (without importing distributed)."""
+    return any(c.__name__ == "Client" and c.__module__.startswith("distributed")
+               for c in type(workers).__mro__)
+
+
+def _execute(calls: list[tuple], workers):
+    """Run ``_run_indexed(*call)`` for every call; yield ``(i, result)`` as they finish."""
+    if not calls:
+        return
+    if is_dask_client(workers):
+        import joblib
+        with joblib.parallel_config(backend="dask", client=workers):
+            yield from joblib.Parallel(n_jobs=-1, return_as="generator_unordered")(
+                joblib.delayed(_run_indexed)(*call) for call in calls)
+    elif callable(workers):
+        yield from workers(_star_run, calls)
+    elif isinstance(workers, (int, np.integer)) and workers >= 1:
+        if workers == 1 or len(calls) == 1:
+            yield from map(_star_run, calls)
+        else:
+            import joblib
+            yield from joblib.Parallel(n_jobs=min(int(workers), len(calls)),
+                                       return_as="generator_unordered")(
+                joblib.delayed(_run_indexed)(*call) for call in calls)
+    else:
+        raise GammaInputError(f"workers must be a positive number of processes, a Dask client "
+                              f"or a map-like callable, got {workers!r}")
+
+
+def _star_run(call):
+    return _run_indexed(*call)
 
 
 def run_model(selected: list[tuple[int, Layer]], hw: Hardware, cfg: GAConfig, seed: int, *,
-              jobs: int = 1, evaluate=None, on_result=None, on_generation=None
+              workers=1, jobs: int | None = None, evaluate=None, on_result=None,
+              on_generation=None, checkpoints: Checkpoints | None = None, on_restored=None
               ) -> list[tuple[Job, LayerResult]]:
     """Search every distinct layer of ``selected``.
 
     Parameters
     ----------
-    jobs : int
-        Worker processes (joblib); 1 runs in this process.
+    workers : int, distributed.Client or callable
+        1: in this process; n: ``n`` joblib worker processes; a Dask client:
+        its cluster; a callable: used as ``map(func, iterable)``.  The results
+        are the same for all.
+    jobs : int, optional
+        Older name of ``workers`` (a number of processes).
     on_result : callable(Job, LayerResult), optional
-        Called as each job finishes, in job order (to write its rows at once).
+        Called in this process as each job finishes (in completion order), after
+        its checkpoint is saved: to write its rows at once.
     on_generation : callable(Job, record), optional
-        Per-generation history records (``jobs == 1`` only).
+        Per-generation history records (only when the jobs run in this process).
+    checkpoints : Checkpoints, optional
+        Save finished layers and running states there; layers already saved
+        there are not searched again and running states are continued.
+    on_restored : callable(Job, LayerResult), optional
+        Called for each layer taken from ``checkpoints`` (default: ``on_result``).
+
+    Returns
+    -------
+    list of (Job, LayerResult)
+        In job order (first occurrence in the model).
     """
+    if jobs is not None:
+        workers = jobs
     work = group_layers(selected)
-    done = []
-    if jobs == 1 or len(work) == 1:
-        results = (run_job(job, hw, cfg, seed, evaluate,
-                           None if on_generation is None else
-                           (lambda rec, job=job: on_generation(job, rec)))
-                   for job in work)
+    results: dict[int, LayerResult] = {}
+    todo: list[Job] = []
+    for job in work:
+        saved = checkpoints.load_result(job.key) if checkpoints is not None else None
+        if saved is not None:
+            results[job.key] = saved
+            callback = on_restored or on_result
+            if callback is not None:
+                callback(job, saved)
+        else:
+            todo.append(job)
+    calls = [(i, job, hw, cfg, seed, evaluate, checkpoints,
+              checkpoints.load_state(job.key) if checkpoints is not None else None)
+             for i, job in enumerate(todo)]
+    in_process = (isinstance(workers, (int, np.integer)) and not is_dask_client(workers)
+                  and (workers == 1 or len(calls) == 1))
+    if in_process and on_generation is not None:
+        finished = ((i, run_job(job, hw, cfg, seed, evaluate,
+                                lambda rec, job=job: on_generation(job, rec),
+                                checkpoints=checkpoints, state=state))
+                    for i, job, *_, state in calls)
     else:
-        from joblib import Parallel, delayed
-        results = Parallel(n_jobs=jobs, return_as="generator")(
-            delayed(run_job)(job, hw, cfg, seed, evaluate) for job in work)
-    for job, result in zip(work, results):
-        done.append((job, result))
+        finished = _execute(calls, workers)
+    for i, result in finished:
+        job = todo[i]
+        if checkpoints is not None:
+            checkpoints.save_result(job.key, result)
+        results[job.key] = result
         if on_result is not None:
             on_result(job, result)
-    return done
+    return [(job, results[job.key]) for job in work]
 
 
 class ProgressBar:

@@ -1,6 +1,7 @@
 """The command line: bad input is one line and exit status 2; a real run works."""
 import time
 
+import pandas as pd
 import pytest
 
 from gamma.cli import main
@@ -59,10 +60,31 @@ def test_evaluate_bad_input(capsys):
 def test_a_small_search_runs(capsys, tmp_path):
     out = tmp_path / "run"
     assert main(["--model", "resnet18", "--num_layer", "3", "--outdir", str(out), "--log_level", "2",
-                 "--num_pop", "8", "--epochs", "2", "--seed", "3", "--no_plots"]) == 0
+                 "--num_pop", "8", "--epochs", "2", "--seed", "3", "--no_plots", "--jobs", "1"]) == 0
     text = capsys.readouterr().out
     assert "layer 1 gen 1:" in text and "layer 2 (also layers 3)" in text
     assert (out / "results.csv").is_file() and (out / "mappings" / "layer_3.m").is_file()
+
+
+def test_parallel_jobs_log_each_layer_and_match_one_job(capsys, tmp_path):
+    common = ["--model", "resnet18", "--num_layer", "4", "--num_pop", "8", "--epochs", "3",
+              "--seed", "4", "--no_plots", "--log_level", "1"]
+    assert main(common + ["--outdir", str(tmp_path / "one"), "--jobs", "1"]) == 0
+    capsys.readouterr()
+    assert main(common + ["--outdir", str(tmp_path / "two"), "--jobs", "2"]) == 0
+    text = capsys.readouterr().out
+    assert "layer 1: " in text and "layer 2 (also layers 3, 4)" in text
+    one = pd.read_csv(tmp_path / "one" / "results.csv").drop(columns="seconds")
+    two = pd.read_csv(tmp_path / "two" / "results.csv").drop(columns="seconds")
+    pd.testing.assert_frame_equal(one, two)
+    history = [pd.read_csv(tmp_path / d / "history.csv") for d in ("one", "two")]
+    pd.testing.assert_frame_equal(*history)
+
+
+def test_jobs_default_is_all_cores():
+    from gamma.cli import build_search_parser
+    assert build_search_parser().parse_args([]).jobs is None  # resolved to os.cpu_count() at run time
+    assert "all cores" in build_search_parser().format_help()
 
 
 def test_stall_case_exits_non_zero_with_a_clear_message(capsys, tmp_path):
@@ -84,3 +106,24 @@ def test_constraint_plugins_run(capsys, tmp_path, flags):
     if "tpu_map" in flags:
         assert "lower_to_gemm: true" in run
         assert "GEMM" in (out / "results.csv").read_text()
+
+
+def test_onnx_model_import_and_report_subcommands(capsys, tmp_path):
+    pytest.importorskip("onnx")
+    from test_onnx_import import build_small_convnet
+
+    net = build_small_convnet(tmp_path)
+    csv_path = tmp_path / "net.csv"
+    assert main(["import-onnx", str(net), "-o", str(csv_path)]) == 0
+    printed = capsys.readouterr().out
+    assert f"to {csv_path}" in printed and "skipped" in printed
+    out = tmp_path / "run"
+    assert main(["--model", str(net), "--outdir", str(out), "--jobs", "1"] + FAST) == 0
+    assert (out / "report.html").is_file()
+    with open(out / "results.csv") as handle:
+        assert len(handle.readlines()) - 1 == len(csv_path.read_text().splitlines()) - 1
+    (out / "report.html").unlink()
+    assert main(["report", str(out)]) == 0
+    assert (out / "report.html").is_file()
+    fails_with(capsys, ["report", str(tmp_path / "nowhere")], "not a results folder")
+    fails_with(capsys, ["import-onnx", str(tmp_path / "missing.onnx"), "-o", str(csv_path)])

@@ -126,7 +126,7 @@ def test_summarize_skipped_counts_each_type_once():
 
 def test_import_onnx_to_csv_round_trips(tmp_path):
     csv_path = tmp_path / "net.csv"
-    layers = import_onnx_to_csv(build_small_convnet(tmp_path), csv_path)
+    layers, _ = import_onnx_to_csv(build_small_convnet(tmp_path), csv_path)
     assert keys(load_model(csv_path)) == keys(layers)
 
 

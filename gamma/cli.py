@@ -127,9 +127,16 @@ def build_search_parser() -> argparse.ArgumentParser:
     c.add_argument("--accel_cstr", default=None,
                    help="accelerator constraint (buffer and NoC kinds), e.g. dla_accel")
     c.add_argument("--area_budget", type=float, default=-1,
-                   help="area budget in mm^2 (co-design); -1 = none")
+                   help="chip area budget in mm^2, always enforced (area model: the hardware "
+                        "config's 'area:' block); required by co-design; -1 = none")
     c.add_argument("--pe_limit", type=int, default=-1,
-                   help="largest PE count in co-design (--num_pe -1)")
+                   help="largest PE count in co-design (--num_pe -1); -1 = the most PEs whose MAC "
+                        "area alone fits --area_budget")
+    c.add_argument("--codesign", choices=("layer", "model"), default="layer",
+                   help="with --num_pe -1: 'layer' gives every layer its own PE count and buffers "
+                        "(DiGamma); 'model' one accelerator for the whole model (objective: "
+                        "--fitness1 latency, energy or EDP of the model; --num_pop/--epochs set "
+                        "each layer's final search on the chosen hardware)")
     r = p.add_argument_group("parallel runs, checkpoints and resuming")
     r.add_argument("--jobs", type=_positive_int("--jobs"), default=None,
                    help="worker processes searching distinct layers in parallel (same results as "
@@ -278,17 +285,13 @@ def load_layers(model: str):
 # The search
 # ---------------------------------------------------------------------------
 
-def _not_yet(flag: str, what: str) -> GammaInputError:
-    return GammaInputError(f"{flag}: {what} is not yet available in this version; run without "
-                           f"{flag.split()[0]}")
-
-
 def _hardware(args):
     from gamma.hardware import load_hardware
 
     hw = load_hardware(args.hwconfig)
     if args.num_pe == -1:
-        raise _not_yet("--num_pe -1", "PE-mapping co-design (DiGamma)")
+        # co-design: buffers are sized to the mappings; --l1_size/--l2_size only cap them
+        hw = hw.replace(l1_size=None, l2_size=None)
     if args.num_pe < -1:
         raise GammaInputError(f"--num_pe must be a positive PE count, 0 (from the config) or -1, "
                               f"got {args.num_pe}")
@@ -326,10 +329,17 @@ def search_config(args, num_pes: int, constraint=None):
 
     if constraint is None:
         constraint = constraint_plugin(args).constraint
-    if args.area_budget != -1:
-        raise _not_yet("--area_budget", "the area budget (PE-mapping co-design)")
-    if args.pe_limit != -1:
-        raise _not_yet("--pe_limit", "the PE limit (PE-mapping co-design)")
+    if args.area_budget != -1 and not args.area_budget > 0:
+        raise GammaInputError(f"--area_budget must be a positive area in mm² (or -1: none), "
+                              f"got {args.area_budget:g}")
+    if args.num_pe == -1 and args.area_budget == -1:
+        raise GammaInputError("--num_pe -1 (co-design) needs --area_budget, the chip area in mm²")
+    if args.pe_limit != -1 and args.num_pe != -1:
+        raise GammaInputError("--pe_limit applies only to co-design (--num_pe -1)")
+    if args.pe_limit != -1 and args.pe_limit < 1:
+        raise GammaInputError(f"--pe_limit must be a positive PE count, got {args.pe_limit}")
+    if args.num_pe == -1:
+        num_pes = args.pe_limit if args.pe_limit > 0 else 2**31 - 1
     if args.slevel_max > 3:
         raise GammaInputError(f"--slevel_max must be at most 3 (MAESTRO has no more cluster "
                               f"levels), got {args.slevel_max}")
@@ -350,7 +360,8 @@ def search_config(args, num_pes: int, constraint=None):
                     slevel_min=args.slevel_min, slevel_max=args.slevel_max,
                     fixed_cluster=args.fixedCluster, par_rs=args.parRS,
                     use_factor=args.use_factor, constraint=constraint,
-                    allow_inexact=args.allow_inexact)
+                    allow_inexact=args.allow_inexact,
+                    area_budget=args.area_budget if args.area_budget > 0 else 0.0)
 
 
 # ---------------------------------------------------------------------------
@@ -510,6 +521,8 @@ def _run_search(args, argv=()) -> int:
     selected = runner.select_layers(layers, singlelayer=args.singlelayer, num_layer=args.num_layer)
     for _, layer in selected:
         check_against(plugin, layer, hw)
+    if args.num_pe == -1:
+        cfg, hw = _codesign_setup(args, hw, cfg, selected)
     seed = args.seed if args.seed is not None else int(np.random.SeedSequence().entropy % 2**32)
     model_file = resolve_model(args.model)
     settings_extra = {"model_file": str(model_file), "model_sha256": _file_sha256(model_file),
@@ -529,10 +542,65 @@ def _run_search(args, argv=()) -> int:
     try:
         if previous is None:
             outdir = report.prepare_outdir(outdir, args.overwrite)
+        if args.num_pe == -1 and args.codesign == "model":
+            return _codesign_model(args, hw, cfg, selected, seed, outdir, settings)
         return _search(args, hw, cfg, selected, seed, outdir, settings, previous, client)
     finally:
         if client is not None:
             client.close()
+
+
+def _codesign_setup(args, hw, cfg, selected):
+    """Co-design (``--num_pe -1``): check the budget, resolve ``--pe_limit``.
+
+    Per layer, the returned hardware's ``num_pes`` is the PE limit (each
+    layer's own PE count is in its results row).
+    """
+    from gamma import codesign
+
+    if args.codesign == "model":
+        if args.fitness1 not in codesign.MODEL_OBJECTIVES:
+            raise GammaInputError(f"--codesign model optimises the model's latency, energy or EDP "
+                                  f"(--fitness1), got {args.fitness1}")
+        if args.pareto:
+            raise GammaInputError("--codesign model has no --pareto mode; its "
+                                  "codesign_pareto.csv/png show model cost vs. area")
+        if args.resume is not None:
+            raise GammaInputError("--resume is not available for --codesign model")
+        return cfg, hw       # codesign_model checks the budget itself
+    info = print if args.log_level >= 1 else None
+    cfg = codesign.layer_codesign_config([layer for _, layer in selected], hw, cfg,
+                                         pe_limit=max(args.pe_limit, 0), info=info)
+    return cfg, hw.replace(num_pes=cfg.pe_limit)
+
+
+def _codesign_model(args, hw, cfg, selected, seed, outdir, settings) -> int:
+    """``--num_pe -1 --codesign model``: one accelerator for all layers (gamma.codesign)."""
+    from gamma import codesign, report
+
+    info = print if args.log_level >= 1 else None
+    mcfg = codesign.ModelCodesignConfig(objective=args.fitness1,
+                                        polish=(args.num_pop, args.epochs))
+    result = codesign.codesign_model(selected, hw, cfg, mcfg, seed=seed,
+                                     pe_limit=max(args.pe_limit, 0), info=info)
+    rep = report.RunReport(outdir, result.hardware, {**settings, "codesign_totals": result.totals},
+                           fitness=(cfg.fitness1, cfg.fitness2))
+    for group, res in zip(result.groups, result.results):
+        rep.add(group.indices, res)
+    codesign.write_pareto(result, outdir, png_dir=outdir / "plots")
+    totals = rep.finish(plots=not args.no_plots)
+    t = result.totals
+    if args.log_level >= 1:
+        print(f"chosen hardware: {t['num_pes']} PEs, L1 {t['l1_size']} elements/PE, L2 "
+              f"{t['l2_size']} elements, area {t['area_um2']:.0f} µm² (PEs {t['area_pe_um2']:.0f}, "
+              f"L1 {t['area_l1_um2']:.0f}, L2 {t['area_l2_um2']:.0f}; budget "
+              f"{cfg.area_budget_um2:.0f}); model latency {totals['total_latency_cycles']} cycles, "
+              f"energy {totals['total_energy_nj']:.6g} nJ; {result.seconds:.1f}s; results in {outdir}")
+    if not t["feasible"]:
+        print("gamma: error: the whole-model design does not meet every limit; see "
+              f"{outdir}/results.csv (feasible=False)", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _search(args, hw, cfg, selected, seed, outdir, settings, previous, client) -> int:
@@ -572,8 +640,11 @@ def _search(args, hw, cfg, selected, seed, outdir, settings, previous, client) -
             source = ", from the checkpoint" if restored else ""
             if bar.enabled:
                 bar.stream.write("\n")
-            print(f"layer {job.key}{same}: {result.layer.describe()}: latency {s['runtime']:.0f} "
-                  f"cycles ({s['runtime'] * hw.num_pes / result.layer.macs:.3f}x bound), energy "
+            pes = s.get("num_pes", hw.num_pes)
+            design = (f"{pes} PEs, area {s['area']:.0f} µm², " if cfg.codesign else "")
+            print(f"layer {job.key}{same}: {result.layer.describe()}: {design}latency "
+                  f"{s['runtime']:.0f} cycles ({s['runtime'] * pes / result.layer.macs:.3f}x "
+                  f"bound), energy "
                   f"{s['energy_nj']:.4g} nJ, L1 {s['l1_size_req']}, L2 {s['l2_size_req']}, "
                   f"{result.samples} samples, {result.seconds:.2f}s{source}{flag}", flush=True)
 
@@ -602,7 +673,9 @@ def _search(args, hw, cfg, selected, seed, outdir, settings, previous, client) -
         print(f"total latency {totals['total_latency_cycles']} cycles, energy "
               f"{totals['total_energy_nj']:.6g} nJ over {totals['layers']} layers; results in {outdir}")
     if failed:
-        print(f"gamma: error: no mapping met the hardware limits (L1 {hw.l1_size}, L2 {hw.l2_size}) "
+        budget = f", area budget {cfg.area_budget:g} mm²" if cfg.area_budget else ""
+        print(f"gamma: error: no mapping met the hardware limits (L1 {hw.l1_size}, L2 {hw.l2_size}"
+              f"{budget}) "
               f"for layer(s) {', '.join(map(str, failed))} after {cfg.num_pop * cfg.epochs} samples "
               f"each; their rows in {outdir}/results.csv show the closest candidate (feasible=False). "
               "Try a larger --num_pop/--epochs or larger buffers.", file=sys.stderr)

@@ -12,7 +12,8 @@ Three file formats are read:
       offchip_bw: ~       # elements/cycle, omit or ~ for unlimited
       simd_lanes: 1
       noc_hops: 1
-      area:               # optional, µm² per MAC unit and per bit of SRAM
+      area:               # optional (see AreaModel): µm² per MAC unit and per bit of SRAM
+        model: digamma    # or maestro (MAESTRO's 28 nm area model)
         mac_um2: 282
         sram_um2_per_bit: 0.086
         bits_per_element: 8
@@ -32,6 +33,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 from gamma.errors import GammaInputError
@@ -45,18 +47,80 @@ MAESTRO_UNLIMITED = 2**31 - 1
 
 @dataclass(frozen=True)
 class AreaModel:
-    """Chip area in µm²: ``mac_um2 · PEs + sram_um2_per_bit · bits · (L1 · PEs + L2)``.
+    """Chip area in µm², split into PE (MAC), L1, L2 and NoC parts.
 
-    The defaults are the per-MAC (int8) and per-bit SRAM figures GAMMA uses for
-    PE-mapping co-exploration (DiGamma).
+    ``model: digamma`` (the default) — the per-MAC (int8) and per-bit SRAM
+    figures GAMMA uses for PE-mapping co-exploration (DiGamma)::
+
+        area = mac_um2 · PEs · lanes + sram_um2_per_bit · bits_per_element · (L1 · PEs + L2)
+
+    (``282·PEs + 0.086·8·(L1·PEs + L2)`` with the defaults; no NoC term).
+
+    ``model: maestro`` — MAESTRO's 28 nm area model
+    (:func:`gamma.costmodel.hwcost.area_power`): 283 µm² per MAC lane,
+    0.104 µm² per SRAM element (an empty buffer still counts one cell), plus a
+    bus and arbiter NoC term that grows with the PE count and, linearly, with
+    the NoC bandwidth.  The NoC term is counted only when the hardware has a
+    finite ``noc_bw`` (with MAESTRO's "unlimited" INT_MAX it would dwarf
+    everything); give a realistic ``noc_bw`` with this model.  ``mac_um2``,
+    ``sram_um2_per_bit`` and ``bits_per_element`` are not used by it.
+
+    L1 is per PE; all sizes in elements.
     """
 
     mac_um2: float = 282.0
     sram_um2_per_bit: float = 0.086
     bits_per_element: int = 8
+    model: str = "digamma"
 
-    def area_um2(self, num_pes, l1_elements, l2_elements):
-        """Area in µm² (works element-wise on arrays).
+    def __post_init__(self):
+        if self.model not in AREA_MODELS:
+            raise GammaInputError(f"area model must be one of {', '.join(AREA_MODELS)}, "
+                                  f"got {self.model!r}")
+
+    def parts_um2(self, num_pes, l1_elements, l2_elements, *, noc_bw=None, simd_lanes: int = 1):
+        """The area's parts in µm² (element-wise on arrays): dict ``pe, l1, l2, noc``.
+
+        Parameters
+        ----------
+        num_pes : int or ndarray
+        l1_elements : int or ndarray
+            L1 buffer size per PE, elements.
+        l2_elements : int or ndarray
+            Shared L2 buffer size, elements.
+        noc_bw : int, ndarray or None
+            NoC bandwidth (elements/cycle), only used by the MAESTRO model; None: no NoC term.
+        simd_lanes : int
+            MAC lanes per PE.
+        """
+        pes = np.asarray(num_pes, dtype=np.float64)
+        l1 = np.asarray(l1_elements, dtype=np.float64)
+        l2 = np.asarray(l2_elements, dtype=np.float64)
+        if self.model == "maestro":
+            from gamma.costmodel import hwcost
+            cell = hwcost.SRAM_AREA_PER_ELEMENT
+            parts = {"pe": hwcost.MAC_AREA * simd_lanes * pes,
+                     "l1": cell * np.maximum(l1, 1.0) * pes,
+                     "l2": cell * np.maximum(l2, 1.0)}
+            if noc_bw is None:
+                noc = np.zeros(np.broadcast(pes, l1, l2).shape)
+            else:
+                bw = np.asarray(noc_bw, dtype=np.float64)
+                arbiter = (hwcost.ARBITER_C2 * pes ** 2 + hwcost.ARBITER_C1 * pes
+                           + hwcost.ARBITER_C0)
+                noc = (hwcost.BUS_AREA * (hwcost.BUS_C1 * pes + hwcost.BUS_C0) * bw
+                       + np.maximum(hwcost.ARBITER_AREA * arbiter, hwcost.ARBITER_AREA))
+            parts["noc"] = noc
+        else:
+            per_element = self.sram_um2_per_bit * self.bits_per_element
+            parts = {"pe": self.mac_um2 * simd_lanes * pes, "l1": per_element * l1 * pes,
+                     "l2": per_element * l2}
+            parts["noc"] = np.zeros(np.broadcast(pes, l1, l2).shape)
+        shape = np.broadcast(pes, l1, l2).shape
+        return {k: np.broadcast_to(v, shape).astype(np.float64) for k, v in parts.items()}
+
+    def area_um2(self, num_pes, l1_elements, l2_elements, *, noc_bw=None, simd_lanes: int = 1):
+        """Area in µm² (works element-wise on arrays): the sum of :meth:`parts_um2`.
 
         Parameters
         ----------
@@ -66,8 +130,21 @@ class AreaModel:
         l2_elements : int or ndarray
             Shared L2 buffer size, elements.
         """
-        per_element = self.sram_um2_per_bit * self.bits_per_element
-        return self.mac_um2 * num_pes + per_element * (l1_elements * num_pes + l2_elements)
+        parts = self.parts_um2(num_pes, l1_elements, l2_elements, noc_bw=noc_bw,
+                               simd_lanes=simd_lanes)
+        total = parts["pe"] + parts["l1"] + parts["l2"] + parts["noc"]
+        return total.item() if total.ndim == 0 else total
+
+    def pe_area_um2(self, simd_lanes: int = 1) -> float:
+        """Area of one PE's MAC unit(s) alone, µm²."""
+        if self.model == "maestro":
+            from gamma.costmodel import hwcost
+            return hwcost.MAC_AREA * simd_lanes
+        return self.mac_um2 * simd_lanes
+
+
+#: Area models :class:`AreaModel` offers.
+AREA_MODELS = ("digamma", "maestro")
 
 
 @dataclass(frozen=True)

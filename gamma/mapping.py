@@ -66,6 +66,10 @@ class Population:
         position), in elements; Y and X in output rows/columns.
     levels : ndarray of shape (P,), int64
         Levels in use (1 to L).
+    pes : ndarray of shape (P,), int64
+        Hardware/mapping co-design (DiGamma): each individual's PE count, a
+        multiple of its cluster sizes' product (#clusters x cluster size);
+        0 (the default) means "the hardware's PE count".
     """
 
     par: np.ndarray
@@ -74,6 +78,11 @@ class Population:
     order: np.ndarray
     tile: np.ndarray
     levels: np.ndarray
+    pes: np.ndarray = None
+
+    def __post_init__(self):
+        if self.pes is None:
+            object.__setattr__(self, "pes", np.zeros(len(self.levels), dtype=np.int64))
 
     def __len__(self) -> int:
         return self.par.shape[0]
@@ -103,10 +112,12 @@ class Population:
 
     def packed(self) -> np.ndarray:
         """Each individual's genes as one int64 row, shape (P, 15·L); equal rows mean
-        equal mappings (padding levels are written as -2, so they do not count)."""
+        equal mappings (padding levels are written as -2, so they do not count).
+        The PE-count gene takes the unused level-0 cluster slot."""
         act = self.active()
-        parts = [np.where(act, self.par, -2), np.where(act, self.par2, -2),
-                 np.where(act, self.cluster, -2),
+        cluster = np.where(act, self.cluster, -2)
+        cluster[:, 0] = self.pes
+        parts = [np.where(act, self.par, -2), np.where(act, self.par2, -2), cluster,
                  np.where(act[..., None], self.order, -2).reshape(len(self), -1 if len(self) else self.max_levels * NUM_DIMS),
                  np.where(act[..., None], self.tile, -2).reshape(len(self), -1 if len(self) else self.max_levels * NUM_DIMS)]
         return np.ascontiguousarray(np.concatenate(parts, axis=1), dtype=np.int64)
@@ -186,13 +197,19 @@ def random_divisor(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 # Decoding
 # ---------------------------------------------------------------------------
 
+def pe_counts(pop: Population, num_pes) -> np.ndarray:
+    """Each individual's PE count, shape (P,): its ``pes`` gene, or ``num_pes`` where that is 0."""
+    return np.where(pop.pes > 0, pop.pes, num_pes).astype(np.int64)
+
+
 def units_per_level(pop: Population, num_pes: int) -> np.ndarray:
-    """Sub-units of each level, shape (P, L): ``floor(PEs / prod(clusters))`` at level 0."""
+    """Sub-units of each level, shape (P, L): ``floor(PEs / prod(clusters))`` (at least 1)
+    at level 0 (PEs: the individual's ``pes`` gene when set, else ``num_pes``)."""
     act = pop.active()
     clusters = np.where(act, pop.cluster, 1)
     clusters[:, 0] = 1
     units = clusters.copy()
-    units[:, 0] = num_pes // np.prod(clusters, axis=1)
+    units[:, 0] = np.maximum(pe_counts(pop, num_pes) // np.prod(clusters, axis=1), 1)
     return np.where(act, units, 1)
 
 

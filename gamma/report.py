@@ -32,7 +32,8 @@ from gamma.search.ga import OBJECTIVE_UNITS, OBJECTIVES, LayerResult
 RESULT_COLUMNS = [
     "layer", "name", "type", "K", "C", "Y", "X", "R", "S", "stride", "shape", "macs",
     "latency_cycles", "energy_nj", "power", "area_um2", "edp_nj_cycles",
-    "l1_req_elements", "l2_req_elements", "num_pes", "avg_utilized_pes",
+    "l1_req_elements", "l2_req_elements", "num_pes", "l1_size", "l2_size", "area_pe_um2",
+    "area_l1_um2", "area_l2_um2", "avg_utilized_pes",
     "latency_over_bound", "feasible", "exact_analysis", "mapping", "samples", "seconds",
     "same_search_as_layer"]
 
@@ -95,6 +96,9 @@ def layer_row(index: int, result: LayerResult, hw, first_index: int) -> dict:
     """The results.csv row of the layer at 1-based ``index``."""
     layer, s = result.layer, result.best_scores
     reused = index != first_index
+    # the design the area is computed from: its PE count (co-design: the layer's own) and the
+    # buffers (sized to the mapping's needs, or the whole-model co-design's shared buffers)
+    pes = s.get("num_pes", hw.num_pes)
     return {
         "layer": index, "name": layer.name, "type": layer.type, "K": layer.K, "C": layer.C,
         "Y": layer.Y, "X": layer.X, "R": layer.R, "S": layer.S, "stride": layer.stride,
@@ -102,8 +106,11 @@ def layer_row(index: int, result: LayerResult, hw, first_index: int) -> dict:
         "latency_cycles": s["runtime"], "energy_nj": s["energy_nj"], "power": s["power"],
         "area_um2": s["area"], "edp_nj_cycles": s["EDP"],
         "l1_req_elements": s["l1_size_req"], "l2_req_elements": s["l2_size_req"],
-        "num_pes": hw.num_pes, "avg_utilized_pes": s["avg_utilized_pes"],
-        "latency_over_bound": s["runtime"] * hw.num_pes / layer.macs,
+        "num_pes": pes, "l1_size": s.get("l1_size", s["l1_size_req"]),
+        "l2_size": s.get("l2_size", s["l2_size_req"]), "area_pe_um2": s.get("area_pe"),
+        "area_l1_um2": s.get("area_l1"), "area_l2_um2": s.get("area_l2"),
+        "avg_utilized_pes": s["avg_utilized_pes"],
+        "latency_over_bound": s["runtime"] * pes / layer.macs,
         "feasible": result.feasible, "exact_analysis": bool(s["exact_analysis"]),
         "mapping": describe(result.best, 0, layer),
         "samples": 0 if reused else result.samples,
@@ -180,8 +187,8 @@ class RunReport:
             "max_area_um2": float(rows["area_um2"].max()),
             "max_l1_req_elements": int(rows["l1_req_elements"].max()),
             "max_l2_req_elements": int(rows["l2_req_elements"].max()),
-            "latency_over_bound": float(rows["latency_cycles"].sum() * self.hw.num_pes
-                                        / max(rows["macs"].sum(), 1)),
+            "latency_over_bound": float(rows["latency_cycles"].sum()
+                                        / max((rows["macs"] / rows["num_pes"]).sum(), 1e-12)),
             "infeasible_layers": int((~rows["feasible"].astype(bool)).sum()),
             "samples": int(rows["samples"].sum()),
             "search_seconds": float(rows["seconds"].sum()),

@@ -16,6 +16,18 @@ with the buffers sized to the mapping's requirement, as GAMMA does).  By
 default the order is lexicographic as in GAMMA (``fitness1``, ties broken by
 ``fitness2``); with ``pareto`` survival is NSGA-II (DEAP's ``selNSGA2``) and
 the result is the Pareto front of the two.
+
+Co-design (DiGamma)
+-------------------
+With ``pe_limit > 0`` the PE count joins the genome (``Population.pes``:
+#clusters x cluster size, at most ``pe_limit``); each candidate is scored on
+its own PE count, and its L1 (per PE) and L2 are sized to what its mapping
+needs (capped by the hardware's ``l1_size``/``l2_size`` when set).  The area
+(:class:`~gamma.hardware.AreaModel`) of that PE count and those buffers is
+reported for every candidate (``area`` and its ``area_pe``/``area_l1``/
+``area_l2``/``area_noc`` split, µm²).  An ``area_budget`` (mm²) is always
+enforced, in co-design or not and whatever the objectives: a candidate over
+it carries a violation and ranks after every feasible one.
 """
 from __future__ import annotations
 
@@ -29,7 +41,7 @@ from deap import base, tools
 
 from gamma import constraints as cst
 from gamma.hardware import Hardware
-from gamma.mapping import Population, to_directives
+from gamma.mapping import Population, pe_counts, to_directives
 from gamma.search import operators as ops
 from gamma.workload import Layer
 
@@ -62,6 +74,11 @@ class GAConfig:
         Accept candidates whose analysis is not exact.
     rates : tuple of (str, float)
         Operator probabilities overriding :func:`~gamma.search.operators.vary`'s.
+    pe_limit : int
+        > 0: hardware/mapping co-design, the PE count is a gene in ``[1, pe_limit]``
+        (the hardware's ``num_pes`` is then ignored).  0: the hardware's PE count.
+    area_budget : float
+        Chip area budget in mm² (0: none), enforced as a violation (see module doc).
     """
 
     num_pop: int = 20
@@ -78,9 +95,21 @@ class GAConfig:
     constraint: cst.MappingConstraint = cst.MAESTRO_CSTR
     allow_inexact: bool = False
     rates: tuple = ()
+    pe_limit: int = 0
+    area_budget: float = 0.0
+
+    @property
+    def codesign(self) -> bool:
+        return self.pe_limit > 0
+
+    @property
+    def area_budget_um2(self) -> float:
+        """The area budget in µm² (``inf`` when there is none)."""
+        return self.area_budget * 1e6 if self.area_budget and self.area_budget > 0 else math.inf
 
     def space(self, layer: Layer, hw: Hardware) -> ops.SearchSpace:
-        return ops.SearchSpace(layer=layer, num_pes=hw.num_pes, slevel_min=self.slevel_min,
+        return ops.SearchSpace(layer=layer, num_pes=self.pe_limit if self.codesign else hw.num_pes,
+                               codesign=self.codesign, slevel_min=self.slevel_min,
                                slevel_max=self.slevel_max, constraint=self.constraint,
                                fixed_cluster=self.fixed_cluster, par_rs=self.par_rs,
                                use_factor=self.use_factor, l1_size=hw.l1_limit,
@@ -91,9 +120,9 @@ class GAConfig:
 # Scoring
 # ---------------------------------------------------------------------------
 
-def _costmodel_evaluate(layer, hw, directives):
+def _costmodel_evaluate(layer, hw, directives, **kwargs):
     from gamma.costmodel import evaluate
-    return evaluate(layer, hw, directives)
+    return evaluate(layer, hw, directives, **kwargs)
 
 
 def score(pop: Population, layer: Layer, hw: Hardware, cfg: GAConfig, evaluate=None) -> dict:
@@ -103,10 +132,17 @@ def score(pop: Population, layer: Layer, hw: Hardware, cfg: GAConfig, evaluate=N
     -------
     dict of str to ndarray of shape (P,)
         Every field of the cost model's ``Costs``, each objective of
-        :data:`OBJECTIVES` by name, ``violation`` (0 when feasible, ``inf``
-        when the model rejects the mapping) and ``feasible``.
+        :data:`OBJECTIVES` by name, ``num_pes`` (the candidate's PE count),
+        ``area_pe``/``area_l1``/``area_l2``/``area_noc`` (µm², the parts of
+        ``area``), ``violation`` (0 when feasible, ``inf`` when the model
+        rejects the mapping) and ``feasible``.
     """
-    costs = (evaluate or _costmodel_evaluate)(layer, hw, to_directives(pop, layer))
+    directives = to_directives(pop, layer)
+    pes = pe_counts(pop, hw.num_pes) if cfg.codesign else np.full(len(pop), hw.num_pes, np.int64)
+    if cfg.codesign:
+        costs = (evaluate or _costmodel_evaluate)(layer, hw, directives, num_pes=pes)
+    else:
+        costs = (evaluate or _costmodel_evaluate)(layer, hw, directives)
     table = {f.name: np.asarray(getattr(costs, f.name)) for f in fields(costs)}
     runtime = table["runtime"].astype(float)
     energy = table["energy_nj"].astype(float)
@@ -114,21 +150,30 @@ def score(pop: Population, layer: Layer, hw: Hardware, cfg: GAConfig, evaluate=N
     table["energy"] = energy
     table["power"] = table["power"].astype(float)
     table["EDP"] = energy * runtime
-    table["area"] = hw.area.area_um2(hw.num_pes, table["l1_size_req"], table["l2_size_req"]).astype(float)
-    table["violation"] = violation(table, hw, cfg.allow_inexact)
+    table["num_pes"] = pes
+    parts = hw.area.parts_um2(pes, table["l1_size_req"], table["l2_size_req"], noc_bw=hw.noc_bw,
+                              simd_lanes=hw.simd_lanes)
+    for name, part in parts.items():
+        table[f"area_{name}"] = part
+    table["area"] = parts["pe"] + parts["l1"] + parts["l2"] + parts["noc"]
+    table["violation"] = violation(table, hw, cfg.allow_inexact, cfg.area_budget_um2)
     table["feasible"] = table["violation"] == 0
     return table
 
 
-def violation(table: dict, hw: Hardware, allow_inexact: bool) -> np.ndarray:
+def violation(table: dict, hw: Hardware, allow_inexact: bool,
+              area_budget_um2: float = math.inf) -> np.ndarray:
     """How far each candidate breaks the limits (0: feasible; ``inf``: rejected by the model).
 
     The sum of the relative excess of the L1 and L2 requirements over the
-    hardware's sizes, plus ``1 + |MACs - true MACs| / true MACs`` when the
-    analysis is not exact (unless ``allow_inexact``).
+    hardware's sizes and of the area over ``area_budget_um2``, plus
+    ``1 + |MACs - true MACs| / true MACs`` when the analysis is not exact
+    (unless ``allow_inexact``).
     """
     excess = (np.maximum(table["l1_size_req"] / hw.l1_limit - 1, 0)
               + np.maximum(table["l2_size_req"] / hw.l2_limit - 1, 0))
+    if math.isfinite(area_budget_um2):
+        excess = excess + np.maximum(table["area"] / area_budget_um2 - 1, 0)
     if not allow_inexact:
         true = np.maximum(table["true_macs"].astype(float), 1)
         miss = np.abs(table["macs"] - table["true_macs"]) / true
@@ -364,9 +409,13 @@ class LayerSearch:
     rng : numpy.random.Generator
         Used (and advanced) by the search.
     evaluate : callable, optional
-        Replaces the cost model: ``(layer, hw, directives) -> Costs``.
+        Replaces the cost model: ``(layer, hw, directives) -> Costs`` (in
+        co-design also given ``num_pes=`` per-candidate PE counts).
     on_generation : callable, optional
         Receives each generation's history record.
+    seeds : Population, optional
+        Mappings to start from (warm start): repaired to this layer's map
+        space, they take the first places of the initial population.
 
     Examples
     --------
@@ -385,8 +434,9 @@ class LayerSearch:
     LOCAL_SHARE = (0.25, 0.5)
 
     def __init__(self, layer: Layer, hw: Hardware, cfg: GAConfig, rng: np.random.Generator, *,
-                 evaluate=None, on_generation=None):
+                 evaluate=None, on_generation=None, seeds: Population | None = None):
         self.layer, self.hw, self.cfg, self.rng = layer, hw, cfg, rng
+        self.seeds = seeds
         self.evaluate = evaluate
         self.space = cfg.space(layer, hw)
         self.rates = dict(cfg.rates)
@@ -477,9 +527,28 @@ class LayerSearch:
     def _score(self, pop: Population) -> dict:
         return score(pop, self.layer, self.hw, self.cfg, self.evaluate)
 
+    def _seeded(self, n: int, pool: int = 4000) -> Population:
+        hw, budget = self.hw, self.cfg.area_budget_um2
+        area_fits = None
+        if math.isfinite(budget):
+            def area_fits(pes, l1, l2):
+                return hw.area.area_um2(pes, l1, l2, noc_bw=hw.noc_bw,
+                                        simd_lanes=hw.simd_lanes) <= budget
+        return ops.seeded_population(self.space, n, self.rng, l1_size=hw.l1_limit,
+                                     l2_size=hw.l2_limit, pool=pool, area_fits=area_fits,
+                                     default_pes=hw.num_pes)
+
     def _initial(self) -> None:
-        self.pop = ops.seeded_population(self.space, self.cfg.num_pop, self.rng,
-                                         l1_size=self.hw.l1_limit, l2_size=self.hw.l2_limit)
+        n = self.cfg.num_pop
+        if self.seeds is not None and len(self.seeds):
+            warm = self.seeds.take(slice(0, n))
+            if not self.cfg.codesign:
+                warm.pes[:] = 0
+            warm = ops.repair(ops.refit_parallel(warm, self.space), self.space, self.rng)
+            rest = self._seeded(n - len(warm)) if len(warm) < n else warm.take(slice(0, 0))
+            self.pop = Population.concatenate([warm, rest])
+        else:
+            self.pop = self._seeded(n)
         self.seen = _unique_rows(self.pop.packed())
         self.table = self._score(self.pop)
         self.tracker.update(self.pop, self.table, 0)
@@ -491,8 +560,7 @@ class LayerSearch:
         if self.stall >= self.STALL and not cfg.pareto:
             # converged: half the children are fresh seeds instead
             self.stall, half = 0, cfg.num_pop // 2
-            fresh = ops.seeded_population(space, half, rng, l1_size=self.hw.l1_limit,
-                                          l2_size=self.hw.l2_limit, pool=1000)
+            fresh = self._seeded(half, pool=1000)
             children = Population.concatenate([fresh, children.take(slice(half, None))])
         n_local = int(round(cfg.num_pop * self._local_share()))
         if n_local:
@@ -541,8 +609,11 @@ def _fresh(children: Population, space, rng, seen: np.ndarray,
         if not dup.any():
             break
         again = ops.mutate_tile(children.take(dup), space, rng, rate=1.0, loci=2)
-        again = ops.repair(ops.mutate_par(again, space, rng, rate=0.3), space, rng)
-        for name in ("par", "par2", "cluster", "order", "tile", "levels"):
+        again = ops.mutate_par(again, space, rng, rate=0.3)
+        if space.codesign:
+            again = ops.mutate_pe(again, space, rng, rate=0.5)
+        again = ops.repair(again, space, rng)
+        for name in ("par", "par2", "cluster", "order", "tile", "levels", "pes"):
             getattr(children, name)[dup] = getattr(again, name)
     rows = children.packed()
     merged = rows if seen.size == 0 else np.concatenate([seen, rows])

@@ -12,6 +12,12 @@ GAMMA (``gamma.py``) names: crossover = ``crossover_tile``, reorder =
 Differences: growth and aging work under any constraint; mutations favour
 values that keep samples useful (divisors, fitting the cluster's units) and
 never touch a value a constraint fixes.
+
+Co-design (``SearchSpace.codesign``): ``num_pes`` is the PE limit and every
+individual carries its own PE count (``Population.pes``), kept by
+:func:`repair` a multiple of its cluster sizes' product (#clusters x cluster
+size, DiGamma's encoding) and changed by :func:`mutate_pe` (DiGamma's
+``mutate_pe``: tied to the top level's parallel tile and the cluster size).
 """
 from __future__ import annotations
 
@@ -36,6 +42,7 @@ class SearchSpace:
     ----------
     layer : Layer
     num_pes : int
+        PEs of the hardware; in co-design, the PE limit.
     slevel_min, slevel_max : int
         Fewest and most levels (1 to 3).
     constraint : MappingConstraint
@@ -50,6 +57,10 @@ class SearchSpace:
         whole and even the smallest tiles with a whole filter overflow it
         (AlexNet's 11x11 layer on 512 elements), R and S become parallel
         choices, as with ``--parRS``, so a level can split the filter.
+    exact_only : bool
+        Only exact analyses count (caps strided layers' Y'/X' tiles).
+    codesign : bool
+        Each individual has its own PE count in ``[1, num_pes]`` (``Population.pes``).
     """
 
     layer: Layer
@@ -62,6 +73,7 @@ class SearchSpace:
     use_factor: bool = False
     l1_size: float = float("inf")
     exact_only: bool = True
+    codesign: bool = False
 
     @cached_property
     def sizes(self) -> np.ndarray:
@@ -215,9 +227,11 @@ def random_population(space: SearchSpace, n: int, rng: np.random.Generator) -> P
             tile[:, level] = 1 + (rng.random((n, NUM_DIMS)) * bound).astype(np.int64)
         bound = tile[:, level]
     cluster = _draw_cluster(space, rng, np.full(shape, space.num_pes))
+    pes = (1 + (rng.random(n) * space.num_pes).astype(np.int64) if space.codesign
+           else np.zeros(n, dtype=np.int64))
     pop = Population(par=par.astype(np.int64), par2=np.full(shape, NO_DIM, dtype=np.int64),
                      cluster=cluster, order=order.astype(np.int64), tile=tile,
-                     levels=rng.integers(space.slevel_min, space.slevel_max + 1, n))
+                     levels=rng.integers(space.slevel_min, space.slevel_max + 1, n), pes=pes)
     return repair(pop, space, rng)
 
 
@@ -230,6 +244,8 @@ def structured_population(space: SearchSpace, n: int, rng: np.random.Generator) 
     level's biased small (they set the per-PE buffer).
     """
     pop = random_population(space, n, rng)
+    if space.codesign:
+        pop.pes[:] = space.num_pes      # built for the whole array; mutate_pe then shrinks it
     rows = np.arange(n)
     remaining = np.full(n, space.num_pes)
     for level in range(1, space.slevel_max):
@@ -310,18 +326,30 @@ def _footprint(t: np.ndarray, layer_type: str) -> np.ndarray:
 
 
 def seeded_population(space: SearchSpace, n: int, rng: np.random.Generator, *,
-                      l1_size: float, l2_size: float, pool: int = 4000) -> Population:
+                      l1_size: float, l2_size: float, pool: int = 4000, area_fits=None,
+                      default_pes: int = 0) -> Population:
     """An initial population: about two thirds PE-filling seeds, one third random.
 
     ``pool`` structured candidates are drawn; those whose estimated buffers
-    fit are ranked by estimated runtime (:func:`estimate`) and the best
+    fit (and, given ``area_fits(pes, l1, l2) -> bool array``, whose estimated
+    area does) are ranked by estimated runtime (:func:`estimate`) and the best
     distinct ones are kept; the rest of the population is random, for
-    diversity.  No cost-model call is made.
+    diversity.  No cost-model call is made.  In co-design the structured
+    candidates' PE counts come from :func:`mutate_pe` (as DiGamma's first
+    generation); ``default_pes`` is the PE count of non-co-design candidates
+    for ``area_fits``.
     """
+    if n <= 0:
+        return random_population(space, 0, rng)
     n_random = max(n // 3, 1) if n > 1 else 0
     candidates = structured_population(space, max(pool, n), rng)
+    if space.codesign:
+        candidates = repair(mutate_pe(candidates, space, rng, rate=1.0), space, rng)
     cycles, l1, l2 = estimate(candidates, space)
     fits = (l1 <= l1_size) & (l2 <= l2_size)
+    if area_fits is not None:
+        pes = np.where(candidates.pes > 0, candidates.pes, default_pes or space.num_pes)
+        fits &= area_fits(pes, l1, l2)
     order = np.lexsort((cycles, ~fits))
     rows = candidates.packed()[order]
     _, first = np.unique(rows.view(np.dtype((np.void, 8 * rows.shape[1]))).ravel(), return_index=True)
@@ -334,13 +362,81 @@ def seeded_population(space: SearchSpace, n: int, rng: np.random.Generator, *,
 # variation
 # ---------------------------------------------------------------------------
 
+def _cluster_product(pop: Population) -> np.ndarray:
+    """(P,) product of the used inner levels' cluster sizes (PEs per top-level cluster)."""
+    clusters = np.where(pop.active(), np.maximum(pop.cluster, 1), 1)
+    clusters[:, 0] = 1
+    return np.prod(clusters, axis=1)
+
+
+def mutate_pe(pop: Population, space: SearchSpace, rng, *, rate: float = 0.5) -> Population:
+    """DiGamma's PE-count mutation (co-design only; otherwise a copy).
+
+    The PE count is #clusters x cluster size (``cl``, the product of the inner
+    levels' cluster sizes).  The useful number of top-level clusters is
+    ``ceil(D / T)`` for the top level's parallel dimension ``D`` and its tile
+    ``T`` (more clusters would idle), at most ``num_pes // cl``.  Most draws
+    (60 %) take, as DiGamma, a cluster count from the upper half of that
+    useful range; 25 % move the count by one or two clusters; 15 % draw it
+    uniformly up to ``num_pes // cl`` (and then refit ``T`` to it, so the new
+    PEs are used).  The result is a multiple of ``cl``, at most ``num_pes``.
+    """
+    out = pop.copy()
+    if not space.codesign:
+        return out
+    rows = np.flatnonzero(_coin(rng, len(pop), rate))
+    if not len(rows):
+        return out
+    n = len(rows)
+    cl = _cluster_product(out)[rows]
+    most = np.maximum(space.num_pes // cl, 1)
+    p0 = out.par[rows, 0]
+    dim = space.sizes[p0]
+    useful = np.ceil(dim / np.maximum(out.tile[rows, 0, p0], 1)).astype(np.int64)
+    top = np.clip(useful, 1, most)
+    low = np.maximum(top // 2, 1)
+    upper_half = low + (rng.random(n) * (top - low + 1)).astype(np.int64)
+    old = np.maximum(out.pes[rows] // cl, 1)
+    step = rng.choice([-2, -1, 1, 2], n)
+    uniform = 1 + (rng.random(n) * most).astype(np.int64)
+    kind = rng.random(n)
+    count = np.where(kind < 0.6, upper_half, np.where(kind < 0.85, old + step, uniform))
+    count = np.clip(count, 1, most)
+    out.pes[rows] = count * cl
+    refit = (kind >= 0.85) & (space.free_tiles[0, p0] | space.split_tiles[0, p0])
+    fit = np.maximum(np.ceil(dim / count), 1).astype(np.int64)
+    out.tile[rows[refit], 0, p0[refit]] = np.minimum(fit[refit], space.max_tile[p0[refit]])
+    return out
+
+
+def refit_parallel(pop: Population, space: SearchSpace) -> Population:
+    """A copy whose top-level parallel tile no longer leaves top-level units idle.
+
+    For mappings carried over from another PE count (warm starts): where the
+    top level's parallel dimension has fewer chunks (``ceil(D / T)``) than
+    the level has units, ``T`` becomes ``ceil(D / units)``.
+    """
+    out = pop.copy()
+    if not len(out):
+        return out
+    rows = np.arange(len(out))
+    units = units_per_level(out, space.num_pes)[:, 0]
+    p0 = out.par[:, 0]
+    dim = space.sizes[p0]
+    chunks = np.ceil(dim / np.maximum(out.tile[rows, 0, p0], 1))
+    fit = np.maximum(np.ceil(dim / np.maximum(units, 1)), 1).astype(np.int64)
+    ok = (chunks < units) & (space.free_tiles[0, p0] | space.split_tiles[0, p0])
+    out.tile[rows[ok], 0, p0[ok]] = np.minimum(fit[ok], space.max_tile[p0[ok]])
+    return out
+
+
 def crossover(mom: Population, dad: Population, space: SearchSpace, rng, *,
               rate: float = 0.6, level_rate: float = 0.2) -> tuple[Population, Population]:
     """GAMMA's tile crossover, plus a whole-level swap.
 
     With probability ``rate`` a pair swaps the tiles of one random
     dimension at every level (each child keeps its own loop order and
-    parallelism); with probability ``level_rate`` it also swaps one whole
+    parallelism) and, in co-design, half the time its PE counts; with probability ``level_rate`` it also swaps one whole
     level (parallel dims, cluster size, order and tiles) both parents use.
     """
     a, b = mom.copy(), dad.copy()
@@ -350,6 +446,9 @@ def crossover(mom: Population, dad: Population, space: SearchSpace, rng, *,
     if len(choices) and len(rows):
         d = rng.choice(choices, len(rows))
         a.tile[rows, :, d], b.tile[rows, :, d] = dad.tile[rows, :, d], mom.tile[rows, :, d]
+        if space.codesign:      # the PE-count gene crosses over too, half the time
+            swap = rows[rng.random(len(rows)) < 0.5]
+            a.pes[swap], b.pes[swap] = dad.pes[swap], mom.pes[swap]
     rows = np.flatnonzero(_coin(rng, n, level_rate))
     if len(rows):
         lvl = _random_level(rng, np.minimum(mom.levels, dad.levels)[rows])
@@ -506,7 +605,9 @@ def repair(pop: Population, space: SearchSpace, rng) -> Population:
     * tiles within ``[1, parent tile]`` (level 0: the layer size);
     * parallel dims among the allowed ones, ``par2`` different from ``par``;
     * cluster sizes >= 1 (or ``--fixedCluster``), their product at most the PE count;
-    * the constraint re-applied, then tiles clamped again.
+    * the constraint re-applied, then tiles clamped again;
+    * co-design: PE counts a multiple of the cluster sizes' product, at most the PE limit
+      (otherwise 0: the hardware's).
     """
     np.clip(pop.levels, space.slevel_min, space.slevel_max, out=pop.levels)
     bad = ~np.isin(pop.par, space.par_choices)
@@ -528,6 +629,13 @@ def repair(pop: Population, space: SearchSpace, rng) -> Population:
     if _raise_parents(pop, space):
         cst.apply(pop, space.constraint, space.layer, space.num_pes, rng=rng)
     _clamp_tiles(pop, space)
+    if space.codesign:
+        # #clusters x cluster size, within [cluster size, PE limit]
+        cl = _cluster_product(pop)
+        pes = np.where(pop.pes > 0, pop.pes, space.num_pes)
+        pop.pes[:] = np.clip(pes // cl, 1, np.maximum(space.num_pes // cl, 1)) * cl
+    else:
+        pop.pes[:] = 0
     return pop
 
 
@@ -592,6 +700,15 @@ def neighbour(pop: Population, space: SearchSpace, rng) -> Population:
     c_lvl = np.maximum(lvl, 1)
     step = np.where(rng.random(n) < 0.5, 1, -1)
     out.cluster[rows[inner], c_lvl[inner]] += step[inner]
+    # PE count (co-design): one top-level cluster more or less, instead of a tile move
+    if space.codesign:
+        pe_move = kind < 0.15
+        tiles &= ~pe_move
+        out.tile[rows[pe_move], lvl[pe_move], d[pe_move]] = pop.tile[rows[pe_move], lvl[pe_move],
+                                                                     d[pe_move]]
+        cl = _cluster_product(out)
+        count = np.maximum(out.pes // cl, 1) + np.where(rng.random(n) < 0.5, 1, -1)
+        out.pes[pe_move] = (np.maximum(count, 1) * cl)[pe_move]
     # adjacent loops
     swap = (kind >= 0.9) & (space.free_order_slots[lvl] >= 2)
     i = (rng.random(n) * np.maximum(space.free_order_slots[lvl] - 1, 1)).astype(np.int64)
@@ -603,9 +720,10 @@ def neighbour(pop: Population, space: SearchSpace, rng) -> Population:
 
 def vary(parents: Population, space: SearchSpace, rng, rates: dict | None = None) -> Population:
     """One generation's offspring: crossover of consecutive parent pairs, then
-    reorder, tile / parallel-dim / cluster mutation, growth, aging, repair."""
+    reorder, tile / parallel-dim / cluster (/ PE-count in co-design) mutation,
+    growth, aging, repair."""
     r = {"crossover": 0.6, "level_crossover": 0.2, "reorder": 0.5, "tile": 0.5, "par": 0.2,
-         "cluster": 0.2, "grow": 0.2, "age": 0.1, **(rates or {})}
+         "cluster": 0.2, "grow": 0.2, "age": 0.1, "pe": 0.5, **(rates or {})}
     half = len(parents) // 2
     a, b = crossover(parents.take(slice(0, half)), parents.take(slice(half, 2 * half)), space, rng,
                      rate=r["crossover"], level_rate=r["level_crossover"])
@@ -614,6 +732,8 @@ def vary(parents: Population, space: SearchSpace, rng, rates: dict | None = None
     kids = mutate_tile(kids, space, rng, rate=r["tile"])
     kids = mutate_par(kids, space, rng, rate=r["par"])
     kids = mutate_cluster(kids, space, rng, rate=r["cluster"])
+    if space.codesign:
+        kids = mutate_pe(kids, space, rng, rate=r.get("pe", 0.5))
     kids = grow(kids, space, rng, rate=r["grow"])
     kids = age(kids, space, rng, rate=r["age"])
     return repair(kids, space, rng)

@@ -246,6 +246,13 @@ def structured_population(space: SearchSpace, n: int, rng: np.random.Generator) 
     pop = random_population(space, n, rng)
     if space.codesign:
         pop.pes[:] = space.num_pes      # built for the whole array; mutate_pe then shrinks it
+    if space.exact_only and space.layer.stride > 1:
+        # MAESTRO miscounts the MACs of nearly every strided mapping whose top
+        # level spreads Y' or X' over the clusters: seed channel parallelism.
+        channels = space.par_choices[np.isin(space.par_choices, (K, C))]
+        rows_or_cols = np.isin(pop.par[:, 0], (Y, X))
+        if len(channels) and rows_or_cols.any():
+            pop.par[rows_or_cols, 0] = rng.choice(channels, rows_or_cols.sum())
     rows = np.arange(n)
     remaining = np.full(n, space.num_pes)
     for level in range(1, space.slevel_max):
@@ -330,6 +337,8 @@ def seeded_population(space: SearchSpace, n: int, rng: np.random.Generator, *,
                       default_pes: int = 0) -> Population:
     """An initial population: about two thirds PE-filling seeds, one third random.
 
+    The first random member has every free tile 1 (GAMMA's unit base).
+
     ``pool`` structured candidates are drawn; those whose estimated buffers
     fit (and, given ``area_fits(pes, l1, l2) -> bool array``, whose estimated
     area does) are ranked by estimated runtime (:func:`estimate`) and the best
@@ -355,7 +364,19 @@ def seeded_population(space: SearchSpace, n: int, rng: np.random.Generator, *,
     _, first = np.unique(rows.view(np.dtype((np.void, 8 * rows.shape[1]))).ravel(), return_index=True)
     order = order[np.sort(first)]
     seeds = candidates.take(order[:n - n_random])
-    return Population.concatenate([seeds, random_population(space, n - len(seeds), rng)])
+    rest = random_population(space, n - len(seeds), rng)
+    if len(rest):
+        # As GAMMA's unit-base individuals: one mapping with every free tile 1,
+        # which fits the smallest buffers, so even a tiny budget has a
+        # feasible candidate to grow from (the estimate above can be wrong).
+        # Channels, not rows or columns, go parallel: with a stride, MAESTRO
+        # miscounts the MACs of most mappings that spread Y' or X' over PEs.
+        rest.tile[0] = 1
+        channels = [d for d in space.par_choices if d in (K, C)]
+        if channels:
+            rest.par[0] = channels[0]
+        rest = repair(rest, space, rng)
+    return Population.concatenate([seeds, rest])
 
 
 # ---------------------------------------------------------------------------

@@ -130,11 +130,12 @@ def test_counts_non_negative_and_runtime_bound(data):
     assert np.array_equal(costs.valid, costs.reason == R.OK)
     v = costs.valid
     exact = costs.exact_analysis
-    for name in (*SIZE_FIELDS, "runtime", "macs", "noc_bw_req"):
+    for name in ("runtime", "macs", "noc_bw_req"):
         assert (getattr(costs, name)[v] >= 0).all(), name
-    # MAESTRO may count output L1 accesses of skipped steps below zero; such
-    # an analysis must not be reported as exact.
-    for name in COUNT_FIELDS:
+    # MAESTRO may count output L1 accesses of skipped steps below zero, and a
+    # Y/X tile smaller than the filter window gives negative output tiles (and
+    # output buffer sizes); such an analysis must not be reported as exact.
+    for name in (*SIZE_FIELDS, *COUNT_FIELDS):
         assert (getattr(costs, name)[exact] >= 0).all(), name
     assert (costs.energy[exact] >= costs.macs[exact]).all()
     assert (costs.runtime[exact] * hw.num_pes * hw.simd_lanes >= costs.macs[exact]).all()
@@ -173,3 +174,18 @@ def test_results_do_not_depend_on_the_batch(data):
         single = evaluate(layer, hw, batch.take(i))
         for name in whole.__dataclass_fields__:
             assert _same(getattr(whole, name)[i:i + 1], getattr(single, name)), name
+
+
+def test_negative_output_tile_is_not_exact():
+    """A Y tile (input rows) smaller than the filter gives MAESTRO a negative output
+    tile and output L2 size (-2 here, reproduced); the analysis is not exact."""
+    layer = Layer("CONV", K=1, C=1, Y=3, X=3, R=3, S=3)
+    hw = Hardware(num_pes=3, noc_hops=1, simd_lanes=1)
+    dim = np.array([[[DIM_CODE[d] for d in ("K", "C", "Y", "X", "R", "S")]]], dtype=np.int8)
+    size = np.array([[[1, 1, 1, 1, 3, 3]]], dtype=np.int64)
+    spatial = np.array([[[False, False, True, False, False, False]]])
+    costs = evaluate(layer, hw, Directives(dim, size, size.copy(), spatial,
+                                           np.zeros((1, 1), dtype=np.int64),
+                                           np.ones(1, dtype=np.int64)))
+    assert costs.valid[0] and costs.output_l2_size_req[0] == -2
+    assert not costs.exact_analysis[0]

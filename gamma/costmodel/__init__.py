@@ -29,6 +29,7 @@ __all__ = ["Costs", "Directives", "evaluate", "REASONS", "reason_text", "reason_
 #: The twelve buffer access counts, in MAESTRO's CSV order.
 COUNT_FIELDS = tuple(f"{t}_{buf}_{op}" for t in TENSORS for buf in ("l1", "l2")
                      for op in ("read", "write"))
+_SIZE_FIELDS = tuple(f"{t}_{buf}_size_req" for t in TENSORS for buf in ("l1", "l2"))
 _DELAY_FIELDS = tuple(f"{k}_delay_{s}" for k in ("ingress", "egress", "compute")
                       for s in ("min", "max", "avg"))
 
@@ -60,7 +61,7 @@ class Costs:
     valid : MAESTRO would produce numbers.
     reason : :data:`REASONS` code (0 when valid).
     exact_analysis : valid, ``macs == true_macs``, ``throughput <= PEs * lanes``
-        and no access count below zero.
+        and no access count or buffer size below zero.
     """
 
     runtime: np.ndarray
@@ -227,8 +228,10 @@ def evaluate(layer: Layer, hw: Hardware, directives: Directives, *,
     values["reason"] = reason
     # MAESTRO counts output L1 accesses even on the steps it skips (a tile
     # smaller than the filter window has negative partial sums), which can
-    # leave a count below zero: such an analysis is not trustworthy either.
-    non_negative = np.all([values[name] >= 0 for name in COUNT_FIELDS], axis=0)
+    # leave a count, or an output buffer size, below zero: such an analysis is
+    # not trustworthy either.
+    non_negative = np.all([values[name] >= 0 for name in (*COUNT_FIELDS, *_SIZE_FIELDS)],
+                          axis=0)
     values["exact_analysis"] = (valid & (values["macs"] == layer.macs)
                                 & (values["throughput"] <= pes * hw.simd_lanes) & non_negative)
     return Costs(**values)

@@ -10,50 +10,45 @@ per-case quantity of the model depends on a case only through
 because a directive outside ``c``'s inner loops contributes the same factors
 whether it is in its Init or a Steady step (§4.4-4.6).  The model therefore
 evaluates *case classes* ``(c, step of c, set of Edge directives outside c)``,
-each weighted by the number of steps it stands for.  A class is a row with a
+each weighted by the number of steps it stands for.  A class has a
 representative position per directive: ``INIT`` for Init/Steady outside ``c``
 and for everything inside ``c``; ``STEADY`` or ``EDGE`` for ``c``; ``EDGE`` for
 Edge directives outside ``c``.
 
-Individual cases in MAESTRO's enumeration order (needed for the few
-order-dependent outputs) are mapped back to their class by key: a class's key
-``((c + 1) * 2 + [step of c is Edge]) * 2**V + (Edge set as bits)`` orders the
-rows of a call.
+A class is identified by its key ``((c + 1) * 2 + kind) * 2**V + mask`` (kind 1:
+``c`` is in its Edge step; mask: the Edge set outside ``c`` as bits of loop
+positions); key 0 is the all-Init class.  The key orders the rows of a call and
+maps MAESTRO's individual cases (in enumeration order, needed for the few
+order-dependent outputs) back to their class.
 
-Per-call state arrays (length V, loop-position order) live in one bool matrix
-``st`` with rows :data:`HAS_STEADY`, :data:`HAS_EDGE`, :data:`UNROLLED`,
-:data:`INIT_EDGE`, :data:`EDGE_EE`, plus ``steady`` (int64, number of Steady steps).
+Per-directive state flags of a call are bitmasks over loop positions (at most
+62 positions), stored in the call's columns ``K_HAS_STEADY`` ... ``K_EDGE_EE``
+of ``call_int`` (:mod:`gamma.costmodel.layout`); the Steady step counts in ``call_steady``.
+Nothing here creates array views (each would cost reference-count updates in
+compiled code): helpers take whole arrays and indices.
 """
 from __future__ import annotations
 
 from numba import njit
 
 from gamma.costmodel.intmath import tdiv
+from gamma.costmodel.layout import (K_EDGE_EE, K_HAS_EDGE, K_HAS_STEADY, K_INIT_EDGE,
+                                    K_UNROLLED, R_C, R_KEY, R_WEIGHT)
 
 INIT, STEADY, EDGE = 0, 1, 2
 #: MAESTRO counts the steps of one case in a 32-bit int.
 INT32_MAX = 2**31 - 1
-#: Rows of the per-call state matrix.
-HAS_STEADY, HAS_EDGE, UNROLLED, INIT_EDGE, EDGE_EE = 0, 1, 2, 3, 4
-NUM_STATE_FLAGS = 5
 
 
-@njit(cache=True, error_model="numpy")
-def iteration_states(dims, order, size, offset, spatial, units, st, steady):
-    """Per-directive states of one level call (IterationAnalysis, §4.2).
+@njit(cache=True, error_model="numpy", inline="always")
+def iteration_states(k, lvl, nvar, call_dims, lv_order, ps_size, ps_ofs, spatial_mask, units,
+                     call_int, call_steady):
+    """Per-directive states of level call ``k`` (IterationAnalysis, §4.2).
 
-    Parameters
-    ----------
-    dims : ndarray (V,)
-        Dimension sizes seen by this call, per variable.
-    order : ndarray (V,)
-        Variable at each loop position.
-    size, offset, spatial : ndarray (V,)
-        Directive arguments per loop position.
-    units : int
-        Sub-units of the level.
-    st : bool ndarray (NUM_STATE_FLAGS, V), output
-    steady : int64 ndarray (V,), output
+    ``call_dims[k]`` holds the call's dimension sizes per variable,
+    ``lv_order[lvl]`` the variable at each loop position, ``ps_size[lvl]`` /
+    ``ps_ofs[lvl]`` the directive arguments per loop position.  Writes the state
+    masks into ``call_int[k]`` and the Steady step counts into ``call_steady[k]``.
 
     Returns
     -------
@@ -61,13 +56,14 @@ def iteration_states(dims, order, size, offset, spatial, units, st, steady):
         Whether some case would count more than 2^31-1 steps (MAESTRO's step
         counter overflows), and the number of case classes.
     """
-    nvar = order.shape[0]
     biggest = 1.0
     classes = 1
     edges_below = 0
+    m_steady = m_edge = m_unrolled = m_init_edge = m_edge_ee = 0
     for p in range(nvar):
-        dim, m, o = dims[order[p]], size[p], offset[p]
-        if spatial[p]:
+        bit = 1 << p
+        dim, m, o = call_dims[k, lv_order[lvl, p]], ps_size[lvl, p], ps_ofs[lvl, p]
+        if spatial_mask & bit:
             # SpatialMap: the whole array advances by offset*units per step.
             coverage = m + o * (units - 1)
             ns = tdiv(tdiv(dim - m, o) + 1, units) - 1
@@ -77,105 +73,103 @@ def iteration_states(dims, order, size, offset, spatial, units, st, steady):
                         and ns * o * units + coverage != dim)
             remaining = dim - (ns + 1) * o * units
             active = 1 if remaining < m else tdiv(remaining - m, o) + 1
-            st[INIT_EDGE, p] = dim < coverage
-            st[EDGE_EE, p] = (active - 1) * o + m < remaining
+            if dim < coverage:
+                m_init_edge |= bit
+            if (active - 1) * o + m < remaining:
+                m_edge_ee |= bit
         else:
             ns = tdiv(dim - m, o)
             unrolled = dim <= m
             has_steady = m < dim and ns > 0
             has_edge = not dim < m and ns * o + m < dim
-            st[INIT_EDGE, p] = dim < m
-            st[EDGE_EE, p] = False
-        st[HAS_STEADY, p] = has_steady
-        st[HAS_EDGE, p] = has_edge
-        st[UNROLLED, p] = unrolled
-        steady[p] = ns
+            if dim < m:
+                m_init_edge |= bit
         if has_steady:
+            m_steady |= bit
             biggest *= max(ns, 1)
+        if has_edge:
+            m_edge |= bit
+        if unrolled:
+            m_unrolled |= bit
+        call_steady[k, p] = ns
         # Classes with c = p: (Steady, Edge) x subsets of the Edge directives outside.
         classes += (has_steady + has_edge) << edges_below
         edges_below += has_edge
+    call_int[k, K_HAS_STEADY] = m_steady
+    call_int[k, K_HAS_EDGE] = m_edge
+    call_int[k, K_UNROLLED] = m_unrolled
+    call_int[k, K_INIT_EDGE] = m_init_edge
+    call_int[k, K_EDGE_EE] = m_edge_ee
     return biggest > INT32_MAX, classes
 
 
-@njit(cache=True, error_model="numpy")
-def fill_classes(st, steady, row0, case_c, weight, key, pos):
-    """Write the call's case classes, sorted by key, into rows ``row0...``.
+@njit(cache=True, error_model="numpy", inline="always")
+def fill_classes(k, nvar, call_int, call_steady, row0, row_int):
+    """Write call ``k``'s case classes, sorted by key, into rows ``row0...``.
 
-    Row ``row0`` is the all-Init class.  ``case_c`` gets the changing loop
-    position (-1: all Init), ``weight`` the number of steps the class stands
-    for, ``pos`` (rows, V) the representative position per directive.
-    Returns the end row.
+    Row ``row0`` is the all-Init class.  ``row_int[R_C]`` gets the changing loop
+    position (-1: all Init), ``row_int[R_WEIGHT]`` the number of steps the class
+    stands for, ``row_int[R_KEY]`` its key.  Returns the end row.
     """
-    nvar = steady.shape[0]
+    m_steady, m_edge = call_int[k, K_HAS_STEADY], call_int[k, K_HAS_EDGE]
     r = row0
-    pos[r, :] = INIT
-    case_c[r], weight[r], key[r] = -1, 1, 0
+    row_int[R_C, r], row_int[R_WEIGHT, r], row_int[R_KEY, r] = -1, 1, 0
     r += 1
-    edge_bits = 0
     for c in range(nvar):
+        bit = 1 << c
+        below = m_edge & (bit - 1)          # Edge directives outside c
         for kind in range(2):
-            if (kind == 0 and not st[HAS_STEADY, c]) or (kind == 1 and not st[HAS_EDGE, c]):
+            if kind == 0 and not (m_steady & bit):
                 continue
-            for mask in range(1 << c):
-                if mask & ~edge_bits:
-                    continue
-                w = steady[c] if kind == 0 else 1
+            if kind == 1 and not (m_edge & bit):
+                continue
+            base = ((c + 1) * 2 + kind) << nvar
+            mask = 0
+            while True:                     # subsets of ``below``, increasing
+                w = call_steady[k, c] if kind == 0 else 1
                 for q in range(c):
-                    if (mask >> q) & 1:
-                        pos[r, q] = EDGE
-                    else:
-                        pos[r, q] = INIT
-                        if st[HAS_STEADY, q]:
-                            w *= 1 + steady[q]
-                pos[r, c] = STEADY if kind == 0 else EDGE
-                for q in range(c + 1, nvar):
-                    pos[r, q] = INIT
-                case_c[r], weight[r] = c, w
-                key[r] = ((c + 1) * 2 + kind) * (1 << nvar) + mask
+                    qbit = 1 << q
+                    if not (mask & qbit) and (m_steady & qbit):
+                        w *= 1 + call_steady[k, q]
+                row_int[R_C, r], row_int[R_WEIGHT, r], row_int[R_KEY, r] = c, w, base + mask
                 r += 1
-        if st[HAS_EDGE, c]:
-            edge_bits |= 1 << c
+                if mask == below:
+                    break
+                mask = (mask - below) & below
     return r
 
 
-@njit(cache=True, error_model="numpy")
-def radix(st, num_states, freq):
-    """MAESTRO's mixed-radix case counter: states per directive, place values; returns
-    the number of cases (§4.3)."""
-    nvar = num_states.shape[0]
+@njit("int64(int64, int64, int64)", cache=True, error_model="numpy")
+def num_cases(nvar, m_steady, m_edge):
+    """Number of cases MAESTRO enumerates for a call: the product over directives
+    of their states (Init, Steady if any, Edge if any) (§4.3)."""
     total = 1
-    for p in range(nvar - 1, -1, -1):
-        freq[p] = total
-        num_states[p] = 1 + st[HAS_STEADY, p] + st[HAS_EDGE, p]
-        total *= num_states[p]
+    for p in range(nvar):
+        total *= 1 + ((m_steady >> p) & 1) + ((m_edge >> p) & 1)
     return total
 
 
-@njit(cache=True, error_model="numpy")
-def case_row(k, num_states, freq, st, keys, row0, row1):
-    """Class row of MAESTRO's enumerated case ``k`` of a call (§4.3 order).
+@njit("int64(int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
+def case_key(case, nvar, m_steady, m_edge, total):
+    """Key of the class of MAESTRO's enumerated case ``case`` of a call (§4.3 order).
 
-    The state index of directive p at case k is 0 for k = 0, else
-    ``((k - 1) // freq[p] + 1) % num_states[p]``; rows ``row0:row1`` of the call
-    are sorted by key, so the class is found by binary search.
+    MAESTRO's case counter is mixed-radix: directive p has ``num_states[p]``
+    states and place value ``freq[p]`` (the product of the states of the
+    directives inside it); its state index at case k is 0 for k = 0, else
+    ``((k - 1) // freq[p] + 1) % num_states[p]``.  ``total`` is
+    :func:`num_cases`.  The rows of a call are sorted by key, so the class row
+    is found by binary search.
     """
-    nvar = num_states.shape[0]
     c, kind, mask = -1, 0, 0
+    freq = total
     for p in range(nvar):
-        idx = 0 if k == 0 else ((k - 1) // freq[p] + 1) % num_states[p]
+        num_states = 1 + ((m_steady >> p) & 1) + ((m_edge >> p) & 1)
+        freq //= num_states
+        idx = 0 if case == 0 else ((case - 1) // freq + 1) % num_states
         if idx == 0:
             continue
-        is_edge = not (idx == 1 and st[HAS_STEADY, p])
+        is_edge = not (idx == 1 and (m_steady >> p) & 1)
         if c >= 0 and kind == 1:
             mask |= 1 << c
         c, kind = p, (1 if is_edge else 0)
-    key = 0 if c < 0 else ((c + 1) * 2 + kind) * (1 << nvar) + mask
-    lo, hi = row0, row1
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if keys[mid] < key:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
+    return 0 if c < 0 else (((c + 1) * 2 + kind) << nvar) + mask

@@ -21,6 +21,17 @@ each distinct (level, tile sizes) call of a candidate is analysed once.
 Working memory is a set of arrays reused from candidate to candidate; when a
 candidate needs more rows or calls than they hold, :func:`evaluate_batch` stops
 and returns its index so that the caller can enlarge them and resume.
+
+Speed notes: every array view, and every array handed to a compiled function
+that LLVM does not inline, costs atomic reference-count updates (they dominated
+the profile).  So helpers take whole arrays plus indices and never slice;
+per-directive flags of levels, calls and case classes are bitmasks over loop
+positions (a case class is decoded from its key); per candidate only three
+non-inlined functions receive arrays (:func:`_expand`, :func:`_finish`,
+:func:`~gamma.costmodel.volumes.call_volumes`), the array-taking helpers are
+inlined (``inline="always"``) and the scalar helpers have one explicit
+signature each.  Cold compilation (empty numba cache) compiles 16 functions,
+each once.
 """
 from __future__ import annotations
 
@@ -28,12 +39,20 @@ import numpy as np
 from numba import njit
 
 from gamma.costmodel import reasons as R
-from gamma.costmodel.cases import (EDGE_EE, NUM_STATE_FLAGS, case_row, fill_classes,
-                                   iteration_states, radix)
+from gamma.costmodel.cases import case_key, fill_classes, iteration_states, num_cases
 from gamma.costmodel.intmath import ceil_div, tdiv
+from gamma.costmodel.layout import (B_EXITS, B_SP_EDGE, B_SP_EE, B_VALID, K_EDGE_EE,
+                                    K_HAS_EDGE, K_HAS_STEADY, K_INIT_EDGE, K_L1, K_LEVEL, K_OVERFLOW,
+                                    K_ROW0, K_ROW1, K_RUNTIME, K_SILENT, K_UNROLLED,
+                                    NUM_CALL_INTS, NUM_ROW_BOOLS, NUM_ROW_INTS, R_C, R_COMPUTE,
+                                    R_EGRESS, R_FILTER, R_INPUT, R_IS_EDGE, R_KEY, R_MACS,
+                                    R_PSUMS, R_SUB_EE, R_SUB_NORMAL, R_WEIGHT)
 from gamma.costmodel.levels import MAX_LEVELS, complete_candidate
-from gamma.costmodel.tables import NUM_COLUMNS, edge_units, level_table
-from gamma.costmodel.volumes import FILTER, INPUT, OUTPUT, mapped_volume, row_volumes
+from gamma.costmodel.tables import (L_COUPLED, L_EDGE_UNITS, L_FIRST_SPATIAL, L_LAST_SPATIAL,
+                                    L_LAST_SPATIAL_ALL, L_SPATIAL, L_UNITS, NUM_COLUMNS,
+                                    NUM_LEVEL_INTS, edge_units, level_table)
+from gamma.costmodel.tables import MAPPED, MAPPED_EDGE
+from gamma.costmodel.volumes import FILTER, INPUT, OUTPUT, call_volumes, sub_size
 
 #: Integer outputs per candidate (rows of ``out_int``): runtime, MACs, the twelve
 #: access counts in MAESTRO's CSV order, L1 and L2 size requirements per tensor,
@@ -47,16 +66,7 @@ NUM_INT_OUTPUTS = 31
 F_ACTIVE, F_INTENSITY = 0, 1
 NUM_FLOAT_OUTPUTS = 2
 
-# Row fields (int64 rows of ``row_int``, bool rows of ``row_bool``).
-R_C, R_WEIGHT, R_KEY, R_PSUMS, R_MACS, R_EGRESS, R_INPUT, R_FILTER = 0, 1, 2, 3, 4, 5, 6, 7
-R_SUB_NORMAL, R_SUB_EE, R_COMPUTE = 8, 9, 10
-NUM_ROW_INTS = 11
-B_EXITS, B_SP_EDGE, B_SP_EE, B_VALID = 0, 1, 2, 3
-NUM_ROW_BOOLS = 4
-# Call fields (columns of ``call_int``).
-K_LEVEL, K_ROW0, K_ROW1, K_RUNTIME, K_L1 = 0, 1, 2, 3, 4      # K_L1 .. K_L1 + 2
-K_OVERFLOW, K_SILENT = 7, 8
-NUM_CALL_INTS = 9
+# Fields of the working arrays: :mod:`gamma.costmodel.layout`.
 
 INT64_MAX = np.iinfo(np.int64).max
 INT64_MIN = np.iinfo(np.int64).min
@@ -66,10 +76,8 @@ def workspace(nvar: int, rows: int, calls: int):
     """Working arrays for :func:`evaluate_batch` (rows: case classes, calls: level calls)."""
     return (np.zeros((NUM_ROW_INTS, rows), dtype=np.int64),
             np.zeros((NUM_ROW_BOOLS, rows), dtype=np.bool_),
-            np.zeros((rows, nvar), dtype=np.int8),
             np.zeros((calls, NUM_CALL_INTS), dtype=np.int64),
             np.zeros((calls, nvar), dtype=np.int64),
-            np.zeros((calls, NUM_STATE_FLAGS, nvar), dtype=np.bool_),
             np.zeros((calls, nvar), dtype=np.int64),
             np.zeros(calls, dtype=np.float64))
 
@@ -83,14 +91,17 @@ def noc_delay(volume, bw, latency):
     return latency + sends - 1
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _prepare_level(lvl, lv_size, lv_ofs, lv_sp, lv_order, lv_dims, lv_units, coupled,
-                   coupled_order, sliding, table, rank, ps_sizes, ps_size, ps_ofs, ps_sp,
-                   ps_coupled, ps_tensor_order, lv_edge_units, lv_first_pos):
-    """Level-static tables of level ``lvl``, rearranged in loop-position order."""
+                   coupled_order, sliding, table, rank, ps_sizes, ps_size, ps_ofs, lvi):
+    """Level-static tables of level ``lvl``, rearranged in loop-position order
+    (``ps_sizes``, ``ps_size``, ``ps_ofs``), and the level's integers ``lvi[lvl]``
+    (:mod:`gamma.costmodel.tables`)."""
     nvar = lv_order.shape[1]
-    level_table(lv_size[lvl], lv_ofs[lvl], lv_sp[lvl], lv_dims[lvl], sliding, table)
-    first_pos = -1
+    level_table(lvl, lv_size, lv_ofs, lv_sp, lv_dims, sliding, table)
+    first_pos, last_pos, spatial = -1, -1, 0
+    for t in range(3):
+        lvi[lvl, L_COUPLED + t] = 0
     for p in range(nvar):
         var = lv_order[lvl, p]
         rank[var] = p
@@ -98,50 +109,66 @@ def _prepare_level(lvl, lv_size, lv_ofs, lv_sp, lv_order, lv_dims, lv_units, cou
             ps_sizes[lvl, p, col] = table[var, col]
         ps_size[lvl, p] = lv_size[lvl, var]
         ps_ofs[lvl, p] = lv_ofs[lvl, var]
-        ps_sp[lvl, p] = lv_sp[lvl, var]
         for t in range(3):
-            ps_coupled[lvl, p, t] = coupled[var, t]
-        if first_pos < 0 and lv_sp[lvl, var]:
-            first_pos = p
+            if coupled[var, t]:
+                lvi[lvl, L_COUPLED + t] |= 1 << p
+        if lv_sp[lvl, var]:
+            spatial |= 1 << p
+            last_pos = p
+            if first_pos < 0:
+                first_pos = p
     first_pos = max(first_pos, 0)
-    lv_first_pos[lvl] = first_pos
+    lvi[lvl, L_FIRST_SPATIAL] = first_pos
+    lvi[lvl, L_SPATIAL] = spatial
+    lvi[lvl, L_LAST_SPATIAL_ALL] = last_pos
+    lvi[lvl, L_UNITS] = lv_units[lvl]
     fv = lv_order[lvl, first_pos]
-    lv_edge_units[lvl] = edge_units(lv_dims[lvl, fv], lv_size[lvl, fv], lv_ofs[lvl, fv],
-                                    lv_units[lvl])
+    lvi[lvl, L_EDGE_UNITS] = edge_units(lv_dims[lvl, fv], lv_size[lvl, fv], lv_ofs[lvl, fv],
+                                        lv_units[lvl])
+    # Last SpatialMap met scanning each tensor's dimensions in MAESTRO's order.
     for t in range(3):
-        for k in range(coupled_order.shape[1]):
-            var = coupled_order[t, k]
-            ps_tensor_order[lvl, t, k] = rank[var] if var >= 0 else -1
+        last = -1
+        for j in range(coupled_order.shape[1]):
+            var = coupled_order[t, j]
+            if var < 0:
+                break
+            if lv_sp[lvl, var]:
+                last = rank[var]
+        lvi[lvl, L_LAST_SPATIAL + t] = last
 
 
-@njit(cache=True, error_model="numpy")
-def _find_or_add_call(level, sub, order, ncalls, call_int, call_dims):
-    """Index of the call of ``level`` with tile sizes ``sub`` (loop-position order,
-    ``order`` maps positions to variables); added if new.  -1: no room left."""
-    nvar = sub.shape[0]
+@njit(cache=True, error_model="numpy", inline="always")
+def _find_or_add_call(lvl, nvar, is_edge, edge_edge, ps_sizes, lvi, lv_order, ncalls, call_int,
+                      call_dims):
+    """Index of the call of level ``lvl + 1`` whose dimension sizes are the tiles a
+    step of level ``lvl`` with edge mask ``is_edge`` hands to a regular unit (or to
+    the edge-edge unit); added if new.  -1: no room left."""
+    spatial, e_units = lvi[lvl, L_SPATIAL], lvi[lvl, L_EDGE_UNITS]
     for k in range(ncalls):
-        if call_int[k, K_LEVEL] != level:
+        if call_int[k, K_LEVEL] != lvl + 1:
             continue
         same = True
         for p in range(nvar):
-            if call_dims[k, order[p]] != sub[p]:
+            if call_dims[k, lv_order[lvl, p]] != sub_size(
+                    ps_sizes[lvl, p, MAPPED], ps_sizes[lvl, p, MAPPED_EDGE], (spatial >> p) & 1,
+                    (is_edge >> p) & 1, edge_edge, e_units):
                 same = False
                 break
         if same:
             return k
     if ncalls >= call_int.shape[0]:
         return -1
-    call_int[ncalls, K_LEVEL] = level
+    call_int[ncalls, K_LEVEL] = lvl + 1
     for p in range(nvar):
-        call_dims[ncalls, order[p]] = sub[p]
+        call_dims[ncalls, lv_order[lvl, p]] = sub_size(
+            ps_sizes[lvl, p, MAPPED], ps_sizes[lvl, p, MAPPED_EDGE], (spatial >> p) & 1,
+            (is_edge >> p) & 1, edge_edge, e_units)
     return ncalls
 
 
-@njit(cache=True, error_model="numpy")
-def _expand_call(k, ncalls, nrows, num_levels, lv_order, lv_units, ps_sizes, ps_size, ps_ofs,
-                 ps_sp, ps_coupled, ps_tensor_order, lv_edge_units, lv_first_pos, row_int,
-                 row_bool, row_pos, call_int, call_dims, call_st, call_steady, is_edge, has_ee,
-                 sub_normal, sub_ee):
+@njit(cache=True, error_model="numpy", inline="always")
+def _expand_call(k, ncalls, nrows, num_levels, nvar, lv_order, ps_sizes, ps_size, ps_ofs, lvi,
+                 row_int, row_bool, call_int, call_dims, call_steady):
     """States, case classes and per-class volumes of call ``k``; registers the lower
     calls its analysed steps need (§4.2-4.6).
 
@@ -149,46 +176,86 @@ def _expand_call(k, ncalls, nrows, num_levels, lv_order, lv_units, ps_sizes, ps_
     arrays are full.
     """
     lvl = call_int[k, K_LEVEL]
-    sizes, spatial, coupled = ps_sizes[lvl], ps_sp[lvl], ps_coupled[lvl]
-    tensor_order, order = ps_tensor_order[lvl], lv_order[lvl]
-    units, e_units, first_pos = lv_units[lvl], lv_edge_units[lvl], lv_first_pos[lvl]
-    st, steady = call_st[k], call_steady[k]
-    overflow, count = iteration_states(call_dims[k], order, ps_size[lvl], ps_ofs[lvl],
-                                       spatial, units, st, steady)
+    units, e_units = lvi[lvl, L_UNITS], lvi[lvl, L_EDGE_UNITS]
+    overflow, count = iteration_states(k, lvl, nvar, call_dims, lv_order, ps_size, ps_ofs,
+                                       lvi[lvl, L_SPATIAL], units, call_int, call_steady)
     call_int[k, K_OVERFLOW] = overflow
     if nrows + count > row_int.shape[1]:
         return -1, -1
     r0 = nrows
-    r1 = fill_classes(st, steady, r0, row_int[R_C], row_int[R_WEIGHT], row_int[R_KEY], row_pos)
+    r1 = fill_classes(k, nvar, call_int, call_steady, r0, row_int)
     call_int[k, K_ROW0], call_int[k, K_ROW1] = r0, r1
     inner = num_levels == lvl + 1
+    call_volumes(ps_sizes, lvi, lvl, nvar, call_int[k, K_ROW0], call_int[k, K_ROW1],
+                 call_int[k, K_UNROLLED],
+                 call_int[k, K_INIT_EDGE], call_int[k, K_EDGE_EE], row_int, row_bool)
     for r in range(r0, r1):
-        psums, macs, egress, ing_in, ing_f, exits, sp_edge, sp_ee = row_volumes(
-            row_int[R_C, r], row_pos[r], sizes, spatial, coupled, tensor_order, st, units,
-            e_units, first_pos, is_edge, has_ee, sub_normal, sub_ee)
-        valid = psums > 0                  # MAESTRO skips steps without partial sums
-        row_int[R_PSUMS, r], row_int[R_MACS, r], row_int[R_EGRESS, r] = psums, macs, egress
-        row_int[R_INPUT, r], row_int[R_FILTER, r] = ing_in, ing_f
-        row_bool[B_EXITS, r], row_bool[B_SP_EDGE, r] = exits, sp_edge
-        row_bool[B_SP_EE, r], row_bool[B_VALID, r] = sp_ee, valid
+        valid = row_int[R_PSUMS, r] > 0    # MAESTRO skips steps without partial sums
+        row_bool[B_VALID, r] = valid
+        sp_edge, sp_ee = row_bool[B_SP_EDGE, r], row_bool[B_SP_EE, r]
+        is_edge = row_int[R_IS_EDGE, r]
         row_int[R_SUB_NORMAL, r] = row_int[R_SUB_EE, r] = -1
         if not valid or inner:
             continue
         # A regular step: one call for all units; a spatial edge: one for the
         # regular active units, one for the edge-edge unit (§4.6).
         if _normal_units(sp_edge, sp_ee, units, e_units) > 0:
-            sub = _find_or_add_call(lvl + 1, sub_normal, order, ncalls, call_int, call_dims)
+            sub = _find_or_add_call(lvl, nvar, is_edge, False, ps_sizes, lvi, lv_order, ncalls,
+                                    call_int, call_dims)
             if sub < 0:
                 return -1, -1
             ncalls = max(ncalls, sub + 1)
             row_int[R_SUB_NORMAL, r] = sub
         if sp_edge and sp_ee:
-            sub = _find_or_add_call(lvl + 1, sub_ee, order, ncalls, call_int, call_dims)
+            sub = _find_or_add_call(lvl, nvar, is_edge, True, ps_sizes, lvi, lv_order, ncalls,
+                                    call_int, call_dims)
             if sub < 0:
                 return -1, -1
             ncalls = max(ncalls, sub + 1)
             row_int[R_SUB_EE, r] = sub
     return ncalls, r1
+
+
+@njit(cache=True, error_model="numpy")
+def _expand(num_levels, nvar, lv_order, ps_sizes, ps_size, ps_ofs, lvi, row_int, row_bool,
+            call_int, call_dims, call_steady):
+    """Expand the candidate's calls top-down from the top call 0 (already
+    registered); returns the number of calls, -1 when the working arrays are full."""
+    ncalls, nrows, k = 1, 0, 0
+    while k < ncalls:
+        ncalls, nrows = _expand_call(k, ncalls, nrows, num_levels, nvar, lv_order, ps_sizes,
+                                     ps_size, ps_ofs, lvi, row_int, row_bool, call_int,
+                                     call_dims, call_steady)
+        if ncalls < 0:
+            return -1
+        k += 1
+    return ncalls
+
+
+@njit(cache=True, error_model="numpy")
+def _finish(ncalls, nvar, num_levels, noc_bw, latency, offchip_bw, lanes, ps_sizes, lvi,
+            row_int, row_bool, call_int, call_float):
+    """Finish the candidate's calls bottom-up; returns what :func:`_finish_call`
+    returns for the top call."""
+    first_row, lower_no_step, l2_in, l2_f, l2_out = -1, False, 0, 0, 0
+    for k in range(ncalls - 1, -1, -1):
+        first_row, lower_no_step, l2_in, l2_f, l2_out = _finish_call(
+            k, nvar, num_levels, noc_bw, latency, offchip_bw, lanes, ps_sizes, lvi, row_int,
+            row_bool, call_int, call_float)
+    return first_row, lower_no_step, l2_in, l2_f, l2_out
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _find_row(key, r0, r1, row_int):
+    """Row of the class with ``key`` among the rows ``r0:r1`` of a call (sorted by key)."""
+    lo, hi = r0, r1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if row_int[R_KEY, mid] < key:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
 
 
 @njit(cache=True, error_model="numpy")
@@ -199,9 +266,9 @@ def _normal_units(sp_edge, sp_ee, units, e_units):
     return e_units - 1 if sp_ee else e_units
 
 
-@njit(cache=True, error_model="numpy")
-def _first_valid_case(r0, r1, st, row_int, row_bool, num_states, freq):
-    """First analysed (non-skipped) case of a call in MAESTRO's order (§4.9).
+@njit(cache=True, error_model="numpy", inline="always")
+def _first_valid_case(k, nvar, r0, r1, row_int, row_bool, call_int):
+    """First analysed (non-skipped) case of call ``k`` in MAESTRO's order (§4.9).
 
     MAESTRO sizes the buffers from every enumerated case up to that one (skipped
     leading cases accumulate).  Returns its row (-1: every case is skipped),
@@ -212,11 +279,11 @@ def _first_valid_case(r0, r1, st, row_int, row_bool, num_states, freq):
     lead_exit = row_bool[B_EXITS, r0]
     if row_bool[B_VALID, r0]:
         return r0, 1, lead_in, lead_f, lead_exit
-    total = radix(st, num_states, freq)
-    keys = row_int[R_KEY]
+    m_steady, m_edge = call_int[k, K_HAS_STEADY], call_int[k, K_HAS_EDGE]
+    total = num_cases(nvar, m_steady, m_edge)
     count = 1
-    for k in range(1, total):
-        row = case_row(k, num_states, freq, st, keys, r0, r1)
+    for case in range(1, total):
+        row = _find_row(case_key(case, nvar, m_steady, m_edge, total), r0, r1, row_int)
         count += 1
         lead_in += row_int[R_INPUT, row]
         lead_f += row_int[R_FILTER, row]
@@ -226,10 +293,9 @@ def _first_valid_case(r0, r1, st, row_int, row_bool, num_states, freq):
     return -1, 1, row_int[R_INPUT, r0], row_int[R_FILTER, r0], row_bool[B_EXITS, r0]
 
 
-@njit(cache=True, error_model="numpy")
-def _finish_call(k, num_levels, noc_bw, latency, offchip_bw, lanes, lv_units, ps_sizes,
-                 ps_coupled, lv_edge_units, row_int, row_bool, call_int, call_st, call_float,
-                 num_states, freq):
+@njit(cache=True, error_model="numpy", inline="always")
+def _finish_call(k, nvar, num_levels, noc_bw, latency, offchip_bw, lanes, ps_sizes, lvi,
+                 row_int, row_bool, call_int, call_float):
     """Runtime, active units, L1 sizes and error flags of call ``k`` (§4.8, §4.9).
 
     Per analysed step: compute delay = ceil(partial sums / lanes) at the
@@ -242,9 +308,9 @@ def _finish_call(k, num_levels, noc_bw, latency, offchip_bw, lanes, lv_units, ps
     lvl = call_int[k, K_LEVEL]
     r0, r1 = call_int[k, K_ROW0], call_int[k, K_ROW1]
     inner = num_levels == lvl + 1
-    units, e_units = lv_units[lvl], lv_edge_units[lvl]
+    units, e_units = lvi[lvl, L_UNITS], lvi[lvl, L_EDGE_UNITS]
     first_row, lead_count, lead_in, lead_f, silent = _first_valid_case(
-        r0, r1, call_st[k], row_int, row_bool, num_states, freq)
+        k, nvar, r0, r1, row_int, row_bool, call_int)
     overflow = call_int[k, K_OVERFLOW] != 0
     l2_in, l2_f = 2 * lead_in, 2 * lead_f
     l2_out = 2 * row_int[R_EGRESS, first_row if first_row >= 0 else r0]
@@ -303,24 +369,24 @@ def _finish_call(k, num_levels, noc_bw, latency, offchip_bw, lanes, lv_units, ps
         if sub >= 0:
             call_int[k, K_L1 + t] = call_int[sub, K_L1 + t]
         else:
-            call_int[k, K_L1 + t] = 2 * mapped_volume(ps_sizes[lvl], ps_coupled[lvl], t) * (
-                1 if t == OUTPUT else lead_count)
+            # GetMappedVolume: the tile with the level-static mapped sizes.
+            coupled, volume = lvi[lvl, L_COUPLED + t], 1
+            for p in range(nvar):
+                if (coupled >> p) & 1:
+                    volume *= ps_sizes[lvl, p, MAPPED]
+            call_int[k, K_L1 + t] = 2 * volume * (1 if t == OUTPUT else lead_count)
     return first_row, lower_no_step, l2_in, l2_f, l2_out
 
 
-@njit(cache=True, error_model="numpy")
-def _top_outputs(i, r0, r1, dims, coupled, sliding, noc_bw, latency, st, row_int, row_bool,
-                 l2_in, l2_f, l2_out, num_states, freq, out_int, out_float, delays):
-    """Counts, sizes, delays and bandwidth figures MAESTRO reports from the top level.
-
-    ``delays`` (4, 3) is scratch: min, max, sum and value of the ingress, egress
-    and compute delays.
-    """
+@njit(cache=True, error_model="numpy", inline="always")
+def _top_outputs(i, nvar, lv_dims, coupled, sliding, noc_bw, latency, row_int, row_bool,
+                 call_int, l2_in, l2_f, l2_out, out_int, out_float):
+    """Counts, sizes, delays and bandwidth figures MAESTRO reports from the top call."""
+    r0, r1 = call_int[0, K_ROW0], call_int[0, K_ROW1]
     steps, macs, read_in, read_f, all_macs, write_out, noc_req = 0, 0, 0, 0, 0, 0, 0
-    d_min, d_max, d_sum, values = delays[0], delays[1], delays[2], delays[3]
-    d_min[:] = INT64_MAX
-    d_max[:] = INT64_MIN
-    d_sum[:] = 0
+    in_min = eg_min = cd_min = INT64_MAX
+    in_max = eg_max = cd_max = INT64_MIN
+    in_sum = eg_sum = cd_sum = 0
     for r in range(r0, r1):
         w = row_int[R_WEIGHT, r]
         # Output partial sums are counted for skipped steps too (§4.5).
@@ -334,55 +400,66 @@ def _top_outputs(i, r0, r1, dims, coupled, sliding, noc_bw, latency, st, row_int
         read_f += w * row_int[R_FILTER, r]
         ingress = row_int[R_INPUT, r] + row_int[R_FILTER, r]
         compute1 = max(row_int[R_COMPUTE, r], 1)
-        values[0] = noc_delay(ingress, noc_bw, latency)
-        values[1] = noc_delay(row_int[R_EGRESS, r], noc_bw, latency)
-        values[2] = compute1
-        for q in range(3):
-            d_min[q] = min(d_min[q], values[q])
-            d_max[q] = max(d_max[q], values[q])
-            d_sum[q] += w * values[q]
+        d_in = noc_delay(ingress, noc_bw, latency)
+        d_eg = noc_delay(row_int[R_EGRESS, r], noc_bw, latency)
+        in_min, in_max, in_sum = min(in_min, d_in), max(in_max, d_in), in_sum + w * d_in
+        eg_min, eg_max, eg_sum = min(eg_min, d_eg), max(eg_max, d_eg), eg_sum + w * d_eg
+        cd_min, cd_max = min(cd_min, compute1), max(cd_max, compute1)
+        cd_sum += w * compute1
         noc_req = max(noc_req, max(ingress, row_int[R_EGRESS, r]) // compute1)
     write_in = write_f = read_out = 1
-    for var in range(dims.shape[0]):
+    for var in range(nvar):
         if coupled[var, INPUT]:
-            write_in *= dims[var]
+            write_in *= lv_dims[0, var]
         if coupled[var, FILTER]:
-            write_f *= dims[var]
+            write_f *= lv_dims[0, var]
         if coupled[var, OUTPUT]:
             # Output rows/columns Y - R + 1, ignoring the stride (§6.1 quirk 4).
             slide = sliding[var]
-            read_out *= dims[var] - dims[slide] + 1 if slide >= 0 else dims[var]
-    counts = (macs, read_in, read_in, write_in, macs, read_f, read_f, write_f,
-              all_macs, all_macs, read_out, write_out)
-    for q in range(12):
-        out_int[O_COUNTS + q, i] = counts[q]
+            read_out *= (lv_dims[0, var] - lv_dims[0, slide] + 1 if slide >= 0
+                         else lv_dims[0, var])
+    out_int[O_COUNTS + 0, i] = macs
+    out_int[O_COUNTS + 1, i] = read_in
+    out_int[O_COUNTS + 2, i] = read_in
+    out_int[O_COUNTS + 3, i] = write_in
+    out_int[O_COUNTS + 4, i] = macs
+    out_int[O_COUNTS + 5, i] = read_f
+    out_int[O_COUNTS + 6, i] = read_f
+    out_int[O_COUNTS + 7, i] = write_f
+    out_int[O_COUNTS + 8, i] = all_macs
+    out_int[O_COUNTS + 9, i] = all_macs
+    out_int[O_COUNTS + 10, i] = read_out
+    out_int[O_COUNTS + 11, i] = write_out
     out_int[O_MACS, i] = macs
     out_int[O_L2_SIZE + INPUT, i] = l2_in
     out_int[O_L2_SIZE + FILTER, i] = l2_f
     out_int[O_L2_SIZE + OUTPUT, i] = l2_out
     out_int[O_NOC_BW, i] = noc_req
-    for q in range(3):
-        out_int[O_DELAYS + 3 * q, i] = d_min[q]
-        out_int[O_DELAYS + 3 * q + 1, i] = d_max[q]
-        out_int[O_DELAYS + 3 * q + 2, i] = d_sum[q] // max(steps, 1)
+    denominator = max(steps, 1)
+    out_int[O_DELAYS + 0, i], out_int[O_DELAYS + 1, i] = in_min, in_max
+    out_int[O_DELAYS + 2, i] = in_sum // denominator
+    out_int[O_DELAYS + 3, i], out_int[O_DELAYS + 4, i] = eg_min, eg_max
+    out_int[O_DELAYS + 5, i] = eg_sum // denominator
+    out_int[O_DELAYS + 6, i], out_int[O_DELAYS + 7, i] = cd_min, cd_max
+    out_int[O_DELAYS + 8, i] = cd_sum // denominator
     out_int[O_OFFCHIP_BW, i], out_float[F_INTENSITY, i] = _last_cases(
-        r0, r1, st, row_int, row_bool, l2_out, l2_in + l2_f, num_states, freq)
+        nvar, r0, r1, row_int, row_bool, call_int, l2_out, l2_in + l2_f)
 
 
-@njit(cache=True, error_model="numpy")
-def _last_cases(r0, r1, st, row_int, row_bool, l2_output, l2_input, num_states, freq):
+@njit(cache=True, error_model="numpy", inline="always")
+def _last_cases(nvar, r0, r1, row_int, row_bool, call_int, l2_output, l2_input):
     """Order-dependent top-level figures from MAESTRO's last analysed cases (§4.10).
 
     The off-chip requirement is updated per analysed case as
     ``r = max(r, L2_out // cd, L2_in // cd) // 2``, so only the last few cases
     can matter; the arithmetic intensity is that of the last analysed case.
     """
-    total = radix(st, num_states, freq)
+    m_steady, m_edge = call_int[0, K_HAS_STEADY], call_int[0, K_HAS_EDGE]
+    total = num_cases(nvar, m_steady, m_edge)
     bound = max(l2_output, l2_input)
     offchip, intensity, rank = 0, np.nan, 0
-    keys = row_int[R_KEY]
-    for k in range(total - 1, -1, -1):
-        row = case_row(k, num_states, freq, st, keys, r0, r1)
+    for case in range(total - 1, -1, -1):
+        row = _find_row(case_key(case, nvar, m_steady, m_edge, total), r0, r1, row_int)
         if not row_bool[B_VALID, row]:
             continue
         cd = max(row_int[R_COMPUTE, row], 1)
@@ -402,8 +479,8 @@ def _last_cases(r0, r1, st, row_int, row_bool, l2_output, l2_input, num_states, 
 def evaluate_batch(start, dim, size, offset, spatial, cluster, num_levels, num_pes, noc_bw,
                    latency, offchip_bw, lanes, code_to_var, is_output_code, ignorable,
                    spec_sizes, coupled, coupled_order, sliding, y_var, x_var, r_var, s_var,
-                   stride, out_int, out_float, out_reason, row_int, row_bool, row_pos,
-                   call_int, call_dims, call_st, call_steady, call_float):
+                   stride, out_int, out_float, out_reason, row_int, row_bool, call_int,
+                   call_dims, call_steady, call_float):
     """Score candidates ``start...`` of a batch as MAESTRO would (module docstring).
 
     Parameters
@@ -428,30 +505,18 @@ def evaluate_batch(start, dim, size, offset, spatial, cluster, num_levels, num_p
     """
     n = dim.shape[0]
     nvar = spec_sizes.shape[0]
-    width = coupled_order.shape[1]
     lv_size = np.zeros((MAX_LEVELS, nvar), dtype=np.int64)
     lv_ofs = np.zeros((MAX_LEVELS, nvar), dtype=np.int64)
     lv_sp = np.zeros((MAX_LEVELS, nvar), dtype=np.bool_)
     lv_order = np.zeros((MAX_LEVELS, nvar), dtype=np.int64)
     lv_dims = np.zeros((MAX_LEVELS, nvar), dtype=np.int64)
     lv_units = np.zeros(MAX_LEVELS, dtype=np.int64)
-    lv_edge_units = np.zeros(MAX_LEVELS, dtype=np.int64)
-    lv_first_pos = np.zeros(MAX_LEVELS, dtype=np.int64)
+    lvi = np.zeros((MAX_LEVELS, NUM_LEVEL_INTS), dtype=np.int64)
     ps_sizes = np.zeros((MAX_LEVELS, nvar, NUM_COLUMNS), dtype=np.int64)
     ps_size = np.zeros((MAX_LEVELS, nvar), dtype=np.int64)
     ps_ofs = np.zeros((MAX_LEVELS, nvar), dtype=np.int64)
-    ps_sp = np.zeros((MAX_LEVELS, nvar), dtype=np.bool_)
-    ps_coupled = np.zeros((MAX_LEVELS, nvar, 3), dtype=np.bool_)
-    ps_tensor_order = np.zeros((MAX_LEVELS, 3, width), dtype=np.int64)
     table = np.zeros((nvar, NUM_COLUMNS), dtype=np.int64)
     rank = np.zeros(nvar, dtype=np.int64)
-    is_edge = np.zeros(nvar, dtype=np.bool_)
-    has_ee = np.zeros(nvar, dtype=np.bool_)
-    sub_normal = np.zeros(nvar, dtype=np.int64)
-    sub_ee = np.zeros(nvar, dtype=np.int64)
-    num_states = np.zeros(nvar, dtype=np.int64)
-    freq = np.zeros(nvar, dtype=np.int64)
-    delays = np.zeros((4, 3), dtype=np.int64)
     completion = np.zeros((8, nvar), dtype=np.int64)
     for i in range(start, n):
         reason = complete_candidate(
@@ -464,25 +529,17 @@ def evaluate_batch(start, dim, size, offset, spatial, cluster, num_levels, num_p
         nl = num_levels[i]
         for lvl in range(nl):
             _prepare_level(lvl, lv_size, lv_ofs, lv_sp, lv_order, lv_dims, lv_units, coupled,
-                           coupled_order, sliding, table, rank, ps_sizes, ps_size, ps_ofs,
-                           ps_sp, ps_coupled, ps_tensor_order, lv_edge_units, lv_first_pos)
+                           coupled_order, sliding, table, rank, ps_sizes, ps_size, ps_ofs, lvi)
         call_int[0, K_LEVEL] = 0
-        call_dims[0, :] = lv_dims[0]
-        ncalls, nrows, k = 1, 0, 0
-        while k < ncalls:
-            ncalls, nrows = _expand_call(
-                k, ncalls, nrows, nl, lv_order, lv_units, ps_sizes, ps_size, ps_ofs, ps_sp,
-                ps_coupled, ps_tensor_order, lv_edge_units, lv_first_pos, row_int, row_bool,
-                row_pos, call_int, call_dims, call_st, call_steady, is_edge, has_ee,
-                sub_normal, sub_ee)
-            if ncalls < 0:
-                return i
-            k += 1
-        for k in range(ncalls - 1, -1, -1):
-            first_row, lower_no_step, l2_in, l2_f, l2_out = _finish_call(
-                k, nl, noc_bw[i], latency, offchip_bw, lanes, lv_units, ps_sizes, ps_coupled,
-                lv_edge_units, row_int, row_bool, call_int, call_st, call_float, num_states,
-                freq)
+        for var in range(nvar):
+            call_dims[0, var] = lv_dims[0, var]
+        ncalls = _expand(nl, nvar, lv_order, ps_sizes, ps_size, ps_ofs, lvi, row_int, row_bool,
+                         call_int, call_dims, call_steady)
+        if ncalls < 0:
+            return i
+        first_row, lower_no_step, l2_in, l2_f, l2_out = _finish(
+            ncalls, nvar, nl, noc_bw[i], latency, offchip_bw, lanes, ps_sizes, lvi, row_int,
+            row_bool, call_int, call_float)
         if call_int[0, K_OVERFLOW]:
             out_reason[i] = R.STEP_COUNT_OVERFLOW
         elif call_int[0, K_SILENT]:
@@ -497,7 +554,6 @@ def evaluate_batch(start, dim, size, offset, spatial, cluster, num_levels, num_p
         out_float[F_ACTIVE, i] = call_float[0]
         for t in range(3):
             out_int[O_L1_SIZE + t, i] = call_int[0, K_L1 + t]
-        _top_outputs(i, call_int[0, K_ROW0], call_int[0, K_ROW1], lv_dims[0], coupled,
-                     sliding, noc_bw[i], latency, call_st[0], row_int, row_bool, l2_in, l2_f,
-                     l2_out, num_states, freq, out_int, out_float, delays)
+        _top_outputs(i, nvar, lv_dims, coupled, sliding, noc_bw[i], latency, row_int, row_bool,
+                     call_int, l2_in, l2_f, l2_out, out_int, out_float)
     return n

@@ -33,6 +33,8 @@ from gamma.costmodel.layertable import LayerSpec
 MAX_LEVELS = 3
 #: Dimension codes, plus one for unused slots.
 NUM_CODES = len(DIM_NAMES) + 1
+#: Rows of :func:`complete_candidate`'s scratch array.
+_V_SIZE, _V_OFS, _V_SP, _V_OUT, _GIVEN, _KEY, _UPPER_RANK, _DIMS = range(8)
 
 
 def code_tables(spec: LayerSpec):
@@ -54,7 +56,7 @@ def code_tables(spec: LayerSpec):
     return code_to_var, is_output_code, ignorable
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def complete_candidate(i, dim, size, offset, spatial, cluster, num_levels, num_pes,
                        code_to_var, is_output_code, ignorable, spec_sizes, y_var, x_var,
                        r_var, s_var, stride, lv_size, lv_ofs, lv_sp, lv_order, lv_dims,
@@ -75,7 +77,7 @@ def complete_candidate(i, dim, size, offset, spatial, cluster, num_levels, num_p
     lv_units : ndarray (MAX_LEVELS,), output
         Sub-units (sub-clusters or PEs) of one cluster of each level.
     scratch : ndarray (8, V), int64
-        Working memory.
+        Working memory (rows ``_V_SIZE`` ... ``_DIMS``).
 
     Returns
     -------
@@ -101,16 +103,14 @@ def complete_candidate(i, dim, size, offset, spatial, cluster, num_levels, num_p
     if top_units < 1:
         return R.CLUSTERS_EXCEED_PES
 
-    v_size, v_ofs, v_sp, v_out = scratch[0], scratch[1], scratch[2], scratch[3]
-    given, key, upper_rank = scratch[4], scratch[5], scratch[6]
-    dims = scratch[7]
-    dims[:] = spec_sizes
+    # Rows of ``scratch`` (2-D indexing only: views would cost reference counts).
+    for var in range(nvar):
+        scratch[_DIMS, var] = spec_sizes[var]
     for lvl in range(nl):
-        v_size[:] = 0
-        v_ofs[:] = 0
-        v_sp[:] = 0
-        v_out[:] = 0
-        given[:] = 0
+        for row in range(_UPPER_RANK):
+            for var in range(nvar):
+                if row != _KEY:
+                    scratch[row, var] = 0
         num_spatial = 0
         unknown = duplicate = bad_value = rs_not_full = False
         for slot in range(slots):
@@ -123,17 +123,17 @@ def complete_candidate(i, dim, size, offset, spatial, cluster, num_levels, num_p
             if var < 0:
                 unknown = True
                 continue
-            duplicate = duplicate or given[var] != 0
+            duplicate = duplicate or scratch[_GIVEN, var] != 0
             sz, of = size[i, lvl, slot], offset[i, lvl, slot]
             bad_value = bad_value or sz < 1 or of < 1
             # Since 2021 MAESTRO demands TemporalMap(Sz(R), Sz(R)) R (and S alike).
             if (not sp and (var == r_var or var == s_var)
                     and (sz != spec_sizes[var] or of != spec_sizes[var])):
                 rs_not_full = True
-            v_size[var], v_ofs[var], v_sp[var] = sz, of, sp
-            v_out[var] = is_output_code[code]
-            key[var] = slot
-            given[var] = 1
+            scratch[_V_SIZE, var], scratch[_V_OFS, var], scratch[_V_SP, var] = sz, of, sp
+            scratch[_V_OUT, var] = is_output_code[code]
+            scratch[_KEY, var] = slot
+            scratch[_GIVEN, var] = 1
         if unknown:
             return R.UNKNOWN_DIMENSION
         if duplicate:
@@ -147,71 +147,57 @@ def complete_candidate(i, dim, size, offset, spatial, cluster, num_levels, num_p
         if rs_not_full:
             return R.RS_TEMPORAL_NOT_FULL
         # Y'/X' -> Y/X with the level's own R/S directive size.
-        for ref, slide in ((y_var, r_var), (x_var, s_var)):
-            if given[ref] and v_out[ref]:
-                if given[slide] == 0:
+        for j in range(2):
+            ref, slide = (y_var, r_var) if j == 0 else (x_var, s_var)
+            if scratch[_GIVEN, ref] and scratch[_V_OUT, ref]:
+                if scratch[_GIVEN, slide] == 0:
                     return R.OUTPUT_DIM_WITHOUT_FILTER
-                v_size[ref] += v_size[slide] - 1
+                scratch[_V_SIZE, ref] += scratch[_V_SIZE, slide] - 1
         for var in range(nvar):
-            if given[var]:
+            if scratch[_GIVEN, var]:
                 continue
             if lvl == 0:
                 # Top level: unroll every missing variable, appended alphabetically.
-                v_size[var] = v_ofs[var] = dims[var]
-                key[var] = 1_000 + var
+                scratch[_V_SIZE, var] = scratch[_V_OFS, var] = scratch[_DIMS, var]
+                scratch[_KEY, var] = 1_000 + var
             else:
                 # Inherit the upper level's directive as a TemporalMap, prepended
                 # in reverse upper loop order.
-                v_size[var] = lv_size[lvl - 1, var]
-                v_ofs[var] = lv_ofs[lvl - 1, var]
-                key[var] = -1 - upper_rank[var]
-        _sort_by_key(key, lv_order[lvl])
-        _apply_outer_stride(v_size, v_ofs, y_var, r_var, x_var, s_var, spec_sizes, stride,
-                            lvl == 0)
+                scratch[_V_SIZE, var] = lv_size[lvl - 1, var]
+                scratch[_V_OFS, var] = lv_ofs[lvl - 1, var]
+                scratch[_KEY, var] = -1 - scratch[_UPPER_RANK, var]
+        # Loop order: the variables sorted by key (stable insertion sort).
+        for p in range(nvar):
+            lv_order[lvl, p] = p
+        for p in range(1, nvar):
+            var = lv_order[lvl, p]
+            q = p - 1
+            while q >= 0 and scratch[_KEY, lv_order[lvl, q]] > scratch[_KEY, var]:
+                lv_order[lvl, q + 1] = lv_order[lvl, q]
+                q -= 1
+            lv_order[lvl, q + 1] = var
+        # MAESTRO's stride fix on Y/X directives (§2.1 rule c): for stride st != 1
+        # and a directive at least as large as the full filter side Rf:
+        # out = (size + st - Rf) // st; size = out*min(st, Rf) + max(Rf - st, 0);
+        # offset = out*st (out*Rf below the top level when Rf < st).
+        st = stride
+        if st != 1:
+            for j in range(2):
+                ref, slide = (y_var, r_var) if j == 0 else (x_var, s_var)
+                full = spec_sizes[slide]
+                if scratch[_V_SIZE, ref] >= full:
+                    out = (scratch[_V_SIZE, ref] + st - full) // st
+                    scratch[_V_SIZE, ref] = out * min(st, full) + max(full - st, 0)
+                    scratch[_V_OFS, ref] = out * (full if (lvl != 0 and full < st) else st)
         for var in range(nvar):
-            lv_size[lvl, var] = max(v_size[var], 1)
-            lv_ofs[lvl, var] = max(v_ofs[var], 1)
-            lv_sp[lvl, var] = v_sp[var] != 0
-            lv_dims[lvl, var] = dims[var]
+            lv_size[lvl, var] = max(scratch[_V_SIZE, var], 1)
+            lv_ofs[lvl, var] = max(scratch[_V_OFS, var], 1)
+            lv_sp[lvl, var] = scratch[_V_SP, var] != 0
+            lv_dims[lvl, var] = scratch[_DIMS, var]
         lv_units[lvl] = top_units if lvl == 0 else max(cluster[i, lvl], 1)
         for p in range(nvar):
-            upper_rank[lv_order[lvl, p]] = p
+            scratch[_UPPER_RANK, lv_order[lvl, p]] = p
         # Lower level dimension sizes (ConstructLowerClusterDimensionTable).
         for var in range(nvar):
-            dims[var] = min(lv_size[lvl, var], dims[var])
+            scratch[_DIMS, var] = min(lv_size[lvl, var], scratch[_DIMS, var])
     return R.OK
-
-
-@njit(cache=True, error_model="numpy")
-def _sort_by_key(key, order):
-    """``order`` = the variables sorted by ``key`` (stable insertion sort)."""
-    n = key.shape[0]
-    for p in range(n):
-        order[p] = p
-    for p in range(1, n):
-        var = order[p]
-        q = p - 1
-        while q >= 0 and key[order[q]] > key[var]:
-            order[q + 1] = order[q]
-            q -= 1
-        order[q + 1] = var
-
-
-@njit(cache=True, error_model="numpy")
-def _apply_outer_stride(size, offset, y_var, r_var, x_var, s_var, spec_sizes, stride, is_top):
-    """MAESTRO's stride fix on Y/X directives, in place (§2.1 rule c).
-
-    For stride ``st != 1`` and a directive at least as large as the full filter
-    side ``Rf``: ``out = (size + st - Rf) // st``; ``size = out*min(st, Rf) +
-    max(Rf - st, 0)``; ``offset = out*st`` (``out*Rf`` below the top level when
-    ``Rf < st``).
-    """
-    st = stride
-    if st == 1:
-        return
-    for ref, slide in ((y_var, r_var), (x_var, s_var)):
-        full = spec_sizes[slide]
-        if size[ref] >= full:
-            out = (size[ref] + st - full) // st
-            size[ref] = out * min(st, full) + max(full - st, 0)
-            offset[ref] = out * (full if (not is_top and full < st) else st)

@@ -23,21 +23,33 @@ MAPPED, UNIQUE, MAPPED_EDGE, UNIQUE_EDGE = 0, 1, 2, 3
 OUT_MAPPED, OUT_UNIQUE, OUT_MAPPED_EDGE, OUT_UNIQUE_EDGE = 4, 5, 6, 7
 NUM_COLUMNS = 8
 
+#: Per-level integers (columns of ``lvi``): sub-units of one cluster, active
+#: sub-units at the spatial edge, loop position of the first SpatialMap, bitmask
+#: (over loop positions) of the SpatialMaps, per tensor the bitmask of its
+#: dimensions, per tensor the position of the last SpatialMap met when scanning
+#: the tensor's dimensions in MAESTRO's order (-1: none), position of the last
+#: SpatialMap of the level.
+L_UNITS, L_EDGE_UNITS, L_FIRST_SPATIAL, L_SPATIAL = 0, 1, 2, 3
+L_COUPLED, L_LAST_SPATIAL, L_LAST_SPATIAL_ALL = 4, 7, 10
+NUM_LEVEL_INTS = 11
 
-@njit(cache=True, error_model="numpy")
-def level_table(size, offset, spatial, dims, sliding, table):
-    """Fill ``table`` (V, 8) with the static sizes of one level (ReuseAnalysis constructor).
 
-    ``size``, ``offset``, ``spatial``, ``dims`` are the level's per-variable
-    directive arguments and static dimension sizes; ``sliding[v]`` is the
-    sliding variable (R, S) of a reference variable (Y, X), else -1.
+@njit(cache=True, error_model="numpy", inline="always")
+def level_table(lvl, lv_size, lv_ofs, lv_sp, lv_dims, sliding, table):
+    """Fill ``table`` (V, 8) with the static sizes of level ``lvl`` (ReuseAnalysis
+    constructor).
+
+    ``lv_size``, ``lv_ofs``, ``lv_sp``, ``lv_dims`` (MAX_LEVELS, V) are the
+    levels' per-variable directive arguments and static dimension sizes;
+    ``sliding[v]`` is the sliding variable (R, S) of a reference variable (Y, X),
+    else -1.
     """
-    nvar = size.shape[0]
+    nvar = sliding.shape[0]
     for v in range(nvar):
-        m, o, dim = size[v], offset[v], dims[v]
+        m, o, dim = lv_size[lvl, v], lv_ofs[lvl, v], lv_dims[lvl, v]
         steady = max(tdiv(dim - m, o), 0)
         has_edge = steady * o + m < dim or m > dim
-        unique = 0 if (not spatial[v] and dim <= m) else min(m, o)
+        unique = 0 if (not lv_sp[lvl, v] and dim <= m) else min(m, o)
         edge_map = dim - (steady + 1) * o
         if edge_map < 0:
             edge_map = dim
@@ -49,10 +61,10 @@ def level_table(size, offset, spatial, dims, sliding, table):
         slide = sliding[ref]
         if slide < 0:
             continue
-        table[ref, OUT_MAPPED] = size[ref] - size[slide] + 1
-        table[ref, OUT_UNIQUE] = min(offset[ref], size[ref])
+        table[ref, OUT_MAPPED] = lv_size[lvl, ref] - lv_size[lvl, slide] + 1
+        table[ref, OUT_UNIQUE] = min(lv_ofs[lvl, ref], lv_size[lvl, ref])
         table[ref, OUT_MAPPED_EDGE] = table[ref, MAPPED_EDGE] - table[slide, MAPPED_EDGE] + 1
-        table[ref, OUT_UNIQUE_EDGE] = min(offset[ref], table[ref, OUT_MAPPED_EDGE])
+        table[ref, OUT_UNIQUE_EDGE] = min(lv_ofs[lvl, ref], table[ref, OUT_MAPPED_EDGE])
 
 
 @njit(cache=True, error_model="numpy")

@@ -1,319 +1,321 @@
 """Per-case data volumes of one cluster level (maestro-model.md §4.4-4.6), compiled.
 
-:func:`row_volumes` computes, for one case-class row of a level call, the
+:func:`call_volumes` computes, for every case-class row of a level call, the
 critical-path partial sums, the MACs of the step, the output egress, the ingress
-of both input tensors and the tile sizes handed to the level below.  Each helper
-mirrors one of MAESTRO's reuse-analysis functions: per directive it picks one
-of the level-static sizes (mapped / unique / edge variants, see
-:mod:`gamma.costmodel.tables`) and multiplies over the directives coupled to a
-tensor.
+of both input tensors and the edge state that selects the tile sizes handed to
+the level below (:func:`sub_size`).  It follows MAESTRO's reuse-analysis
+functions (GetPEEgressVolume, GetPEIngressVolume, GetSpatialEgressTraffic, ...):
+per directive one of the level-static sizes is picked (mapped / unique / edge
+variants, see :mod:`gamma.costmodel.tables`) and multiplied over the directives
+coupled to a tensor.  Only SpatialMaps have role-dependent factors, so each
+product is computed once over the other directives and finished per role.
 
 Sub-unit roles: the *first* sub-unit of a spatial step, the *other* sub-units
 (which reuse what overlaps with their neighbour), and the *edge-edge* unit
 (``ee``: the last active one at a spatial edge, with a partial tile).
 
-Array layout of a level (V loop positions):
+Data layout (no array views are created, and only a few arrays are passed:
+each array handed to a compiled function that is not inlined costs atomic
+reference-count updates; scalar helpers have one explicit signature each, so
+that numba compiles them once instead of once per combination of literal
+arguments):
 
-* ``sizes`` (V, 8) int64, columns of :mod:`gamma.costmodel.tables`;
-* ``spatial`` (V,) bool: SpatialMap at that position;
-* ``coupled`` (V, 3) bool per tensor (:data:`INPUT`, :data:`FILTER`, :data:`OUTPUT`);
-* ``tensor_order`` (3, T) int64: loop positions of each tensor's dimensions in
-  MAESTRO's order, padded with -1;
-* ``st`` (5, V) bool: the call's iteration states (:mod:`gamma.costmodel.cases`).
+* ``sizes`` (MAX_LEVELS, V, 8) int64: per level and loop position, the columns
+  of :mod:`gamma.costmodel.tables`;
+* ``lvi`` (MAX_LEVELS, NUM_LEVEL_INTS) int64: per level the sub-units, the
+  SpatialMap and per-tensor coupling bitmasks over loop positions, ...
+  (:mod:`gamma.costmodel.tables`);
+* a case class is given by bitmasks over loop positions: ``edge`` (directives
+  in their Edge step), ``steady`` (the changing directive in a Steady step), the
+  derived ``is_edge`` (Edge step, or an Init step that is already an edge) and
+  ``has_ee`` (edge-edge flag); the call's state masks come from
+  :mod:`gamma.costmodel.cases`.
 """
 from __future__ import annotations
 
 from numba import njit
 
-from gamma.costmodel.cases import EDGE, EDGE_EE, INIT, INIT_EDGE, STEADY, UNROLLED
-from gamma.costmodel.tables import (MAPPED, MAPPED_EDGE, OUT_MAPPED, OUT_MAPPED_EDGE,
-                                    OUT_UNIQUE, OUT_UNIQUE_EDGE, UNIQUE, UNIQUE_EDGE)
+from gamma.costmodel.layout import (B_EXITS, B_SP_EDGE, B_SP_EE, R_C, R_EGRESS, R_FILTER,
+                                    R_INPUT, R_IS_EDGE, R_KEY, R_MACS, R_PSUMS)
+from gamma.costmodel.tables import (L_COUPLED, L_EDGE_UNITS, L_FIRST_SPATIAL, L_LAST_SPATIAL,
+                                    L_LAST_SPATIAL_ALL, L_SPATIAL, L_UNITS, MAPPED,
+                                    MAPPED_EDGE, OUT_MAPPED, OUT_MAPPED_EDGE, OUT_UNIQUE,
+                                    OUT_UNIQUE_EDGE, UNIQUE, UNIQUE_EDGE)
 
 INPUT, FILTER, OUTPUT = 0, 1, 2
 
 
-@njit(cache=True, error_model="numpy")
-def _nonzero(x):
-    """MAESTRO skips a factor of 0 in some products."""
-    return x if x != 0 else 1
+@njit("int64(boolean, boolean, boolean, boolean, boolean, boolean, boolean, int64, int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
+def _out_factor(first, ee, reuse_at_edge, one_edge_unit, steady, edge, is_edge, m, me, om, ou,
+                ome, oue):
+    """Factor of an output-coupled SpatialMap in a sub-unit's egress or partial sums
+    (GetPEEgressVolume)."""
+    if first:
+        plain = om
+    else:
+        plain = ou if ou != 0 else 1       # MAESTRO skips a factor of 0
+    if steady:
+        return plain
+    if not edge:                           # Init step
+        if is_edge and ee:
+            return ome if (one_edge_unit or not reuse_at_edge) else oue
+        return plain
+    if one_edge_unit:
+        # MAESTRO reads the input-space edge size here (not Y'/X').
+        return me if (first or ee) else 1
+    return oue if ee else plain
 
 
-@njit(cache=True, error_model="numpy")
-def _mapped_volume(pos, is_edge, tensor, first, ee, sizes, spatial, coupled, edge_units):
-    """Full tile of a sub-unit in the all-Init case (GetPEMappedVolume)."""
-    result = 1
-    for p in range(pos.shape[0]):
-        if not coupled[p, tensor]:
-            continue
-        if spatial[p] and is_edge[p]:
-            if edge_units == 1:
-                result *= sizes[p, MAPPED_EDGE] if (first or ee) else 1
-            else:
-                result *= sizes[p, MAPPED_EDGE] if ee else sizes[p, MAPPED]
-        elif is_edge[p]:
-            result *= sizes[p, MAPPED_EDGE]
-        else:
-            result *= sizes[p, MAPPED]
-    return result
+@njit("int64(boolean, boolean, boolean, boolean, boolean, boolean, int64, int64, int64, int64)", cache=True, error_model="numpy")
+def _reduction_factor(first, ee, one_edge_unit, steady, edge, is_edge, m, u, me, ue):
+    """Factor of a SpatialMap not coupled to the output in a sub-unit's partial sums."""
+    if first:
+        plain = m
+    else:
+        plain = u if u != 0 else 1
+    if steady:
+        return plain
+    if not edge:
+        return me if (is_edge and ee) else plain
+    if one_edge_unit:
+        return me if (first or ee) else 1
+    return ue if ee else plain
 
 
-@njit(cache=True, error_model="numpy")
-def _inited(c, tensor, st, coupled):
-    """A directive inside ``c`` coupled to the tensor restarts (is not unrolled)."""
-    for p in range(c + 1, coupled.shape[0]):
-        if coupled[p, tensor] and not st[UNROLLED, p]:
-            return True
-    return False
-
-
-@njit(cache=True, error_model="numpy")
-def _pe_ingress(c, pos, is_edge, tensor, first, ee, inited, sizes, spatial, coupled,
-                edge_units):
-    """New elements of an input tensor one sub-unit receives (GetPEIngressVolume)."""
+@njit("int64(boolean, boolean, int64, int64, boolean, boolean, boolean, boolean, int64, int64, int64, int64)", cache=True, error_model="numpy")
+def _ingress_factor(first, ee, c, p, changing, moving, is_edge, one_edge_unit, m, u, me, ue):
+    """Factor of a SpatialMap in the ingress of one sub-unit (GetPEIngressVolume);
+    for ``c < 0`` in its full all-Init tile (GetPEMappedVolume)."""
     if c < 0:
-        return _mapped_volume(pos, is_edge, tensor, first, ee, sizes, spatial, coupled,
-                              edge_units)
-    if not coupled[c, tensor]:
-        return 0                       # the tensor is stationary: temporal reuse
-    result = 1
-    for p in range(pos.shape[0]):
-        if not coupled[p, tensor]:
-            continue
-        changing = p == c and not inited
-        if spatial[p]:
-            full = sizes[p, MAPPED_EDGE] if ee else sizes[p, MAPPED]
-            reuse = sizes[p, UNIQUE_EDGE] if ee else sizes[p, UNIQUE]
-            if first:
-                result *= full
-            elif pos[p] == INIT:
-                result *= full if p <= c else reuse
-            else:
-                result *= reuse if changing else full
-        elif pos[p] == INIT:
-            result *= sizes[p, MAPPED_EDGE] if is_edge[p] else sizes[p, MAPPED]
-        else:
-            result *= max(sizes[p, UNIQUE], 1) if changing else sizes[p, MAPPED]
-    return result
+        if not is_edge:
+            return m
+        if one_edge_unit:
+            return me if (first or ee) else 1
+        return me if ee else m
+    full = me if ee else m
+    if first:
+        return full
+    if not moving:
+        return full if p <= c else (ue if ee else u)
+    return (ue if ee else u) if changing else full
 
 
 @njit(cache=True, error_model="numpy")
-def _spatial_info(is_edge, has_ee, tensor, include_all, spatial, tensor_order):
-    """Spatial edge state of a tensor's spatially mapped dimension, scanned as MAESTRO does.
+def call_volumes(sizes, lvi, lvl, nvar, r0, r1, m_unrolled, m_init_edge, m_edge_ee, row_int,
+                 row_bool):
+    """Volumes of the case-class rows ``r0:r1`` of a call of level ``lvl``.
 
-    Returns (mapped, edge, ee): any scanned dimension is a SpatialMap, any of
-    those is at an edge, and the edge-edge flag of the last one scanned.
+    Reads the class of each row from ``row_int[R_C]`` (changing loop position,
+    -1: all Init) and ``row_int[R_KEY]`` (:mod:`gamma.costmodel.cases`); the
+    call's state masks are ``m_unrolled``, ``m_init_edge``, ``m_edge_ee``.
+    Writes, per row (fields of :mod:`gamma.costmodel.layout`): critical-path
+    partial sums, MACs of the step, output egress, input ingress, filter
+    ingress, the ``is_edge`` mask (selects the tile sizes for the level below,
+    :func:`sub_size`), silent exit, first SpatialMap at an edge, its edge-edge
+    flag.
+
+    Every product over directives factors into the directives that are not
+    SpatialMaps (whose factors do not depend on the sub-unit's role, computed
+    once per row) and the at most two SpatialMaps (one factor per role).
+    Integer products are exact in any order (also when they wrap).
     """
-    mapped, edge, ee = False, False, False
-    for k in range(tensor_order.shape[1]):
-        p = tensor_order[tensor, k]
-        if p < 0:
-            break
-        if spatial[p]:
-            mapped = True
-            edge = edge or is_edge[p]
-            ee = has_ee[p]
-    if include_all:
-        for p in range(spatial.shape[0]):
-            if spatial[p]:
-                mapped = True
-                edge = edge or is_edge[p]
-                ee = has_ee[p]
-    return mapped, edge, ee
+    spatial = lvi[lvl, L_SPATIAL]
+    cin, cf, out = lvi[lvl, L_COUPLED + INPUT], lvi[lvl, L_COUPLED + FILTER], lvi[
+        lvl, L_COUPLED + OUTPUT]
+    units, edge_units = lvi[lvl, L_UNITS], lvi[lvl, L_EDGE_UNITS]
+    one = edge_units == 1
+    last_out, last_in = lvi[lvl, L_LAST_SPATIAL + OUTPUT], lvi[lvl, L_LAST_SPATIAL + INPUT]
+    last_f, last_all = lvi[lvl, L_LAST_SPATIAL + FILTER], lvi[lvl, L_LAST_SPATIAL_ALL]
+    first_sp = lvi[lvl, L_FIRST_SPATIAL]
+    full_mask = (1 << nvar) - 1
+    for r in range(r0, r1):
+        c, key = row_int[R_C, r], row_int[R_KEY, r]
+        mask = key & full_mask
+        edge = steady = 0
+        if c >= 0:
+            if (key >> nvar) & 1:
+                edge = mask | (1 << c)
+            else:
+                edge, steady = mask, 1 << c
+        moving = edge | steady
+        init = full_mask & ~moving
+        is_edge = edge | (init & m_init_edge)
+        has_ee = (edge & m_edge_ee) | (init & m_init_edge)
+        # A directive inside c coupled to the tensor restarts (is not unrolled).
+        inner_mask = ~((2 << c) - 1) if c >= 0 else 0
+        inited_in = (cin & ~m_unrolled & inner_mask) != 0
+        inited_f = (cf & ~m_unrolled & inner_mask) != 0
+        # MAESTRO exits silently when a changing TemporalMap coupled to an input
+        # tensor has a level-static unique size of 0 and does not restart.
+        exits = False
+        if c >= 0 and not (spatial >> c) & 1 and sizes[lvl, c, UNIQUE] == 0:
+            exits = ((((cin >> c) & 1) != 0 and not inited_in)
+                     or (((cf >> c) & 1) != 0 and not inited_f))
+        stationary_in = c >= 0 and ((cin >> c) & 1) == 0    # temporal reuse: no ingress
+        stationary_f = c >= 0 and ((cf >> c) & 1) == 0
+
+        # Factors of the directives that are not SpatialMaps.
+        base_out = base_red = base_in = base_f = 1
+        for p in range(nvar):
+            bit = 1 << p
+            if spatial & bit:
+                continue
+            m, me = sizes[lvl, p, MAPPED], sizes[lvl, p, MAPPED_EDGE]
+            if out & bit:
+                if steady & bit:
+                    base_out *= sizes[lvl, p, OUT_MAPPED]
+                elif is_edge & bit:
+                    base_out *= sizes[lvl, p, OUT_MAPPED_EDGE]
+                else:
+                    base_out *= sizes[lvl, p, OUT_MAPPED]
+            else:
+                base_red *= me if is_edge & bit else m
+            if (cin | cf) & bit:
+                if not moving & bit:
+                    factor_in = factor_f = me if is_edge & bit else m
+                else:
+                    factor_in = factor_f = m
+                    if p == c:
+                        if not inited_in:
+                            factor_in = max(sizes[lvl, p, UNIQUE], 1)
+                        if not inited_f:
+                            factor_f = max(sizes[lvl, p, UNIQUE], 1)
+                if cin & bit:
+                    base_in *= factor_in
+                if cf & bit:
+                    base_f *= factor_f
+
+        # SpatialMap factors per sub-unit role: e_* egress, s_* partial sums,
+        # i_* / f_* input / filter ingress; suffix (first, ee) as T/F.
+        e_tf = e_ff = e_tt = e_ft = 1
+        s_tf = s_tt = s_ft = 1
+        i_tf = i_ff = i_tt = i_ft = 1
+        f_tf = f_ff = f_tt = f_ft = 1
+        sp = spatial
+        while sp:
+            p = 0
+            while not (sp >> p) & 1:
+                p += 1
+            bit = 1 << p
+            sp &= ~bit
+            st_p, ed_p, ie_p = (steady & bit) != 0, (edge & bit) != 0, (is_edge & bit) != 0
+            m, u = sizes[lvl, p, MAPPED], sizes[lvl, p, UNIQUE]
+            me, ue = sizes[lvl, p, MAPPED_EDGE], sizes[lvl, p, UNIQUE_EDGE]
+            if out & bit:
+                om, ou = sizes[lvl, p, OUT_MAPPED], sizes[lvl, p, OUT_UNIQUE]
+                ome, oue = sizes[lvl, p, OUT_MAPPED_EDGE], sizes[lvl, p, OUT_UNIQUE_EDGE]
+                e_tf *= _out_factor(True, False, True, one, st_p, ed_p, ie_p, m, me, om, ou,
+                                    ome, oue)
+                e_ff *= _out_factor(False, False, True, one, st_p, ed_p, ie_p, m, me, om, ou,
+                                    ome, oue)
+                e_tt *= _out_factor(True, True, True, one, st_p, ed_p, ie_p, m, me, om, ou,
+                                    ome, oue)
+                e_ft *= _out_factor(False, True, True, one, st_p, ed_p, ie_p, m, me, om, ou,
+                                    ome, oue)
+                s_tf *= _out_factor(True, False, True, one, st_p, ed_p, ie_p, m, me, om, ou,
+                                    ome, oue)
+                s_tt *= _out_factor(True, True, True, one, st_p, ed_p, ie_p, m, me, om, ou,
+                                    ome, oue)
+                s_ft *= _out_factor(False, True, False, one, st_p, ed_p, ie_p, m, me, om, ou,
+                                    ome, oue)
+            else:
+                s_tf *= _reduction_factor(True, False, one, st_p, ed_p, ie_p, m, u, me, ue)
+                s_tt *= _reduction_factor(True, True, one, st_p, ed_p, ie_p, m, u, me, ue)
+                s_ft *= _reduction_factor(False, True, one, st_p, ed_p, ie_p, m, u, me, ue)
+            mv = (moving & bit) != 0
+            if cin & bit:
+                ch = p == c and not inited_in
+                i_tf *= _ingress_factor(True, False, c, p, ch, mv, ie_p, one, m, u, me, ue)
+                i_ff *= _ingress_factor(False, False, c, p, ch, mv, ie_p, one, m, u, me, ue)
+                i_tt *= _ingress_factor(True, True, c, p, ch, mv, ie_p, one, m, u, me, ue)
+                i_ft *= _ingress_factor(False, True, c, p, ch, mv, ie_p, one, m, u, me, ue)
+            if cf & bit:
+                ch = p == c and not inited_f
+                f_tf *= _ingress_factor(True, False, c, p, ch, mv, ie_p, one, m, u, me, ue)
+                f_ff *= _ingress_factor(False, False, c, p, ch, mv, ie_p, one, m, u, me, ue)
+                f_tt *= _ingress_factor(True, True, c, p, ch, mv, ie_p, one, m, u, me, ue)
+                f_ft *= _ingress_factor(False, True, c, p, ch, mv, ie_p, one, m, u, me, ue)
+
+        # Output: egress (GetSpatialEgressTraffic), critical-path partial sums
+        # (GetNumCriticalPathPartialSums), MACs of the step
+        # (GetOutputTensorSpatialMappingSize for partial sums).
+        psum_base = base_out * base_red
+        out_first, psum_first = base_out * e_tf, psum_base * s_tf
+        mapped = (spatial & out) != 0
+        at_edge = (spatial & out & is_edge) != 0
+        ee = last_out >= 0 and (has_ee >> last_out) & 1 != 0
+        if not mapped:
+            egress = out_first
+        elif not at_edge:
+            egress = out_first + (units - 1) * (base_out * e_ff)
+        else:
+            egress = out_first
+            if one and ee:
+                egress = base_out * e_tt
+            if edge_units > 1:
+                egress += max(edge_units - (1 if ee else 0) - 1, 0) * (base_out * e_ff)
+                if ee:
+                    egress += base_out * e_ft
+        if mapped and at_edge and one and ee:
+            critical = psum_base * s_tt
+        else:
+            critical = psum_first
+        # Every SpatialMap of the level (after the output's own) decides the MACs.
+        any_edge = (spatial & is_edge) != 0
+        last_ee = last_all >= 0 and (has_ee >> last_all) & 1 != 0
+        if not any_edge:
+            macs = units * psum_first
+        else:
+            macs = psum_first
+            if one and last_ee:
+                macs = psum_base * s_tt
+            if edge_units > 1:
+                macs += max(edge_units - (1 if last_ee else 0) - 1, 0) * psum_first
+                if last_ee:
+                    macs += psum_base * s_ft
+        # Input tensors (GetSpatialIngressTraffic).
+        ingress_in = _ingress(stationary_in, (spatial & cin) != 0, (spatial & cin & is_edge) != 0,
+                              last_in >= 0 and (has_ee >> last_in) & 1 != 0, units, edge_units,
+                              base_in, i_tf, i_ff, i_tt, i_ft)
+        ingress_f = _ingress(stationary_f, (spatial & cf) != 0, (spatial & cf & is_edge) != 0,
+                             last_f >= 0 and (has_ee >> last_f) & 1 != 0, units, edge_units,
+                             base_f, f_tf, f_ff, f_tt, f_ft)
+        row_int[R_PSUMS, r], row_int[R_MACS, r], row_int[R_EGRESS, r] = critical, macs, egress
+        row_int[R_INPUT, r], row_int[R_FILTER, r] = ingress_in, ingress_f
+        row_int[R_IS_EDGE, r] = is_edge
+        row_bool[B_EXITS, r] = exits
+        row_bool[B_SP_EDGE, r] = (is_edge >> first_sp) & 1 != 0
+        row_bool[B_SP_EE, r] = (has_ee >> first_sp) & 1 != 0
 
 
-@njit(cache=True, error_model="numpy")
-def _level_ingress(c, pos, is_edge, has_ee, tensor, sizes, spatial, st, coupled, tensor_order,
-                   units, edge_units):
-    """Ingress of an input tensor over the active sub-units (GetSpatialIngressTraffic)."""
-    inited = _inited(c, tensor, st, coupled)
-    mapped, edge, ee = _spatial_info(is_edge, has_ee, tensor, False, spatial, tensor_order)
-    first = _pe_ingress(c, pos, is_edge, tensor, True, False, inited, sizes, spatial,
-                        coupled, edge_units)
+@njit("int64(boolean, boolean, boolean, boolean, int64, int64, int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
+def _ingress(stationary, mapped, at_edge, ee, units, edge_units, base, v_tf, v_ff, v_tt, v_ft):
+    """Ingress of an input tensor over the active sub-units (GetSpatialIngressTraffic)
+    from its per-role SpatialMap factors (first / other unit, edge-edge or not)."""
+    if stationary:
+        return 0
+    first = base * v_tf
     if not mapped:
         return first
-    if not edge:
-        return first + (units - 1) * _pe_ingress(c, pos, is_edge, tensor, False, False,
-                                                 inited, sizes, spatial, coupled, edge_units)
+    if not at_edge:
+        return first + (units - 1) * (base * v_ff)
     if edge_units == 1 and ee:
-        first = _pe_ingress(c, pos, is_edge, tensor, True, True, inited, sizes, spatial,
-                            coupled, edge_units)
+        first = base * v_tt
     if edge_units > 1:
         full_units = max(edge_units - (1 if ee else 0) - 1, 0)
         if full_units:
-            first += full_units * _pe_ingress(c, pos, is_edge, tensor, False, False, inited,
-                                              sizes, spatial, coupled, edge_units)
+            first += full_units * (base * v_ff)
         if ee:
-            first += _pe_ingress(c, pos, is_edge, tensor, False, True, inited, sizes, spatial,
-                                 coupled, edge_units)
+            first += base * v_ft
     return first
 
 
-@njit(cache=True, error_model="numpy")
-def _silent_exit(c, tensor, sizes, spatial, st, coupled):
-    """MAESTRO terminates when a changing TemporalMap has a level-static unique size of 0."""
-    if c < 0 or not coupled[c, tensor] or spatial[c]:
-        return False
-    return sizes[c, UNIQUE] == 0 and not _inited(c, tensor, st, coupled)
-
-
-@njit(cache=True, error_model="numpy")
-def _pe_egress(pos, is_edge, partial_sums, first, ee, reuse_at_edge, sizes, spatial, coupled,
-               edge_units):
-    """Output volume of one sub-unit, or its partial sums (GetPEEgressVolume).
-
-    With ``partial_sums`` the product also runs over the non-output (reduction)
-    directives, giving the MACs of the sub-unit's step.
-    """
-    one_edge_unit = edge_units == 1
-    result = 1
-    for p in range(pos.shape[0]):
-        state = pos[p]
-        if not coupled[p, OUTPUT]:
-            if not partial_sums:
-                continue
-            if not spatial[p]:
-                result *= sizes[p, MAPPED_EDGE] if is_edge[p] else sizes[p, MAPPED]
-                continue
-            plain = sizes[p, MAPPED] if first else _nonzero(sizes[p, UNIQUE])
-            if state == INIT:
-                result *= sizes[p, MAPPED_EDGE] if (is_edge[p] and ee) else plain
-            elif state == STEADY:
-                result *= plain
-            elif one_edge_unit:
-                result *= sizes[p, MAPPED_EDGE] if (first or ee) else 1
-            else:
-                result *= sizes[p, UNIQUE_EDGE] if ee else plain
-            continue
-        if not spatial[p]:
-            if state == INIT:
-                result *= sizes[p, OUT_MAPPED_EDGE] if is_edge[p] else sizes[p, OUT_MAPPED]
-            elif state == STEADY:
-                result *= sizes[p, OUT_MAPPED]
-            else:
-                result *= sizes[p, OUT_MAPPED_EDGE]
-            continue
-        plain = sizes[p, OUT_MAPPED] if first else _nonzero(sizes[p, OUT_UNIQUE])
-        if state == INIT:
-            if is_edge[p] and ee:
-                if one_edge_unit or not reuse_at_edge:
-                    result *= sizes[p, OUT_MAPPED_EDGE]
-                else:
-                    result *= sizes[p, OUT_UNIQUE_EDGE]
-            else:
-                result *= plain
-        elif state == STEADY:
-            result *= plain
-        elif one_edge_unit:
-            # MAESTRO reads the input-space edge size here (not Y'/X').
-            result *= sizes[p, MAPPED_EDGE] if (first or ee) else 1
-        else:
-            result *= sizes[p, OUT_UNIQUE_EDGE] if ee else plain
-    return result
-
-
-@njit(cache=True, error_model="numpy")
-def row_volumes(c, pos, sizes, spatial, coupled, tensor_order, st, units, edge_units,
-                first_spatial, is_edge, has_ee, sub_normal, sub_ee):
-    """Volumes of one case-class row of a level call.
-
-    Parameters
-    ----------
-    c : int
-        Changing loop position (-1: all Init).
-    pos : ndarray (V,), int8
-        Representative position (INIT/STEADY/EDGE) per directive.
-    sizes, spatial, coupled, tensor_order, st : level and call arrays (module docstring)
-    units, edge_units : int
-        Sub-units of the level, active ones at the spatial edge.
-    first_spatial : int
-        Loop position of the level's first SpatialMap.
-    is_edge, has_ee : bool ndarray (V,), scratch
-    sub_normal, sub_ee : int64 ndarray (V,), output
-        Dimension sizes for the level below (ConstructSubClusterDimension), per
-        loop position, for the regular units and for the edge-edge unit.
-
-    Returns
-    -------
-    tuple
-        Critical-path partial sums, MACs of the step, output egress, input
-        ingress, filter ingress (ints); silent exit, first SpatialMap at an
-        edge, its edge-edge flag (bools).
-    """
-    nvar = pos.shape[0]
-    for p in range(nvar):
-        is_edge[p] = pos[p] == EDGE or (pos[p] == INIT and st[INIT_EDGE, p])
-        if pos[p] == EDGE:
-            has_ee[p] = st[EDGE_EE, p]
-        else:
-            has_ee[p] = pos[p] == INIT and is_edge[p]
-
-    # Output: egress (GetSpatialEgressTraffic), critical-path partial sums
-    # (GetNumCriticalPathPartialSums), MACs of the step
-    # (GetOutputTensorSpatialMappingSize for partial sums).
-    mapped, edge, ee = _spatial_info(is_edge, has_ee, OUTPUT, False, spatial, tensor_order)
-    out_first = _pe_egress(pos, is_edge, False, True, False, True, sizes, spatial, coupled,
-                           edge_units)
-    psum_first = _pe_egress(pos, is_edge, True, True, False, True, sizes, spatial, coupled,
-                            edge_units)
-    if not mapped:
-        egress = out_first
-    elif not edge:
-        egress = out_first + (units - 1) * _pe_egress(
-            pos, is_edge, False, False, False, True, sizes, spatial, coupled, edge_units)
-    else:
-        egress = out_first
-        if edge_units == 1 and ee:
-            egress = _pe_egress(pos, is_edge, False, True, True, True, sizes, spatial, coupled,
-                                edge_units)
-        if edge_units > 1:
-            egress += max(edge_units - (1 if ee else 0) - 1, 0) * _pe_egress(
-                pos, is_edge, False, False, False, True, sizes, spatial, coupled, edge_units)
-            if ee:
-                egress += _pe_egress(pos, is_edge, False, False, True, True, sizes, spatial,
-                                     coupled, edge_units)
-    if mapped and edge and edge_units == 1 and ee:
-        critical = _pe_egress(pos, is_edge, True, True, True, True, sizes, spatial, coupled,
-                              edge_units)
-    else:
-        critical = psum_first
-    _, any_edge, last_ee = _spatial_info(is_edge, has_ee, OUTPUT, True, spatial, tensor_order)
-    if not any_edge:
-        macs = units * psum_first
-    else:
-        macs = psum_first
-        if edge_units == 1 and last_ee:
-            macs = _pe_egress(pos, is_edge, True, True, True, True, sizes, spatial, coupled,
-                              edge_units)
-        if edge_units > 1:
-            macs += max(edge_units - (1 if last_ee else 0) - 1, 0) * psum_first
-            if last_ee:
-                macs += _pe_egress(pos, is_edge, True, False, True, False, sizes, spatial,
-                                   coupled, edge_units)
-    ingress_input = _level_ingress(c, pos, is_edge, has_ee, INPUT, sizes, spatial, st, coupled,
-                                   tensor_order, units, edge_units)
-    ingress_filter = _level_ingress(c, pos, is_edge, has_ee, FILTER, sizes, spatial, st,
-                                    coupled, tensor_order, units, edge_units)
-    exits = (_silent_exit(c, INPUT, sizes, spatial, st, coupled)
-             or _silent_exit(c, FILTER, sizes, spatial, st, coupled))
-
-    # Tile sizes for the level below (ConstructSubClusterDimension).
-    for p in range(nvar):
-        if spatial[p] and (is_edge[p] or pos[p] == EDGE):
-            sub_normal[p] = sizes[p, MAPPED_EDGE] if edge_units == 1 else sizes[p, MAPPED]
-            sub_ee[p] = sizes[p, MAPPED_EDGE]
-        elif is_edge[p] and not spatial[p]:
-            sub_normal[p] = sub_ee[p] = sizes[p, MAPPED_EDGE]
-        else:
-            sub_normal[p] = sub_ee[p] = sizes[p, MAPPED]
-    return (critical, macs, egress, ingress_input, ingress_filter, exits,
-            is_edge[first_spatial], has_ee[first_spatial])
-
-
-@njit(cache=True, error_model="numpy")
-def mapped_volume(sizes, coupled, tensor):
-    """Tile of a tensor with the level-static mapped sizes (GetMappedVolume)."""
-    out = 1
-    for p in range(sizes.shape[0]):
-        if coupled[p, tensor]:
-            out *= sizes[p, MAPPED]
-    return out
+@njit("int64(int64, int64, int64, int64, boolean, int64)", cache=True, error_model="numpy")
+def sub_size(mapped, mapped_edge, is_spatial, is_edge, edge_edge, edge_units):
+    """Dimension size of a directive for the level below (ConstructSubClusterDimension),
+    for a regular unit or the edge-edge unit, from its level-static mapped sizes."""
+    if not is_edge:
+        return mapped
+    if is_spatial and not edge_edge and edge_units != 1:
+        return mapped
+    return mapped_edge

@@ -244,3 +244,48 @@ def test_children_repeating_a_scored_mapping_are_mostly_replaced():
                                            d.spatial.reshape(len(d.dim), -1), d.cluster], axis=1)
                            for d in seen])
     assert r.samples == 160 and len(np.unique(rows, axis=0)) >= 0.97 * len(rows)
+
+
+def test_edge_tile_gives_cheap_edges_and_the_cost_model_prices_them_so():
+    from gamma.mapping import C, Population, R, S, X, Y
+    space = GAConfig().space(CONV, HW)
+    rng = np.random.default_rng(0)
+    pop = ops.structured_population(space, 300, rng)
+    moved = ops.edge_tile(pop, space, rng)
+    assert (moved.tile != pop.tile).any(axis=(1, 2)).sum() > 100
+    assert (moved.tile[:, 0] <= space.max_tile).all() and (moved.tile >= 1).all()
+    # resnet18 layer 2: "Y'27 C32 X'3* K33 R3 S3 | Cluster(27): K4 S3 Y'1* X'1 R3 C1" scores
+    # 1.0047 of the bound where the K tile 32 scores 1.037 (168 / 162 PEs)
+    tiles = np.array([[[k, 32, 27, 3, 3, 3], [4, 1, 1, 1, 3, 3]] for k in (32, 33)])
+    order = np.array([[[Y, C, X, K, R, S], [K, S, Y, X, R, C]]] * 2)
+    two = Population(par=np.array([[X, Y]] * 2), par2=np.full((2, 2), -1),
+                     cluster=np.array([[0, 27]] * 2), order=order, tile=tiles,
+                     levels=np.array([2, 2]))
+    table = score(two, CONV, HW, GAConfig())
+    ratio = table["runtime"] / (CONV.macs / HW.num_pes)
+    assert table["feasible"].all()
+    assert ratio[0] == pytest.approx(168 / 162, abs=1e-3) and ratio[1] < 1.005
+
+
+def test_selection_keeps_several_structures():
+    from gamma.search.ga import _diverse
+    space = GAConfig().space(CONV, HW)
+    pop = ops.random_population(space, 40, np.random.default_rng(1))
+    pop.levels[:] = 2
+    pop.par[:20], pop.cluster[:20, 1] = K, 4          # half the pool: one structure, ranked first
+    keep = _diverse(np.arange(40), pop, 20, cap=5)
+    assert list(keep) == [0, 1, 2, 3, 4] + list(range(20, 35))
+
+
+def test_lexicographic_rank_order_is_deaps_selbest():
+    from deap import tools
+    from gamma.search.ga import _LexFitness, _Member
+    rng = np.random.default_rng(3)
+    n = 200
+    t = {"violation": np.where(rng.random(n) < 0.3, rng.integers(0, 3, n) * 0.5, 0.0),
+         "latency": rng.integers(0, 5, n).astype(float), "energy": rng.integers(0, 3, n).astype(float)}
+    t["violation"][:5] = np.inf
+    members = [_Member(i, _LexFitness((t["violation"][i], t["latency"][i], t["energy"][i])))
+               for i in range(n)]
+    expected = [m.index for m in tools.selBest(members, 50)]
+    assert list(rank_order(t, GAConfig(), 50)) == expected

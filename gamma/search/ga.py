@@ -224,8 +224,9 @@ def rank_order(table: dict, cfg: GAConfig, k: int) -> np.ndarray:
     """
     f1, f2, v = table[cfg.fitness1], table[cfg.fitness2], table["violation"]
     if not cfg.pareto:
-        members = [_Member(i, _LexFitness((v[i], f1[i], f2[i]))) for i in range(len(v))]
-        return np.array([m.index for m in tools.selBest(members, k)], dtype=np.int64)
+        # The order of DEAP's selBest on _LexFitness (a stable sort on (violation,
+        # fitness1, fitness2)), as one lexsort: no Fitness object per candidate.
+        return np.lexsort((f2, f1, v))[:k].astype(np.int64)
     feasible = np.flatnonzero(v == 0)
     members = [_Member(i, _ParetoFitness((f1[i], f2[i]))) for i in feasible]
     if len(members) > k:
@@ -367,8 +368,8 @@ class Tracker:
 
 def _column_stat(func, j):
     def stat(rows):
-        values = np.array([r[j] for r in rows], dtype=float)
-        return float(func(values)) if len(values) else math.nan
+        values = np.asarray(rows, dtype=float)
+        return float(func(values[:, j])) if len(values) else math.nan
     return stat
 
 
@@ -394,6 +395,8 @@ class LayerSearch:
             children that repeat an already scored mapping are mutated again
             score(children)                                    # one cost-model call
             pop ← best num_pop of pop ∪ children               # elitist; lexicographic or NSGA-II
+                  (lexicographic: at most NICHE·num_pop of one structure — levels, parallel
+                   dims, cluster sizes — before the others' next best)
             (after STALL generations without improvement, half the next
              generation's children are fresh seeds instead)     # restart
             record the generation
@@ -429,7 +432,9 @@ class LayerSearch:
     """
 
     #: Generations without improvement of the best before a restart.
-    STALL = 8
+    STALL = 4
+    #: Most of the population one structure (levels, parallel dims, cluster sizes) may fill.
+    NICHE = 0.2
     #: Share of local-search children: at first, and at the end of the run.
     LOCAL_SHARE = (0.25, 0.5)
 
@@ -445,7 +450,8 @@ class LayerSearch:
         self.stall = 0               # generations since the best last improved
         self.pop: Population | None = None
         self.table: dict | None = None
-        self.seen = np.empty((0, 0), dtype=np.int64)   # packed rows of every scored mapping
+        self._seen: set = set()      # packed rows (as bytes) of every mapping scored
+        self._seen_width = 0
 
     # -- public API --------------------------------------------------------
     @property
@@ -549,7 +555,7 @@ class LayerSearch:
             self.pop = Population.concatenate([warm, rest])
         else:
             self.pop = self._seeded(n)
-        self.seen = _unique_rows(self.pop.packed())
+        self.seen = self.pop.packed()
         self.table = self._score(self.pop)
         self.tracker.update(self.pop, self.table, 0)
 
@@ -567,13 +573,17 @@ class LayerSearch:
             elite = self.pop.take(np.arange(n_local) % max(len(self.pop) // 4, 1))
             local = ops.neighbour(elite, space, rng)
             children = Population.concatenate([children.take(slice(0, cfg.num_pop - n_local)), local])
-        children, self.seen = _fresh(children, space, rng, self.seen)
+        children = _fresh(children, space, rng, self._seen)
         child_table = self._score(children)
         before = _lex_key(self.table, 0, cfg)
         self.tracker.update(children, child_table, self.generation)
         pool = Population.concatenate([self.pop, children])
         pool_table = _concat(self.table, child_table)
-        keep = rank_order(pool_table, cfg, cfg.num_pop)
+        if cfg.pareto:
+            keep = rank_order(pool_table, cfg, cfg.num_pop)
+        else:
+            keep = _diverse(rank_order(pool_table, cfg, len(pool)), pool, cfg.num_pop,
+                            max(int(cfg.num_pop * self.NICHE), 1))
         self.pop, self.table = pool.take(keep), _take(pool_table, keep)
         self.stall = 0 if _lex_key(self.table, 0, cfg) < before else self.stall + 1
 
@@ -586,6 +596,20 @@ class LayerSearch:
         first, last = self.LOCAL_SHARE
         return first + (last - first) * min(max(3 * progress - 2, 0.0), 1.0)
 
+    @property
+    def seen(self) -> np.ndarray:
+        """Packed rows (:meth:`Population.packed`) of every mapping scored, sorted and unique."""
+        if not self._seen:
+            return np.empty((0, self._seen_width), dtype=np.int64)
+        rows = np.frombuffer(b"".join(sorted(self._seen)), dtype=np.int64)
+        return rows.reshape(len(self._seen), -1).copy()
+
+    @seen.setter
+    def seen(self, rows: np.ndarray) -> None:
+        rows = np.ascontiguousarray(rows, dtype=np.int64)
+        self._seen_width = rows.shape[1] if rows.ndim == 2 else 0
+        self._seen = {row.tobytes() for row in rows}
+
     @staticmethod
     def _fingerprint(cfg: GAConfig) -> GAConfig:
         return replace(cfg, epochs=0)
@@ -597,15 +621,14 @@ def search_layer(layer: Layer, hw: Hardware, cfg: GAConfig, rng: np.random.Gener
     return LayerSearch(layer, hw, cfg, rng, evaluate=evaluate, on_generation=on_generation).run()
 
 
-def _fresh(children: Population, space, rng, seen: np.ndarray,
-           tries: int = 4) -> tuple[Population, np.ndarray]:
+def _fresh(children: Population, space, rng, seen: set, tries: int = 4) -> Population:
     """Mutate again the children that repeat a scored (or sibling) mapping.
 
-    ``seen`` holds the packed rows (:meth:`Population.packed`) of every mapping
-    scored so far, sorted and unique; returns the children and the updated set.
+    ``seen`` holds the packed rows (:meth:`Population.packed`, as bytes) of
+    every mapping scored so far; the children's rows are added to it.
     """
     for _ in range(tries):
-        dup = _duplicates(children.packed(), seen)
+        dup = _duplicates_in(children.packed(), seen)
         if not dup.any():
             break
         again = ops.mutate_tile(children.take(dup), space, rng, rate=1.0, loci=2)
@@ -615,9 +638,40 @@ def _fresh(children: Population, space, rng, seen: np.ndarray,
         again = ops.repair(again, space, rng)
         for name in ("par", "par2", "cluster", "order", "tile", "levels", "pes"):
             getattr(children, name)[dup] = getattr(again, name)
-    rows = children.packed()
-    merged = rows if seen.size == 0 else np.concatenate([seen, rows])
-    return children, _unique_rows(merged)
+    seen.update(row.tobytes() for row in children.packed())
+    return children
+
+
+def _duplicates_in(rows: np.ndarray, seen: set) -> np.ndarray:
+    """(P,) bool: rows in ``seen`` (a set of row bytes) or repeating an earlier row."""
+    dup = np.zeros(len(rows), dtype=bool)
+    batch = set()
+    for i, row in enumerate(rows):
+        key = row.tobytes()
+        if key in seen or key in batch:
+            dup[i] = True
+        batch.add(key)
+    return dup
+
+
+def _diverse(order: np.ndarray, pool: Population, k: int, cap: int) -> np.ndarray:
+    """The first ``k`` of ``order`` (pool indices, best first), taking at most ``cap``
+    mappings of each structure (levels, parallel dims and cluster sizes) before
+    any further one of it: the population keeps several basins to search around."""
+    act = pool.active()
+    structure = np.concatenate([pool.levels[:, None], np.where(act, pool.par, -2),
+                                np.where(act, pool.par2, -2), np.where(act, pool.cluster, -2),
+                                pool.pes[:, None]], axis=1)
+    _, kind = np.unique(_row_view(structure[order]), return_inverse=True)
+    kind = kind.ravel()
+    rank = np.zeros(len(order), dtype=np.int64)
+    counts = np.zeros(kind.max() + 1 if len(kind) else 0, dtype=np.int64)
+    for i, j in enumerate(kind):
+        rank[i] = counts[j]
+        counts[j] += 1
+    first = np.flatnonzero(rank < cap)
+    rest = np.flatnonzero(rank >= cap)
+    return order[np.concatenate([first, rest])[:k]]
 
 
 def _row_view(rows: np.ndarray) -> np.ndarray:

@@ -33,6 +33,19 @@ from gamma.mapping import (DIM_INDEX, NO_DIM, NUM_DIMS, C, K, Population, R, S, 
                            units_per_level)
 from gamma.workload import Layer
 
+#: Share of :func:`seeded_population`'s seeds drawn among the fitting candidates
+#: regardless of their estimated runtime.
+SEED_UNRANKED = 0.5
+
+#: Share of :func:`structured_population`'s top levels whose parallel tile is 1.
+UNIT_PARALLEL = 0.2
+
+#: Share of :func:`structured_population`'s inner levels with a small cluster (2 to 8).
+SMALL_CLUSTER = 0.25
+
+#: Share of :func:`neighbour` moves that are :func:`edge_tile` moves.
+EDGE_SHARE = 0.2
+
 
 @dataclass(frozen=True)
 class SearchSpace:
@@ -238,10 +251,12 @@ def random_population(space: SearchSpace, n: int, rng: np.random.Generator) -> P
 def structured_population(space: SearchSpace, n: int, rng: np.random.Generator) -> Population:
     """``n`` mappings built to keep every PE busy.
 
-    Cluster sizes leave few PEs idle; each level's parallel tile spreads the
-    parent tile evenly over the level's units (``ceil(parent / (units·k))``,
-    small ``k``); other tiles are divisors of the parent tile, the innermost
-    level's biased small (they set the per-PE buffer).
+    Cluster sizes leave few PEs idle (or, a share :data:`SMALL_CLUSTER`, are
+    2 to 8); each level's parallel tile spreads the parent tile evenly over
+    the level's units (``ceil(parent / (units·k))``, small ``k``; at the top
+    level a share :data:`UNIT_PARALLEL` takes 1); other tiles are divisors of
+    the parent tile, the innermost level's biased small (they set the per-PE
+    buffer).
     """
     pop = random_population(space, n, rng)
     if space.codesign:
@@ -262,6 +277,9 @@ def structured_population(space: SearchSpace, n: int, rng: np.random.Generator) 
         size = space.sizes[pop.par[:, level]]
         chunks = np.ceil(size / (1 + (rng.random(n) * size).astype(np.int64))).astype(np.int64)
         c = np.where((rng.random(n) < 0.5) & (chunks <= budget), chunks, c)
+        # or a small cluster (2 to 8): its spatial edge is where MAESTRO's pricing is cheap
+        small = rng.integers(2, 9, n)
+        c = np.where((rng.random(n) < SMALL_CLUSTER) & (small <= budget), small, c)
         pop.cluster[:, level] = np.maximum(c, 1)
         remaining = remaining // np.maximum(c, 1)
     pop = repair(pop, space, rng)
@@ -277,7 +295,10 @@ def structured_population(space: SearchSpace, n: int, rng: np.random.Generator) 
         tile = np.where(full, parent, np.where(innermost & (rng.random((n, 1)) < 0.5), small, divisor))
         p = pop.par[:, level]
         k = rng.choice([1, 1, 1, 2, 3, 4], n)
-        tile[rows, p] = np.maximum(np.ceil(parent[rows, p] / (units[:, level] * k)), 1)
+        spread = np.maximum(np.ceil(parent[rows, p] / (units[:, level] * k)), 1)
+        # or, at the top level, one element per unit (vgg16 layer 2's best mappings
+        # spread Y' 1 per unit over 84 clusters, edge step included)
+        tile[rows, p] = np.where((rng.random(n) < UNIT_PARALLEL) & (level == 0), 1, spread)
         pop.tile[:, level] = tile
     return repair(pop, space, rng)
 
@@ -342,7 +363,10 @@ def seeded_population(space: SearchSpace, n: int, rng: np.random.Generator, *,
     ``pool`` structured candidates are drawn; those whose estimated buffers
     fit (and, given ``area_fits(pes, l1, l2) -> bool array``, whose estimated
     area does) are ranked by estimated runtime (:func:`estimate`) and the best
-    distinct ones are kept; the rest of the population is random, for
+    distinct ones are kept, except that a share :data:`SEED_UNRANKED` of them
+    is drawn among the other fitting ones (MAESTRO's edge pricing, which the
+    estimate ignores, favours mappings it ranks poorly); every other seed gets
+    a cheap edge (:func:`edge_tile`); the rest of the population is random, for
     diversity.  No cost-model call is made.  In co-design the structured
     candidates' PE counts come from :func:`mutate_pe` (as DiGamma's first
     generation); ``default_pes`` is the PE count of non-co-design candidates
@@ -363,7 +387,25 @@ def seeded_population(space: SearchSpace, n: int, rng: np.random.Generator, *,
     rows = candidates.packed()[order]
     _, first = np.unique(rows.view(np.dtype((np.void, 8 * rows.shape[1]))).ravel(), return_index=True)
     order = order[np.sort(first)]
-    seeds = candidates.take(order[:n - n_random])
+    # Most seeds are the best estimated; the others are drawn among the rest
+    # that fit: the estimate is honest, MAESTRO's edge pricing is not, and the
+    # best mappings often look poor to it.
+    n_seeds = n - n_random
+    n_best = n_seeds - int(n_seeds * SEED_UNRANKED)
+    fitting = int(fits.sum())
+    extra = order[n_best:max(fitting, n_best)]
+    extra = extra[rng.permutation(len(extra))[:n_seeds - n_best]]
+    pick = np.concatenate([order[:n_best], extra])
+    if len(pick) < n_seeds:
+        pick = np.concatenate([pick, order[n_best:][~np.isin(order[n_best:], pick)][:n_seeds - len(pick)]])
+    seeds = candidates.take(pick)
+    # Every other seed gets a cheap edge (edge_tile): the estimate cannot see
+    # MAESTRO's edge pricing, so those variants would not survive the ranking.
+    odd = np.arange(len(seeds)) % 2 == 1
+    if odd.any():
+        edged = repair(edge_tile(seeds.take(odd), space, rng), space, rng)
+        for name in ("par", "par2", "cluster", "order", "tile", "levels", "pes"):
+            getattr(seeds, name)[odd] = getattr(edged, name)
     rest = random_population(space, n - len(seeds), rng)
     if len(rest):
         # As GAMMA's unit-base individuals: one mapping with every free tile 1,
@@ -683,11 +725,83 @@ def _clamp_tiles(pop: Population, space: SearchSpace) -> None:
         np.clip(pop.tile[:, level], 1, pop.tile[:, level - 1], out=pop.tile[:, level])
 
 
+def edge_tile(pop: Population, space: SearchSpace, rng, *, rate: float = 1.0) -> Population:
+    """Give one level's tile a cheap *edge* over its child level (a copy; not repaired).
+
+    MAESTRO prices the steps of a level over its child from the child's edge
+    step, so some tile pairs score well below their honest cost while the
+    analysis stays exact.  With a parent tile ``T`` over a child tile ``t``
+    that the child spreads over ``c`` units (``c = 1`` when the child maps the
+    dimension temporally), the cheap pairs have an edge ``e = T mod (t·c)``
+    of ``1`` (temporal child: resnet18 layer 2's K tile 33 over 4 scores 1.0047
+    of the bound where 32 scores 1.037) or just above one unit's tile,
+    ``t < e < 2t`` (spatial child: K 22 over ``K3*`` on 3 PEs, 1.002).
+
+    With probability ``rate`` an individual with at least two levels gets, at
+    a random non-innermost level ``l`` and a free dimension, either a new
+    parent tile ``T = t·c·m + e`` (``m`` for a few steps or near the current
+    ``T``; ``e`` as above) or, half the time, a new child tile at ``l + 1``
+    that makes ``T``'s edge cheap (the nearest such ``t`` above or below).
+    """
+    out = pop.copy()
+    rows = np.flatnonzero(_coin(rng, len(pop), rate) & (pop.levels >= 2))
+    if not len(rows):
+        return out
+    n = len(rows)
+    lvl = (rng.random(n) * (pop.levels[rows] - 1)).astype(np.int64)
+    parent = _parent_tiles(out, space, rows, lvl)
+    cur, child = out.tile[rows, lvl], out.tile[rows, lvl + 1]
+    room = space.free_tiles[lvl] & (parent >= 3) & (cur >= 2)
+    cum = np.cumsum(room, axis=1)
+    ok = cum[:, -1] > 0
+    d = np.minimum((rng.random((n, 1)) * np.maximum(cum[:, -1:], 1) >= cum).sum(axis=1),
+                   NUM_DIMS - 1)
+    r = np.arange(n)
+    P, T, t = parent[r, d], cur[r, d], np.maximum(child[r, d], 1)
+    spatial = out.par[rows, lvl + 1] == d
+    c = np.where(spatial, np.maximum(units_per_level(out, space.num_pes)[rows, lvl + 1], 1), 1)
+    span = t * c
+    # (a) a new parent tile T = span·m + e
+    e_sp = t + 1 + (rng.random(n) * np.maximum(np.minimum(t, span - t) - 1, 1)).astype(np.int64)
+    e = np.where(spatial & (span > t + 1), e_sp, 1)
+    steps = rng.integers(2, 6, n)
+    m_split = np.floor(P / (steps * span))
+    m_near = np.floor(T / span) + rng.choice([-1, 0, 0, 1], n)
+    m = np.maximum(np.where(rng.random(n) < 0.3, m_split, m_near), 1).astype(np.int64)
+    value = span * m + e
+    parent_ok = ok & (value < P) & (value > t)
+    # (b) a new child tile t' that makes T's edge cheap
+    mode_b = rng.random(n) < 0.5
+    new_child = np.zeros(n, dtype=np.int64)
+    child_ok = np.zeros(n, dtype=bool)
+    fixed_child = ~space.free_tiles[lvl + 1, d] & ~(space.split_tiles[lvl + 1, d] & spatial)
+    for i in np.flatnonzero(mode_b & ok & ~fixed_child):
+        cand = np.arange(1, T[i])
+        if not len(cand):
+            continue
+        edge = T[i] % (cand * c[i])
+        good = (edge == 1) if not spatial[i] else (edge > cand) & (edge < 2 * cand)
+        if not good.any():
+            continue
+        pick = cand[good]
+        # the nearest cheap child tile above or below the current one
+        above, below = pick[pick >= t[i]], pick[pick < t[i]]
+        options = [a for a in (above[:1], below[-1:]) if len(a)]
+        new_child[i] = options[int(rng.random() * len(options))][0]
+        child_ok[i] = True
+    use_b = mode_b & child_ok
+    use_a = ~use_b & parent_ok
+    out.tile[rows[use_a], lvl[use_a], d[use_a]] = value[use_a]
+    out.tile[rows[use_b], lvl[use_b] + 1, d[use_b]] = new_child[use_b]
+    return out
+
+
 def neighbour(pop: Population, space: SearchSpace, rng) -> Population:
     """Local search: one small move per individual (GAMMA has no such operator).
 
     Mostly one free tile of one level takes a neighbouring value (±1,
-    doubled, halved, or the next divisor of its parent tile up or down);
+    doubled, halved, or the next divisor of its parent tile up or down) or,
+    for a share :data:`EDGE_SHARE`, a cheap edge over its child (:func:`edge_tile`);
     otherwise an inner level's cluster size moves by ±1, or two adjacent free
     loops of a level swap.  Applied to copies of the best mappings, this
     explores their immediate surroundings, where MAESTRO's edge effects make
@@ -714,7 +828,7 @@ def neighbour(pop: Population, space: SearchSpace, rng) -> Population:
     down = np.where(valid & (divs < old[:, None]), divs, 1).max(axis=1)
     move = rng.integers(0, 6, n)
     value = np.choose(move, [old + 1, old - 1, old * 2, old // 2, up, down])
-    tiles = (kind < 0.8) & (cum[:, -1] > 0)
+    tiles = (kind < 0.8 - EDGE_SHARE) & (cum[:, -1] > 0)
     out.tile[rows[tiles], lvl[tiles], d[tiles]] = np.clip(value, 1, bound)[tiles]
     # cluster sizes
     inner = (kind >= 0.8) & (kind < 0.9) & (out.levels >= 2) & (space.fixed_cluster == 0)
@@ -736,15 +850,19 @@ def neighbour(pop: Population, space: SearchSpace, rng) -> Population:
     sr, sl, si = rows[swap], lvl[swap], i[swap]
     a, b = out.order[sr, sl, si], out.order[sr, sl, si + 1]
     out.order[sr, sl, si], out.order[sr, sl, si + 1] = b, a
+    # "one above a multiple of the inner tile" (see edge_tile)
+    edge = np.flatnonzero((kind >= 0.8 - EDGE_SHARE) & (kind < 0.8))
+    if len(edge):
+        out.tile[edge] = edge_tile(out.take(edge), space, rng).tile
     return repair(out, space, rng)
 
 
 def vary(parents: Population, space: SearchSpace, rng, rates: dict | None = None) -> Population:
     """One generation's offspring: crossover of consecutive parent pairs, then
     reorder, tile / parallel-dim / cluster (/ PE-count in co-design) mutation,
-    growth, aging, repair."""
+    edge moves (:func:`edge_tile`), growth, aging, repair."""
     r = {"crossover": 0.6, "level_crossover": 0.2, "reorder": 0.5, "tile": 0.5, "par": 0.2,
-         "cluster": 0.2, "grow": 0.2, "age": 0.1, "pe": 0.5, **(rates or {})}
+         "cluster": 0.2, "grow": 0.2, "age": 0.1, "pe": 0.5, "edge": 0.3, **(rates or {})}
     half = len(parents) // 2
     a, b = crossover(parents.take(slice(0, half)), parents.take(slice(half, 2 * half)), space, rng,
                      rate=r["crossover"], level_rate=r["level_crossover"])
@@ -755,6 +873,7 @@ def vary(parents: Population, space: SearchSpace, rng, rates: dict | None = None
     kids = mutate_cluster(kids, space, rng, rate=r["cluster"])
     if space.codesign:
         kids = mutate_pe(kids, space, rng, rate=r.get("pe", 0.5))
+    kids = edge_tile(kids, space, rng, rate=r["edge"])
     kids = grow(kids, space, rng, rate=r["grow"])
     kids = age(kids, space, rng, rate=r["age"])
     return repair(kids, space, rng)

@@ -98,24 +98,11 @@ class AreaModel:
         l2 = np.asarray(l2_elements, dtype=np.float64)
         if self.model == "maestro":
             from gamma.costmodel import hwcost
-            cell = hwcost.SRAM_AREA_PER_ELEMENT
-            parts = {"pe": hwcost.MAC_AREA * simd_lanes * pes,
-                     "l1": cell * np.maximum(l1, 1.0) * pes,
-                     "l2": cell * np.maximum(l2, 1.0)}
-            if noc_bw is None:
-                noc = np.zeros(np.broadcast(pes, l1, l2).shape)
-            else:
-                bw = np.asarray(noc_bw, dtype=np.float64)
-                arbiter = (hwcost.ARBITER_C2 * pes ** 2 + hwcost.ARBITER_C1 * pes
-                           + hwcost.ARBITER_C0)
-                noc = (hwcost.BUS_AREA * (hwcost.BUS_C1 * pes + hwcost.BUS_C0) * bw
-                       + np.maximum(hwcost.ARBITER_AREA * arbiter, hwcost.ARBITER_AREA))
-            parts["noc"] = noc
+            parts = hwcost.area_parts(pes, simd_lanes, noc_bw, l1, l2)
         else:
             per_element = self.sram_um2_per_bit * self.bits_per_element
             parts = {"pe": self.mac_um2 * simd_lanes * pes, "l1": per_element * l1 * pes,
-                     "l2": per_element * l2}
-            parts["noc"] = np.zeros(np.broadcast(pes, l1, l2).shape)
+                     "l2": per_element * l2, "noc": 0.0}
         shape = np.broadcast(pes, l1, l2).shape
         return {k: np.broadcast_to(v, shape).astype(np.float64) for k, v in parts.items()}
 

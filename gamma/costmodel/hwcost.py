@@ -33,6 +33,28 @@ def _sram_cells(size):
     return np.maximum(np.asarray(size, dtype=np.float64), 1.0)
 
 
+def _arbiter_scale(pes):
+    return ARBITER_C2 * pes ** 2 + ARBITER_C1 * pes + ARBITER_C0
+
+
+def area_parts(num_pes, simd_lanes: int, noc_bw, l1_size, l2_size) -> dict:
+    """MAESTRO's area terms (about µm²): ``pe``, ``l1``, ``l2`` and ``noc``.
+
+    ``noc_bw`` None leaves out the NoC (bus and arbiter) term.  Arguments as
+    in :func:`area_power`.
+    """
+    pes = np.asarray(num_pes, dtype=np.float64)
+    parts = {"pe": MAC_AREA * simd_lanes * pes,
+             "l1": SRAM_AREA_PER_ELEMENT * _sram_cells(l1_size) * pes,
+             "l2": SRAM_AREA_PER_ELEMENT * _sram_cells(l2_size),
+             "noc": 0.0}
+    if noc_bw is not None:
+        bw = np.asarray(noc_bw, dtype=np.float64)
+        parts["noc"] = (BUS_AREA * (BUS_C1 * pes + BUS_C0) * bw
+                        + np.maximum(ARBITER_AREA * _arbiter_scale(pes), ARBITER_AREA))
+    return parts
+
+
 def area_power(num_pes, simd_lanes: int, noc_bw, l1_size, l2_size):
     """MAESTRO's area and power of an accelerator sized for a mapping.
 
@@ -55,16 +77,13 @@ def area_power(num_pes, simd_lanes: int, noc_bw, l1_size, l2_size):
     bw = np.asarray(noc_bw, dtype=np.float64)
     l1_cells, l2_cells = _sram_cells(l1_size), _sram_cells(l2_size)
     bus_scale = BUS_C1 * pes + BUS_C0
-    arbiter_scale = ARBITER_C2 * pes ** 2 + ARBITER_C1 * pes + ARBITER_C0
-    noc_area = BUS_AREA * bus_scale * bw + np.maximum(ARBITER_AREA * arbiter_scale,
-                                                      ARBITER_AREA)
+    arbiter_scale = _arbiter_scale(pes)
     noc_power = (BUS_POWER * bus_scale / 1000 * bw
                  + np.maximum(ARBITER_POWER * arbiter_scale / 1000, ARBITER_POWER))
     pe_power = pes * MAC_POWER * simd_lanes
     l1_power = pes * SRAM_POWER_PER_ELEMENT * l1_cells
     l2_power = SRAM_POWER_PER_ELEMENT * l2_cells
-    area = (pes * (MAC_AREA * simd_lanes + SRAM_AREA_PER_ELEMENT * l1_cells)
-            + SRAM_AREA_PER_ELEMENT * l2_cells + noc_area)
+    area = sum(area_parts(pes, simd_lanes, bw, l1_size, l2_size).values())
     power = pe_power + l1_power + l2_power + noc_power
     shape = np.shape(l1_cells)
     parts = {"pe_power": np.broadcast_to(pe_power, shape).copy(), "l1_power": l1_power,

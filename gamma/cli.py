@@ -34,30 +34,26 @@ class _Parser(argparse.ArgumentParser):
         raise GammaInputError(message)
 
 
-def _positive_int(flag):
+def _whole_number(flag, minimum: int, expected: str):
+    """An argparse type: an int of at least ``minimum``; ``expected`` words the rule."""
     def parse(text):
         try:
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{flag} expects a whole number, got {text!r}") from None
-        if value < 1:
-            raise argparse.ArgumentTypeError(f"{flag} must be at least 1, got {value}")
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{flag} must be {expected}, got {value}")
         return value
     return parse
+
+
+def _positive_int(flag):
+    return _whole_number(flag, 1, "at least 1")
 
 
 def _size_or_unset(flag):
     """Sizes and bandwidths: positive, or -1/0 meaning "take it from the config"."""
-    def parse(text):
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{flag} expects a whole number, got {text!r}") from None
-        if value < -1:
-            raise argparse.ArgumentTypeError(
-                f"{flag} must be positive (or -1 to keep the hardware config's value), got {value}")
-        return value
-    return parse
+    return _whole_number(flag, -1, "positive (or -1 to keep the hardware config's value)")
 
 
 def build_search_parser() -> argparse.ArgumentParser:

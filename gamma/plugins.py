@@ -390,20 +390,26 @@ def load_mapping_cstr(spec: str | Path) -> Plugin:
     """
     path = resolve_plugin(spec)
     where = _display(path)
-    if path.suffix == ".py":
-        found = _read_python(path, where, "mapping_cstr")
-        raw, lower = found["mapping_cstr"], found.get("lower_to_gemm")
-    else:
-        top = _read_yaml(path, where)
-        unknown = [k for k in top if k not in _TOP_KEYS]
-        if unknown:
-            raise GammaInputError(f"{where}: {unknown[0]}: unknown level or key; expected the levels "
-                                  f"{', '.join(LEVEL_KEYS)} (L2 outermost) and optionally lower_to_gemm")
-        lower = top.get("lower_to_gemm")
-        raw = {k: v for k, v in top.items() if k != "lower_to_gemm"}
+    raw, lower = _read_plugin(path, where, "mapping_cstr")
     data = _validate(raw, where)
     return Plugin(constraint=_to_constraint(data, where), lower_to_gemm=_lower_flag(lower, where, path),
                   source=where, data=data)
+
+
+def _read_plugin(path: Path, where: str, variable: str) -> tuple:
+    """A plugin file's levels dict and its ``lower_to_gemm`` value (None if absent).
+
+    A ``.py`` plugin defines ``variable``; a YAML one holds the levels at the top.
+    """
+    if path.suffix == ".py":
+        found = _read_python(path, where, variable)
+        return found[variable], found.get("lower_to_gemm")
+    top = _read_yaml(path, where)
+    unknown = [k for k in top if k not in _TOP_KEYS]
+    if unknown:
+        raise GammaInputError(f"{where}: {unknown[0]}: unknown level or key; expected the levels "
+                              f"{', '.join(LEVEL_KEYS)} (L2 outermost) and optionally lower_to_gemm")
+    return ({k: v for k, v in top.items() if k != "lower_to_gemm"}, top.get("lower_to_gemm"))
 
 
 def translate_accel(accel: dict, where: str = "accel_cstr") -> dict:
@@ -467,13 +473,7 @@ def load_accel_cstr(spec: str | Path) -> Plugin:
     """
     path = resolve_plugin(spec, flag="--accel_cstr", folders=(ACCEL_DIR, CSTR_DIR))
     where = _display(path)
-    if path.suffix == ".py":
-        found = _read_python(path, where, "accel_cstr")
-        raw, lower = found["accel_cstr"], found.get("lower_to_gemm")
-    else:
-        top = _read_yaml(path, where)
-        lower = top.pop("lower_to_gemm", None)
-        raw = top
+    raw, lower = _read_plugin(path, where, "accel_cstr")
     data = _validate(translate_accel(raw, where), where)
     return Plugin(constraint=_to_constraint(data, where), lower_to_gemm=_lower_flag(lower, where, path),
                   source=where, data=data)

@@ -28,6 +28,8 @@ from gamma.errors import GammaInputError
 #: NGCONV only appear in MAESTRO mapping files.
 LAYER_TYPES = ("CONV", "DSCONV", "GEMM", "FC", "TRCONV", "NGCONV")
 
+#: The model-file columns, in order.
+_COLUMNS = ("K", "C", "Y", "X", "R", "S", "T", "stride")
 #: GAMMA's ``T`` column codes.
 TYPE_CODES = {0: "FC", 1: "CONV", 2: "DSCONV", 3: "GEMM"}
 
@@ -240,9 +242,14 @@ def load_model(model: str | Path) -> list[Layer]:
             raise GammaInputError(
                 f"{path}:{line_no}: expected {width} comma-separated integers, got {len(cells)} "
                 f"({','.join(cells)})")
-        if not all(_INTEGER.match(cell) for cell in cells):
+        bad = next((i for i, cell in enumerate(cells) if not _INTEGER.match(cell)), None)
+        if bad is not None:
+            column = _COLUMNS[bad]
+            hint = (" (the layer type code: 0 FC, 1 CONV, 2 DSCONV, 3 GEMM)" if column == "T"
+                    else "")
             raise GammaInputError(
-                f"{path}:{line_no}: every field must be a whole number, got {','.join(cells)}")
+                f"{path}:{line_no}: column {column} must be a whole number{hint}, got "
+                f"{cells[bad]!r} in {','.join(cells)}")
         values = [int(cell) for cell in cells]
         stride = values[7] if has_stride else 1
         try:

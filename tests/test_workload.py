@@ -132,8 +132,10 @@ def test_load_stride_column(tmp_path):
 @pytest.mark.parametrize("body, line, fragment", [
     ("64,32,56,56,3,3\n", 2, "expected 8 comma-separated integers, got 6"),
     ("64,32,56,56,3,3,1,1,1\n", 2, "expected 8 comma-separated integers, got 9"),
-    ("64,32,56,56,3,3,1,1\n32,32,16,16.1,1,1,1,1\n", 3, "every field must be a whole number"),
-    ("64,32,56,x,3,3,1,1\n", 2, "every field must be a whole number"),
+    ("64,32,56,56,3,3,1,1\n32,32,16,16.1,1,1,1,1\n", 3, "column X must be a whole number, got '16.1'"),
+    ("64,32,56,x,3,3,1,1\n", 2, "column X must be a whole number, got 'x'"),
+    ("64,32,56,56,3,3,CONV,1\n", 2, "column T must be a whole number (the layer type code: 0 FC, 1 CONV"),
+    ("64,32,56,56,3,3,1,two\n", 2, "column stride must be a whole number, got 'two'"),
     ("64,32,56,56,3,3,7,1\n", 2, "layer type code T=7 is unknown"),
     ("64,32,56,56,3,3,-1,1\n", 2, "layer type code T=-1 is unknown"),
     ("64,32,56,56,3,3,1,1\n8,32,56,56,3,3,2,1\n", 3, "a depthwise (T=2) row must have K=1"),
@@ -144,8 +146,8 @@ def test_load_stride_column(tmp_path):
     ("0,64,512,1,1,1,3,1\n", 2, "GEMM M must be a positive integer, got 0"),
     ("64,0,1,1,1,1,0,1\n", 2, "FC I must be a positive integer, got 0"),
     ("512,768,3072,1,1,1,3,4\n", 2, "a GEMM row cannot have a stride (got 4)"),
-    ("64,32,1_000,56,3,3,1,1\n", 2, "every field must be a whole number"),
-    ("64,32,+56,56,3,3,1,1\n", 2, "every field must be a whole number"),
+    ("64,32,1_000,56,3,3,1,1\n", 2, "column Y must be a whole number, got '1_000'"),
+    ("64,32,+56,56,3,3,1,1\n", 2, "column Y must be a whole number, got '+56'"),
 ])
 def test_load_errors_name_file_and_line(tmp_path, body, line, fragment):
     path = write(tmp_path, HEADER + body)

@@ -162,8 +162,10 @@ def build_search_parser() -> argparse.ArgumentParser:
 def build_evaluate_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="gamma evaluate",
                 description="Score MAESTRO mapping files (.m) with the cost model.")
-    p.add_argument("--mapping_file", required=True, help="MAESTRO mapping file (.m)")
-    p.add_argument("--hw_file", default="edge",
+    p.add_argument("mapping", nargs="?", default=None, metavar="MAPPING_FILE",
+                   help="MAESTRO mapping file (.m); or give it with --mapping_file")
+    p.add_argument("--mapping_file", default=None, help="MAESTRO mapping file (.m)")
+    p.add_argument("--hw_file", "--hwconfig", dest="hw_file", default="edge",
                    help="hardware: a name in hwconfigs/ or a YAML, GAMMA or MAESTRO hardware file")
     p.add_argument("--out", default=None, help="write one CSV row per layer here")
     return p
@@ -227,16 +229,20 @@ def _sigterm_as_interrupt():
 def _run_evaluate(args) -> int:
     import pandas as pd
 
+    from gamma.evaluate import evaluate_mapping_file, format_summary
     from gamma.hardware import load_hardware
-    try:
-        from gamma.evaluate import evaluate_mapping_file, format_summary
-    except ModuleNotFoundError:
-        raise GammaInputError("evaluate: not yet available in this version") from None
 
-    if not Path(args.mapping_file).is_file():
-        raise GammaInputError(f"--mapping_file: file {args.mapping_file} does not exist")
+    if args.mapping and args.mapping_file and args.mapping != args.mapping_file:
+        raise GammaInputError(f"evaluate: two mapping files given ({args.mapping} and --mapping_file "
+                              f"{args.mapping_file}); give one")
+    mapping = args.mapping or args.mapping_file
+    if not mapping:
+        raise GammaInputError("evaluate: give the MAESTRO mapping file (.m): "
+                              "main.py evaluate FILE.m [--hw_file edge]")
+    if not Path(mapping).is_file():
+        raise GammaInputError(f"evaluate: mapping file {mapping} does not exist")
     hw = load_hardware(args.hw_file)
-    table: pd.DataFrame = evaluate_mapping_file(args.mapping_file, hw)
+    table: pd.DataFrame = evaluate_mapping_file(mapping, hw)
     print(format_summary(table))
     if args.out:
         table.to_csv(args.out, index=False)

@@ -55,8 +55,19 @@ def test_refuses_a_non_empty_outdir(capsys, tmp_path):
 
 
 def test_evaluate_bad_input(capsys):
-    fails_with(capsys, ["evaluate", "--mapping_file", "/no/such.m"])
-    fails_with(capsys, ["evaluate"], "--mapping_file")
+    fails_with(capsys, ["evaluate", "--mapping_file", "/no/such.m"], "/no/such.m", "does not exist")
+    fails_with(capsys, ["evaluate", "/no/such.m"], "/no/such.m", "does not exist")
+    fails_with(capsys, ["evaluate"], "mapping file")
+    fails_with(capsys, ["evaluate", "a.m", "--mapping_file", "b.m"], "two mapping files")
+
+
+def test_evaluate_takes_the_file_as_argument_or_flag(capsys):
+    from gamma.workload import PROJECT_ROOT
+    path = str(PROJECT_ROOT / "data" / "mappings" / "nvdla_like_kc_ws.m")
+    assert main(["evaluate", path, "--hwconfig", "edge"]) == 0
+    positional = capsys.readouterr().out
+    assert main(["evaluate", "--mapping_file", path, "--hw_file", "edge"]) == 0
+    assert capsys.readouterr().out == positional and "runtime" in positional.lower()
 
 
 def test_a_small_search_runs(capsys, tmp_path):

@@ -671,6 +671,7 @@ def _search(args, hw, cfg, selected, seed, outdir, settings, previous, client) -
         raise
     bar.close()
     totals = rep.finish(plots=not args.no_plots)
+    checkpoints.clear()     # every layer is in results.csv; the run cannot be resumed further
     if args.log_level >= 1:
         print(f"total latency {totals['total_latency_cycles']} cycles, energy "
               f"{totals['total_energy_nj']:.6g} nJ over {totals['layers']} layers; results in {outdir}")

@@ -10,6 +10,7 @@ In the output folder:
 ``run.yaml``      every setting, the seed, the version, and the outcome (status running,
                   done, interrupted or failed)
 ``checkpoints/``  finished layers' results and running layers' search states, for ``--resume``
+                  (deleted when the run completes)
 ``plots/``        convergence.png, layers.png, pareto_layer_<N>.png (with ``--pareto``)
 """
 from __future__ import annotations

@@ -119,6 +119,16 @@ class Checkpoints:
     def load_result(self, key: int) -> LayerResult | None:
         return _load(self.result_path(key))
 
+    def clear(self) -> None:
+        """Delete every checkpoint (the run is complete: nothing is left to resume)."""
+        folder = Path(self.folder)
+        if not folder.is_dir():
+            return
+        for path in folder.glob("layer_*.pkl"):
+            path.unlink(missing_ok=True)
+        if not any(folder.iterdir()):
+            folder.rmdir()
+
     def finished(self) -> list[int]:
         """Keys of the layers with a saved result."""
         folder = Path(self.folder)

@@ -75,6 +75,20 @@ def test_finished_layers_are_saved_and_not_searched_again(tmp_path, reference):
         assert_same(x, y)
 
 
+def test_clear_deletes_the_checkpoints_only(tmp_path):
+    ck = Checkpoints(tmp_path / "ck", every=1)
+    run_model(select_layers(LAYERS), HW, CFG, SEED, checkpoints=ck)
+    assert ck.finished() == [1, 2]
+    ck.clear()
+    assert ck.finished() == [] and not (tmp_path / "ck").exists()
+    ck.clear()      # nothing left: no error
+    mine = tmp_path / "shared"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("not a checkpoint")
+    Checkpoints(mine).clear()
+    assert (mine / "notes.txt").is_file()
+
+
 def test_an_unreadable_checkpoint_is_searched_again(tmp_path, reference, caplog):
     ck = Checkpoints(tmp_path, every=0)
     ck.result_path(2).write_bytes(b"not a pickle")

@@ -10,11 +10,11 @@ number of samples.  Then the whole of ResNet-50 at 200x50 (2 worker processes).
     python benchmarks/bench_search.py            # full run (a few minutes)
     python benchmarks/bench_search.py --quick    # 20x10, one seed, 3 ResNet-50 layers
     python benchmarks/bench_search.py --seeds 10 # more seeds: steadier medians
+    BENCH_QUICK=1 python benchmarks/bench_search.py
 
 Results are bimodal on some layers (a run lands in one of two basins of
 MAESTRO's edge pricing), so besides the median the benchmark prints the share
 of seeds whose best is at least as good as GAMMA's figure.
-    BENCH_QUICK=1 python benchmarks/bench_search.py
 
 The last line is ``RESULT {json}``.
 """

@@ -107,19 +107,10 @@ class AreaModel:
         return {k: np.broadcast_to(v, shape).astype(np.float64) for k, v in parts.items()}
 
     def area_um2(self, num_pes, l1_elements, l2_elements, *, noc_bw=None, simd_lanes: int = 1):
-        """Area in µm² (works element-wise on arrays): the sum of :meth:`parts_um2`.
-
-        Parameters
-        ----------
-        num_pes : int or ndarray
-        l1_elements : int or ndarray
-            L1 buffer size per PE, elements.
-        l2_elements : int or ndarray
-            Shared L2 buffer size, elements.
-        """
+        """Area in µm², the sum of :meth:`parts_um2` (same parameters; element-wise on arrays)."""
         parts = self.parts_um2(num_pes, l1_elements, l2_elements, noc_bw=noc_bw,
                                simd_lanes=simd_lanes)
-        total = parts["pe"] + parts["l1"] + parts["l2"] + parts["noc"]
+        total = sum(parts.values())
         return total.item() if total.ndim == 0 else total
 
     def pe_area_um2(self, simd_lanes: int = 1) -> float:

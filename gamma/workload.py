@@ -32,6 +32,7 @@ LAYER_TYPES = ("CONV", "DSCONV", "GEMM", "FC", "TRCONV", "NGCONV")
 _COLUMNS = ("K", "C", "Y", "X", "R", "S", "T", "stride")
 #: GAMMA's ``T`` column codes.
 TYPE_CODES = {0: "FC", 1: "CONV", 2: "DSCONV", 3: "GEMM"}
+_TYPE_CODES_TEXT = ", ".join(f"{code} {kind}" for code, kind in TYPE_CODES.items())
 
 #: Where the shipped model zoo and the other data folders live.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -156,7 +157,7 @@ class Layer:
         kind = TYPE_CODES.get(t)
         if kind is None:
             raise GammaInputError(
-                f"layer type code T={t} is unknown; expected 0 (FC), 1 (CONV), 2 (DSCONV) or 3 (GEMM)")
+                f"layer type code T={t} is unknown; expected one of {_TYPE_CODES_TEXT}")
         if kind in ("GEMM", "FC"):
             named = dict(zip("MNK", (k, c, y))) if kind == "GEMM" else {"O": k, "I": c}
             for key, value in named.items():
@@ -245,8 +246,7 @@ def load_model(model: str | Path) -> list[Layer]:
         bad = next((i for i, cell in enumerate(cells) if not _INTEGER.match(cell)), None)
         if bad is not None:
             column = _COLUMNS[bad]
-            hint = (" (the layer type code: 0 FC, 1 CONV, 2 DSCONV, 3 GEMM)" if column == "T"
-                    else "")
+            hint = f" (the layer type code: {_TYPE_CODES_TEXT})" if column == "T" else ""
             raise GammaInputError(
                 f"{path}:{line_no}: column {column} must be a whole number{hint}, got "
                 f"{cells[bad]!r} in {','.join(cells)}")
@@ -265,6 +265,6 @@ def write_model(path: str | Path, layers: list[Layer]) -> None:
     """Write layers as a model file with a stride column."""
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["K", "C", "Y", "X", "R", "S", "T", "stride"])
+        writer.writerow(_COLUMNS)
         for layer in layers:
             writer.writerow(layer.to_gamma_row())

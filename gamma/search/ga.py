@@ -155,7 +155,7 @@ def score(pop: Population, layer: Layer, hw: Hardware, cfg: GAConfig, evaluate=N
                               simd_lanes=hw.simd_lanes)
     for name, part in parts.items():
         table[f"area_{name}"] = part
-    table["area"] = parts["pe"] + parts["l1"] + parts["l2"] + parts["noc"]
+    table["area"] = sum(parts.values())
     table["violation"] = violation(table, hw, cfg.allow_inexact, cfg.area_budget_um2)
     table["feasible"] = table["violation"] == 0
     return table

@@ -246,6 +246,46 @@ def test_children_repeating_a_scored_mapping_are_mostly_replaced():
     assert r.samples == 160 and len(np.unique(rows, axis=0)) >= 0.97 * len(rows)
 
 
+@pytest.mark.parametrize("layer", [CONV, Layer("DSCONV", K=1, C=32, Y=112, X=112, R=3, S=3),
+                                   Layer("GEMM", K=768, C=3072, Y=512, X=1, R=1, S=1)],
+                         ids=["conv", "dsconv", "gemm"])
+@pytest.mark.parametrize("levels", [1, 2, 3])
+def test_l1_precheck_agrees_with_the_cost_model(layer, levels):
+    from gamma.search.ga import LayerSearch
+    cfg = GAConfig(slevel_min=levels, slevel_max=levels)
+    search = LayerSearch(layer, HW, cfg, np.random.default_rng(0))
+    rng = np.random.default_rng(1)
+    pop = ops.Population.concatenate([ops.random_population(search.space, 300, rng),
+                                      ops.structured_population(search.space, 300, rng)])
+    fits = score(pop, layer, HW, cfg)["l1_size_req"] <= HW.l1_limit
+    assert 0 < fits.sum() < len(fits)
+    np.testing.assert_array_equal(search._l1_fits(pop), fits)
+
+
+def test_children_that_cannot_fit_l1_are_drawn_again(monkeypatch):
+    from gamma.search.ga import LayerSearch
+    calls = []
+
+    def spy(layer, hw, directives):
+        from gamma.costmodel import evaluate
+        costs = evaluate(layer, hw, directives)
+        calls.append(np.asarray(costs.l1_size_req) > hw.l1_limit)
+        return costs
+
+    def overflow_share(redraws):
+        """Share of the children (every generation after the first) that overflow L1."""
+        monkeypatch.setattr(LayerSearch, "REDRAWS", redraws)
+        shares = []
+        for seed in range(3):
+            calls.clear()
+            r = run(cfg=GAConfig(num_pop=40, epochs=6), seed=seed, evaluate=spy)
+            assert r.samples == 240
+            shares.append(np.mean(np.concatenate(calls[1:])))
+        return np.mean(shares)
+    without, redrawn = overflow_share(0), overflow_share(4)
+    assert without > 0.05 and redrawn < 0.5 * without
+
+
 def test_edge_tile_gives_cheap_edges_and_the_cost_model_prices_them_so():
     from gamma.mapping import C, Population, R, S, X, Y
     space = GAConfig().space(CONV, HW)

@@ -392,6 +392,7 @@ class LayerSearch:
             children ← repair(age(grow(mutate(reorder(crossover(parents))))))
             a share of the children, growing over the run, are instead
                 one-gene neighbours of the best mappings       # local search
+            children whose innermost tile cannot fit L1 are drawn again (REDRAWS times at most)
             children that repeat an already scored mapping are mutated again
             score(children)                                    # one cost-model call
             pop ← best num_pop of pop ∪ children               # elitist; lexicographic or NSGA-II
@@ -437,6 +438,8 @@ class LayerSearch:
     NICHE = 0.2
     #: Share of local-search children: at first, and at the end of the run.
     LOCAL_SHARE = (0.25, 0.5)
+    #: Times a generation's children that cannot fit L1 are drawn again.
+    REDRAWS = 4
 
     def __init__(self, layer: Layer, hw: Hardware, cfg: GAConfig, rng: np.random.Generator, *,
                  evaluate=None, on_generation=None, seeds: Population | None = None):
@@ -561,18 +564,20 @@ class LayerSearch:
 
     def _evolve(self) -> None:
         cfg, space, rng = self.cfg, self.space, self.rng
-        parents = self.pop.take(tournament(len(self.pop), cfg.num_pop, rng))
-        children = ops.vary(parents, space, rng, self.rates)
-        if self.stall >= self.STALL and not cfg.pareto:
-            # converged: half the children are fresh seeds instead
-            self.stall, half = 0, cfg.num_pop // 2
-            fresh = self._seeded(half, pool=1000)
-            children = Population.concatenate([fresh, children.take(slice(half, None))])
-        n_local = int(round(cfg.num_pop * self._local_share()))
-        if n_local:
-            elite = self.pop.take(np.arange(n_local) % max(len(self.pop) // 4, 1))
-            local = ops.neighbour(elite, space, rng)
-            children = Population.concatenate([children.take(slice(0, cfg.num_pop - n_local)), local])
+        restart = self.stall >= self.STALL and not cfg.pareto
+        if restart:
+            self.stall = 0
+        children = self._breed(restart)
+        for _ in range(self.REDRAWS):
+            # Candidates whose L1 tile cannot fit are drawn again before they
+            # cost a cost-model call (the L1 need is the innermost tile's
+            # double-buffered footprint, known without the model).
+            over = ~self._l1_fits(children)
+            if not over.any():
+                break
+            again = self._breed(restart).take(over)
+            for name in _GENES:
+                getattr(children, name)[over] = getattr(again, name)
         children = _fresh(children, space, rng, self._seen)
         child_table = self._score(children)
         before = _lex_key(self.table, 0, cfg)
@@ -586,6 +591,37 @@ class LayerSearch:
                             max(int(cfg.num_pop * self.NICHE), 1))
         self.pop, self.table = pool.take(keep), _take(pool_table, keep)
         self.stall = 0 if _lex_key(self.table, 0, cfg) < before else self.stall + 1
+
+    def _breed(self, restart: bool) -> Population:
+        """``num_pop`` children: varied tournament winners, a growing share of
+        neighbours of the best (local search) and, on a restart, half fresh seeds.
+        The kinds keep their positions from call to call."""
+        cfg, space, rng = self.cfg, self.space, self.rng
+        parents = self.pop.take(tournament(len(self.pop), cfg.num_pop, rng))
+        children = ops.vary(parents, space, rng, self.rates)
+        if restart:
+            half = cfg.num_pop // 2
+            fresh = self._seeded(half, pool=1000)
+            children = Population.concatenate([fresh, children.take(slice(half, None))])
+        n_local = int(round(cfg.num_pop * self._local_share()))
+        if n_local:
+            elite = self.pop.take(np.arange(n_local) % max(len(self.pop) // 4, 1))
+            local = ops.neighbour(elite, space, rng)
+            children = Population.concatenate([children.take(slice(0, cfg.num_pop - n_local)), local])
+        return children
+
+    def _l1_fits(self, pop: Population) -> np.ndarray:
+        """(P,) bool: the L1 need fits the hardware.
+
+        Without a stride the need is exactly the innermost tile's double-buffered
+        footprint (:func:`~gamma.search.operators.estimate`); MAESTRO's stride
+        rewrite sizes strided tiles otherwise, so those (and hardware without an
+        L1 limit) always pass.
+        """
+        limit = self.hw.l1_limit
+        if not math.isfinite(limit) or self.layer.stride != 1:
+            return np.ones(len(pop), dtype=bool)
+        return ops.estimate(pop, self.space)[1] <= limit
 
     def _local_share(self) -> float:
         """Share of each generation's children drawn around the best mappings:
@@ -621,6 +657,9 @@ def search_layer(layer: Layer, hw: Hardware, cfg: GAConfig, rng: np.random.Gener
     return LayerSearch(layer, hw, cfg, rng, evaluate=evaluate, on_generation=on_generation).run()
 
 
+_GENES = ("par", "par2", "cluster", "order", "tile", "levels", "pes")
+
+
 def _fresh(children: Population, space, rng, seen: set, tries: int = 4) -> Population:
     """Mutate again the children that repeat a scored (or sibling) mapping.
 
@@ -636,7 +675,7 @@ def _fresh(children: Population, space, rng, seen: set, tries: int = 4) -> Popul
         if space.codesign:
             again = ops.mutate_pe(again, space, rng, rate=0.5)
         again = ops.repair(again, space, rng)
-        for name in ("par", "par2", "cluster", "order", "tile", "levels", "pes"):
+        for name in _GENES:
             getattr(children, name)[dup] = getattr(again, name)
     seen.update(row.tobytes() for row in children.packed())
     return children

@@ -262,7 +262,7 @@ def test_l1_precheck_agrees_with_the_cost_model(layer, levels):
     np.testing.assert_array_equal(search._l1_fits(pop), fits)
 
 
-def test_children_that_cannot_fit_l1_are_drawn_again(monkeypatch):
+def test_children_that_cannot_fit_l1_are_replaced_by_spares(monkeypatch):
     from gamma.search.ga import LayerSearch
     calls = []
 
@@ -272,9 +272,8 @@ def test_children_that_cannot_fit_l1_are_drawn_again(monkeypatch):
         calls.append(np.asarray(costs.l1_size_req) > hw.l1_limit)
         return costs
 
-    def overflow_share(redraws):
+    def overflow_share():
         """Share of the children (every generation after the first) that overflow L1."""
-        monkeypatch.setattr(LayerSearch, "REDRAWS", redraws)
         shares = []
         for seed in range(3):
             calls.clear()
@@ -282,8 +281,10 @@ def test_children_that_cannot_fit_l1_are_drawn_again(monkeypatch):
             assert r.samples == 240
             shares.append(np.mean(np.concatenate(calls[1:])))
         return np.mean(shares)
-    without, redrawn = overflow_share(0), overflow_share(4)
-    assert without > 0.05 and redrawn < 0.5 * without
+    with_spares = overflow_share()
+    monkeypatch.setattr(LayerSearch, "_l1_fits", lambda self, pop: np.ones(len(pop), dtype=bool))
+    without = overflow_share()
+    assert without > 0.05 and with_spares < 0.5 * without
 
 
 def test_edge_tile_gives_cheap_edges_and_the_cost_model_prices_them_so():

@@ -392,7 +392,7 @@ class LayerSearch:
             children ← repair(age(grow(mutate(reorder(crossover(parents))))))
             a share of the children, growing over the run, are instead
                 one-gene neighbours of the best mappings       # local search
-            children whose innermost tile cannot fit L1 are drawn again (REDRAWS times at most)
+            a child whose innermost tile cannot fit L1 is replaced by a spare drawn alike
             children that repeat an already scored mapping are mutated again
             score(children)                                    # one cost-model call
             pop ← best num_pop of pop ∪ children               # elitist; lexicographic or NSGA-II
@@ -438,8 +438,6 @@ class LayerSearch:
     NICHE = 0.2
     #: Share of local-search children: at first, and at the end of the run.
     LOCAL_SHARE = (0.25, 0.5)
-    #: Times a generation's children that cannot fit L1 are drawn again.
-    REDRAWS = 4
 
     def __init__(self, layer: Layer, hw: Hardware, cfg: GAConfig, rng: np.random.Generator, *,
                  evaluate=None, on_generation=None, seeds: Population | None = None):
@@ -567,17 +565,14 @@ class LayerSearch:
         restart = self.stall >= self.STALL and not cfg.pareto
         if restart:
             self.stall = 0
-        children = self._breed(restart)
-        for _ in range(self.REDRAWS):
-            # Candidates whose L1 tile cannot fit are drawn again before they
-            # cost a cost-model call (the L1 need is the innermost tile's
-            # double-buffered footprint, known without the model).
-            over = ~self._l1_fits(children)
-            if not over.any():
-                break
-            again = self._breed(restart).take(over)
-            for name in _GENES:
-                getattr(children, name)[over] = getattr(again, name)
+        # Every slot is bred twice; the spare replaces a first draw whose
+        # innermost tile cannot fit L1, before either costs a cost-model call
+        # (the L1 need is that tile's double-buffered footprint, known without
+        # the model).  Unused spares are never scored.
+        n = cfg.num_pop
+        drawn = self._breed(restart, np.tile(np.arange(n), 2))
+        fits = self._l1_fits(drawn)
+        children = drawn.take(np.where(~fits[:n] & fits[n:], np.arange(n, 2 * n), np.arange(n)))
         children = _fresh(children, space, rng, self._seen)
         child_table = self._score(children)
         before = _lex_key(self.table, 0, cfg)
@@ -592,23 +587,32 @@ class LayerSearch:
         self.pop, self.table = pool.take(keep), _take(pool_table, keep)
         self.stall = 0 if _lex_key(self.table, 0, cfg) < before else self.stall + 1
 
-    def _breed(self, restart: bool) -> Population:
-        """``num_pop`` children: varied tournament winners, a growing share of
-        neighbours of the best (local search) and, on a restart, half fresh seeds.
-        The kinds keep their positions from call to call."""
+    def _breed(self, restart: bool, slots: np.ndarray) -> Population:
+        """Children for the given slots (positions) of a generation of ``num_pop``.
+
+        The last slots, a share growing over the run, are neighbours of the
+        best mappings (local search); on a restart the first half are fresh
+        seeds; the others are varied tournament winners.  A slot's kind does
+        not change within a generation, so a spare bred for a slot is of its kind.
+        """
         cfg, space, rng = self.cfg, self.space, self.rng
-        parents = self.pop.take(tournament(len(self.pop), cfg.num_pop, rng))
-        children = ops.vary(parents, space, rng, self.rates)
-        if restart:
-            half = cfg.num_pop // 2
-            fresh = self._seeded(half, pool=1000)
-            children = Population.concatenate([fresh, children.take(slice(half, None))])
         n_local = int(round(cfg.num_pop * self._local_share()))
-        if n_local:
-            elite = self.pop.take(np.arange(n_local) % max(len(self.pop) // 4, 1))
-            local = ops.neighbour(elite, space, rng)
-            children = Population.concatenate([children.take(slice(0, cfg.num_pop - n_local)), local])
-        return children
+        local = slots >= cfg.num_pop - n_local
+        fresh = ~local & (slots < cfg.num_pop // 2) if restart else np.zeros(len(slots), bool)
+        varied = ~local & ~fresh
+        parts, where = [], []
+        if varied.any():
+            parents = self.pop.take(tournament(len(self.pop), int(varied.sum()), rng))
+            parts.append(ops.vary(parents, space, rng, self.rates))
+            where.append(np.flatnonzero(varied))
+        if fresh.any():
+            parts.append(self._seeded(int(fresh.sum()), pool=1000))
+            where.append(np.flatnonzero(fresh))
+        if local.any():
+            rank = (slots[local] - (cfg.num_pop - n_local)) % max(len(self.pop) // 4, 1)
+            parts.append(ops.neighbour(self.pop.take(rank), space, rng))
+            where.append(np.flatnonzero(local))
+        return Population.concatenate(parts).take(np.argsort(np.concatenate(where)))
 
     def _l1_fits(self, pop: Population) -> np.ndarray:
         """(P,) bool: the L1 need fits the hardware.

@@ -97,6 +97,11 @@ class Population:
             index = [index]
         return Population(*(np.array(getattr(self, f.name)[index]) for f in fields(self)))
 
+    def put(self, index, other: "Population") -> None:
+        """Overwrite the individuals at ``index`` with ``other``'s, in place."""
+        for f in fields(self):
+            getattr(self, f.name)[index] = getattr(other, f.name)
+
     def copy(self) -> "Population":
         return Population(*(getattr(self, f.name).copy() for f in fields(self)))
 

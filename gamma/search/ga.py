@@ -615,17 +615,12 @@ class LayerSearch:
         return Population.concatenate(parts).take(np.argsort(np.concatenate(where)))
 
     def _l1_fits(self, pop: Population) -> np.ndarray:
-        """(P,) bool: the L1 need fits the hardware.
-
-        Without a stride the need is exactly the innermost tile's double-buffered
-        footprint (:func:`~gamma.search.operators.estimate`); MAESTRO's stride
-        rewrite sizes strided tiles otherwise, so those (and hardware without an
-        L1 limit) always pass.
-        """
+        """(P,) bool: the L1 need (:func:`~gamma.search.operators.l1_need`) fits the
+        hardware.  Strided layers, whose need is only estimated, always pass."""
         limit = self.hw.l1_limit
         if not math.isfinite(limit) or self.layer.stride != 1:
             return np.ones(len(pop), dtype=bool)
-        return ops.estimate(pop, self.space)[1] <= limit
+        return ops.l1_need(pop, self.space) <= limit
 
     def _local_share(self) -> float:
         """Share of each generation's children drawn around the best mappings:
@@ -661,9 +656,6 @@ def search_layer(layer: Layer, hw: Hardware, cfg: GAConfig, rng: np.random.Gener
     return LayerSearch(layer, hw, cfg, rng, evaluate=evaluate, on_generation=on_generation).run()
 
 
-_GENES = ("par", "par2", "cluster", "order", "tile", "levels", "pes")
-
-
 def _fresh(children: Population, space, rng, seen: set, tries: int = 4) -> Population:
     """Mutate again the children that repeat a scored (or sibling) mapping.
 
@@ -678,9 +670,7 @@ def _fresh(children: Population, space, rng, seen: set, tries: int = 4) -> Popul
         again = ops.mutate_par(again, space, rng, rate=0.3)
         if space.codesign:
             again = ops.mutate_pe(again, space, rng, rate=0.5)
-        again = ops.repair(again, space, rng)
-        for name in _GENES:
-            getattr(children, name)[dup] = getattr(again, name)
+        children.put(dup, ops.repair(again, space, rng))
     seen.update(row.tobytes() for row in children.packed())
     return children
 

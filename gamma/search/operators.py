@@ -336,12 +336,23 @@ def estimate(pop: Population, space: SearchSpace):
     inner = pop.tile[rows, pop.levels - 1].astype(float)
     work = np.prod(inner, axis=1)
     cycles = steps * work / space.layer.stride ** 2 + outer_steps
-    l1 = 2 * _footprint(inner, space.layer.type)
+    l1 = l1_need(pop, space)
     top = pop.tile[:, 0].astype(float)
     p0 = pop.par[:, 0]
     top[rows, p0] = np.minimum(top[rows, p0] * units[:, 0], space.sizes[p0])
     l2 = 2 * _footprint(top, space.layer.type)
     return cycles, l1, l2
+
+
+def l1_need(pop: Population, space: SearchSpace) -> np.ndarray:
+    """(P,) float: L1 elements per PE, MAESTRO's double-buffered innermost tile.
+
+    Exactly the cost model's ``l1_size_req`` for unstrided layers; MAESTRO's
+    stride rewrite sizes strided tiles otherwise, so for those it is only an
+    estimate.
+    """
+    inner = pop.tile[np.arange(len(pop)), pop.levels - 1].astype(float)
+    return 2 * _footprint(inner, space.layer.type)
 
 
 def _footprint(t: np.ndarray, layer_type: str) -> np.ndarray:
@@ -403,9 +414,7 @@ def seeded_population(space: SearchSpace, n: int, rng: np.random.Generator, *,
     # MAESTRO's edge pricing, so those variants would not survive the ranking.
     odd = np.arange(len(seeds)) % 2 == 1
     if odd.any():
-        edged = repair(edge_tile(seeds.take(odd), space, rng), space, rng)
-        for name in ("par", "par2", "cluster", "order", "tile", "levels", "pes"):
-            getattr(seeds, name)[odd] = getattr(edged, name)
+        seeds.put(odd, repair(edge_tile(seeds.take(odd), space, rng), space, rng))
     rest = random_population(space, n - len(seeds), rng)
     if len(rest):
         # As GAMMA's unit-base individuals: one mapping with every free tile 1,

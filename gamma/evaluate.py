@@ -43,6 +43,8 @@ CSV_COLUMNS = {
     "Energy (nJ)": "energy_nj",
     "True MACs": "true_macs",
     "Exact analysis": "exact_analysis",
+    "Busiest PE MACs": "busiest_pe_macs",
+    "Undercount": "undercount",
     "Valid": "valid",
 }
 
@@ -111,6 +113,10 @@ def format_summary(df: pd.DataFrame) -> str:
                 f"WARNING: layer {name}: MAESTRO's analysis is not exact (counts "
                 f"{row['Num MACs']:,} MACs, the layer has {row['True MACs']:,}, or the "
                 "throughput exceeds the PEs); its numbers reproduce MAESTRO, not the layer")
+        if row["Undercount"]:
+            warnings.append(
+                f"WARNING: layer {name}: MAESTRO's runtime is below the busiest PE's "
+                f"{row['Busiest PE MACs']:,} MACs: its edge pricing undercounts this mapping")
     valid = df[df["Valid"]]
     lines.append(f"{'total (valid layers)':<24} {int(valid['Runtime (Cycles)'].sum()):>16,} "
                  f"{int(valid['Num MACs'].sum()):>14,} {'':>11} "

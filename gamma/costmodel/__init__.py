@@ -15,6 +15,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from gamma.costmodel import engine, hwcost
+from gamma.costmodel.busiest import busiest_pe_macs
 from gamma.costmodel import reasons as R
 from gamma.costmodel.directives import DIM_CODE, DIM_NAMES, EMPTY, Directives
 from gamma.costmodel.layertable import TENSORS, layer_spec
@@ -62,6 +63,12 @@ class Costs:
     reason : :data:`REASONS` code (0 when valid).
     exact_analysis : valid, ``macs == true_macs``, ``throughput <= PEs * lanes``
         and no access count or buffer size below zero.
+    busiest_pe_macs : MACs of the mapping's busiest PE
+        (:func:`~gamma.costmodel.busiest.busiest_pe_macs`): no execution of
+        the mapping takes fewer than ``busiest_pe_macs / lanes`` cycles.
+    undercount : valid and ``runtime * lanes < busiest_pe_macs``: MAESTRO's
+        runtime is below what the busiest PE alone needs (its case weighting
+        counts partly idle steps as fractions of a step).
     """
 
     runtime: np.ndarray
@@ -112,6 +119,8 @@ class Costs:
     valid: np.ndarray
     reason: np.ndarray
     exact_analysis: np.ndarray
+    busiest_pe_macs: np.ndarray
+    undercount: np.ndarray
 
     def __len__(self) -> int:
         return len(self.runtime)
@@ -234,4 +243,6 @@ def evaluate(layer: Layer, hw: Hardware, directives: Directives, *,
                           axis=0)
     values["exact_analysis"] = (valid & (values["macs"] == layer.macs)
                                 & (values["throughput"] <= pes * hw.simd_lanes) & non_negative)
+    values["busiest_pe_macs"] = np.where(valid, busiest_pe_macs(layer, directives, pes), 0)
+    values["undercount"] = valid & (values["runtime"] * hw.simd_lanes < values["busiest_pe_macs"])
     return Costs(**values)

@@ -1,0 +1,111 @@
+"""The busiest PE's MACs (gamma.costmodel.busiest) and the undercount flag."""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gamma.costmodel import evaluate
+from gamma.costmodel.busiest import busiest_pe_macs
+from gamma.maestro_files import parse_mapping
+from gamma.mapping import NUM_DIMS, units_per_level, to_directives
+from gamma.search import operators as ops
+from gamma.workload import Layer
+from test_costmodel_reference import hardware_of
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def brute_force_busiest(pop, i, layer, num_pes):
+    """Walk every MAC of a tiny layer down the levels to its PE; the largest count.
+
+    At each level a point's chunk along a dimension is ``offset // tile``
+    within its parent tile; the spatial dimension's chunk picks the unit
+    (``chunk mod units``); the chunk becomes the next level's parent tile.
+    """
+    sizes = ops.SearchSpace(layer=layer, num_pes=num_pes).sizes
+    units = units_per_level(pop.take([i]), num_pes)[0]
+    counts = Counter()
+    for point in np.ndindex(*sizes):
+        start, extent, pe = np.zeros(NUM_DIMS, np.int64), sizes.copy(), []
+        for level in range(int(pop.levels[i])):
+            tile = np.minimum(pop.tile[i, level], extent)
+            chunk = (np.array(point) - start) // tile
+            start = start + chunk * tile
+            extent = np.minimum(tile, extent - chunk * tile)
+            pe.append(int(chunk[pop.par[i, level]] % units[level]))
+        counts[tuple(pe)] += 1
+    return max(counts.values())
+
+
+@pytest.mark.parametrize("layer", [
+    Layer("CONV", K=5, C=3, Y=6, X=5, R=2, S=2),
+    Layer("DSCONV", K=1, C=7, Y=6, X=6, R=3, S=1),
+    Layer("GEMM", K=9, C=6, Y=11, X=1, R=1, S=1),
+])
+@pytest.mark.parametrize("levels", [1, 2, 3])
+def test_busiest_pe_matches_walking_every_mac_to_its_pe(layer, levels):
+    num_pes = 12
+    space = ops.SearchSpace(layer=layer, num_pes=num_pes, slevel_min=levels, slevel_max=levels,
+                            par_rs=True)
+    pop = ops.random_population(space, 40, np.random.default_rng(levels))
+    got = busiest_pe_macs(layer, to_directives(pop, layer), num_pes)
+    want = [brute_force_busiest(pop, i, layer, num_pes) for i in range(len(pop))]
+    assert list(got) == want
+    assert (got >= -(-layer.macs // num_pes)).all() and (got <= layer.macs).all()
+
+
+def test_an_even_split_gives_every_pe_an_equal_share():
+    layer = Layer("CONV", K=64, C=64, Y=58, X=58, R=3, S=3)
+    text = """Network n { Layer L { Type: CONV
+    Dimensions { K: 64, C: 64, Y: 58, X: 58, R: 3, S: 3 }
+    Dataflow { SpatialMap(1,1) K; TemporalMap(64,64) C; TemporalMap(56,56) Y';
+               TemporalMap(56,56) X'; TemporalMap(3,3) R; TemporalMap(3,3) S; } } }"""
+    (parsed, directives), = parse_mapping(text)
+    assert parsed.shape_key == layer.shape_key
+    assert busiest_pe_macs(layer, directives, 64)[0] == layer.macs // 64
+    # 48 PEs: the first PE takes K rows 0 and 48, two of the 64
+    assert busiest_pe_macs(layer, directives, 48)[0] == 2 * layer.macs // 64
+
+
+def test_outside_the_exact_cases_the_floor_is_the_average_share():
+    strided = Layer("CONV", K=8, C=4, Y=9, X=9, R=3, S=3, stride=2)
+    space = ops.SearchSpace(layer=strided, num_pes=6)
+    pop = ops.random_population(space, 10, np.random.default_rng(0))
+    assert (busiest_pe_macs(strided, to_directives(pop, strided), 6)
+            == -(-strided.macs // 6)).all()
+    sliding = """Network n { Layer L { Type: CONV
+    Dimensions { K: 4, C: 2, Y: 8, X: 8, R: 3, S: 3 }
+    Dataflow { SpatialMap(3,1) Y; TemporalMap(3,1) X; TemporalMap(4,4) K; TemporalMap(2,2) C;
+               TemporalMap(3,3) R; TemporalMap(3,3) S; } } }"""
+    (layer, directives), = parse_mapping(sliding)
+    assert busiest_pe_macs(layer, directives, 5)[0] == -(-layer.macs // 5)
+
+
+def _reference(case_id):
+    for line in (FIXTURES / "maestro_cases.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        if record["id"] == case_id:
+            return record
+    raise KeyError(case_id)
+
+
+@pytest.mark.parametrize("case_id,busiest,undercount", [
+    # K256 C256 on 256 PEs, Cluster(4): one top cluster works (X' is 1); its first PE gets
+    # 13 of every 16 C (SpatialMap(13) C over 4 PEs) and every K: 256 x 208 MACs, but
+    # MAESTRO reports 52,047 cycles.
+    ("pub-gamma-00177", 256 * 208, True),
+    ("pub-gamma-00001", None, False),
+])
+def test_maestro_runtimes_below_the_busiest_pe_are_flagged(case_id, busiest, undercount):
+    record = _reference(case_id)
+    (layer, directives), = parse_mapping(record["mapping_m"])
+    costs = evaluate(layer, hardware_of(record), directives)
+    assert costs.runtime[0] == record["expected"]["runtime"]
+    if busiest is not None:
+        assert costs.busiest_pe_macs[0] == busiest
+    assert costs.undercount[0] == undercount
+    assert costs.undercount[0] == (costs.runtime[0] * record["hw"]["simd_lanes"] < costs.busiest_pe_macs[0])

@@ -115,6 +115,9 @@ def build_search_parser() -> argparse.ArgumentParser:
     s.add_argument("--allow_inexact", action="store_true",
                    help="accept mappings whose analysis is not exact (model MACs differ from the "
                         "layer's, or throughput above the PE count)")
+    s.add_argument("--allow_undercount", action="store_true",
+                   help="accept mappings whose MAESTRO runtime is below their busiest PE's MACs "
+                        "(MAESTRO's edge pricing; GAMMA's search reads them as they are)")
     c = p.add_argument_group("constraints and co-design")
     c.add_argument("--mapping_cstr", default=None,
                    help="mapping-constraint plugin: a name in data/mapping_cstr/ or a path")
@@ -357,12 +360,15 @@ def search_config(args, num_pes: int, constraint=None):
     if args.allow_inexact:
         log.warning("--allow_inexact: mappings whose analysis is not exact are accepted; their "
                     "latency may be below the compute bound (MACs / PEs)")
+    elif args.allow_undercount:
+        log.warning("--allow_undercount: mappings whose MAESTRO runtime is below their busiest "
+                    "PE's work are accepted; such latencies cannot be reached in hardware")
     return GAConfig(num_pop=args.num_pop, epochs=args.epochs, fitness1=args.fitness1,
                     fitness2=args.fitness2, pareto=args.pareto, method=args.method,
                     slevel_min=args.slevel_min, slevel_max=args.slevel_max,
                     fixed_cluster=args.fixedCluster, par_rs=args.parRS,
                     use_factor=args.use_factor, constraint=constraint,
-                    allow_inexact=args.allow_inexact,
+                    allow_inexact=args.allow_inexact, allow_undercount=args.allow_undercount,
                     area_budget=args.area_budget if args.area_budget > 0 else 0.0)
 
 

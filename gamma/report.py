@@ -35,7 +35,8 @@ RESULT_COLUMNS = [
     "latency_cycles", "energy_nj", "power", "area_um2", "edp_nj_cycles",
     "l1_req_elements", "l2_req_elements", "num_pes", "l1_size", "l2_size", "area_pe_um2",
     "area_l1_um2", "area_l2_um2", "avg_utilized_pes",
-    "latency_over_bound", "feasible", "exact_analysis", "mapping", "samples", "seconds",
+    "latency_over_bound", "busiest_pe_macs", "feasible", "exact_analysis", "undercount",
+    "mapping", "samples", "seconds",
     "same_search_as_layer"]
 
 
@@ -112,7 +113,9 @@ def layer_row(index: int, result: LayerResult, hw, first_index: int) -> dict:
         "area_l1_um2": s.get("area_l1"), "area_l2_um2": s.get("area_l2"),
         "avg_utilized_pes": s["avg_utilized_pes"],
         "latency_over_bound": s["runtime"] * pes / layer.macs,
+        "busiest_pe_macs": s["busiest_pe_macs"],
         "feasible": result.feasible, "exact_analysis": bool(s["exact_analysis"]),
+        "undercount": bool(s["undercount"]),
         "mapping": describe(result.best, 0, layer),
         "samples": 0 if reused else result.samples,
         "seconds": 0.0 if reused else round(result.seconds, 3),

@@ -140,3 +140,17 @@ def test_onnx_model_import_and_report_subcommands(capsys, tmp_path):
     assert (out / "report.html").is_file()
     fails_with(capsys, ["report", str(tmp_path / "nowhere")], "not a results folder")
     fails_with(capsys, ["import-onnx", str(tmp_path / "missing.onnx"), "-o", str(csv_path)])
+
+
+def test_allow_undercount_admits_what_maestro_underprices(caplog, tmp_path):
+    # resnet18 layer 2 (64,64,56,56,3,3): MAESTRO prices mappings at 1.005 of the bound
+    # whose busiest PE needs 1.037 of it.
+    argv = ["--model", "resnet18", "--singlelayer", "2", "--num_pop", "60", "--epochs", "10",
+            "--seed", "1", "--log_level", "0", "--no_plots", "--jobs", "1"]
+    assert main(argv + ["--outdir", str(tmp_path / "honest")]) == 0
+    assert main(argv + ["--outdir", str(tmp_path / "maestro"), "--allow_undercount"]) == 0
+    assert "--allow_undercount" in caplog.text
+    honest = pd.read_csv(tmp_path / "honest" / "results.csv").iloc[0]
+    trusting = pd.read_csv(tmp_path / "maestro" / "results.csv").iloc[0]
+    assert not honest["undercount"] and honest["latency_cycles"] >= honest["busiest_pe_macs"]
+    assert trusting["undercount"] and trusting["latency_cycles"] < honest["latency_cycles"]

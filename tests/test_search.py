@@ -42,10 +42,17 @@ def test_violation_measures_how_far_limits_are_broken():
              "exact_analysis": np.array([True, True, True, False, True]),
              "valid": np.array([True, True, True, True, False]),
              "runtime": np.array([5, 5, 5, 5, 0]),
+             "busiest_pe_macs": np.array([5, 5, 5, 5, 0]),
+             "undercount": np.zeros(5, dtype=bool),
              **{o: np.ones(5) for o in OBJECTIVES}}
     v = violation(table, HW, allow_inexact=False)
     np.testing.assert_allclose(v, [0, 1, 1, 1.2, np.inf])
     assert violation(table, HW, allow_inexact=True)[3] == 0
+    # A runtime of 5 cycles where the busiest PE alone needs 8 misses 3/8 of it.
+    table["busiest_pe_macs"][0], table["undercount"][0] = 8, True
+    assert violation(table, HW, allow_inexact=False)[0] == pytest.approx(1.375)
+    assert violation(table, HW, allow_inexact=False, allow_undercount=True)[0] == 0
+    assert violation(table, HW, allow_inexact=True)[0] == 0
 
 
 def _table(v, f1, f2):
@@ -302,10 +309,15 @@ def test_edge_tile_gives_cheap_edges_and_the_cost_model_prices_them_so():
     two = Population(par=np.array([[X, Y]] * 2), par2=np.full((2, 2), -1),
                      cluster=np.array([[0, 27]] * 2), order=order, tile=tiles,
                      levels=np.array([2, 2]))
-    table = score(two, CONV, HW, GAConfig())
+    table = score(two, CONV, HW, GAConfig(allow_undercount=True))
     ratio = table["runtime"] / (CONV.macs / HW.num_pes)
     assert table["feasible"].all()
     assert ratio[0] == pytest.approx(168 / 162, abs=1e-3) and ratio[1] < 1.005
+    # ... which is an undercount: with either K tile the first PE computes every K and C,
+    # 2 of the 54 rows and 9 of the 54 columns, 1/162 of the MACs: 1.037 of the bound.
+    assert list(table["undercount"]) == [False, True]
+    assert list(table["busiest_pe_macs"]) == [CONV.macs // 162] * 2
+    assert not score(two, CONV, HW, GAConfig())["feasible"][1]
 
 
 def test_selection_keeps_several_structures():
@@ -330,3 +342,29 @@ def test_lexicographic_rank_order_is_deaps_selbest():
                for i in range(n)]
     expected = [m.index for m in tools.selBest(members, 50)]
     assert list(rank_order(t, GAConfig(), 50)) == expected
+
+
+def test_by_default_no_reported_runtime_is_below_the_busiest_pe():
+    # resnet18 layer 2: MAESTRO prices many mappings near 1.005 of the bound whose
+    # first PE alone needs 1.037 of it; GAMMA's reading (allow_undercount) finds them.
+    cfg = GAConfig(num_pop=60, epochs=10)
+    honest = run(cfg=cfg, seed=1)
+    assert honest.feasible and not honest.best_scores["undercount"]
+    assert honest.best_scores["runtime"] * 168 >= honest.best_scores["busiest_pe_macs"]
+    trusting = run(cfg=GAConfig(num_pop=60, epochs=10, allow_undercount=True), seed=1)
+    assert trusting.best_scores["undercount"]
+    assert trusting.best_scores["runtime"] < honest.best_scores["runtime"]
+
+
+def test_screening_lowers_the_latency_of_the_children_scored(monkeypatch):
+    from gamma.search.ga import LayerSearch
+
+    def median_child_latency(screen):
+        monkeypatch.setattr(LayerSearch, "SCREEN", screen)
+        search = LayerSearch(CONV, HW, GAConfig(num_pop=40, epochs=6), np.random.default_rng(3))
+        search.run()
+        children = search.tracker.scored[1:]
+        assert sum(len(part["latency_1"]) for part in children) == 40 * 5    # budget unchanged
+        return np.median(np.concatenate([part["latency_1"] for part in children]))
+
+    assert median_child_latency(4) < 0.8 * median_child_latency(1)

@@ -71,7 +71,12 @@ class GAConfig:
     slevel_min, slevel_max, fixed_cluster, par_rs, use_factor, constraint
         The map space, see :class:`~gamma.search.operators.SearchSpace`.
     allow_inexact : bool
-        Accept candidates whose analysis is not exact.
+        Accept candidates whose analysis is not exact, or whose runtime is an
+        undercount (implies ``allow_undercount``).
+    allow_undercount : bool
+        Accept candidates whose MAESTRO runtime is below their busiest PE's
+        work (``Costs.undercount``); GAMMA's search, which reads MAESTRO's
+        runtime as it is, behaves so.
     rates : tuple of (str, float)
         Operator probabilities overriding :func:`~gamma.search.operators.vary`'s.
     pe_limit : int
@@ -94,6 +99,7 @@ class GAConfig:
     use_factor: bool = False
     constraint: cst.MappingConstraint = cst.MAESTRO_CSTR
     allow_inexact: bool = False
+    allow_undercount: bool = False
     rates: tuple = ()
     pe_limit: int = 0
     area_budget: float = 0.0
@@ -113,7 +119,8 @@ class GAConfig:
                                slevel_max=self.slevel_max, constraint=self.constraint,
                                fixed_cluster=self.fixed_cluster, par_rs=self.par_rs,
                                use_factor=self.use_factor, l1_size=hw.l1_limit,
-                               exact_only=not self.allow_inexact)
+                               exact_only=not self.allow_inexact,
+                               undercount_ok=self.allow_undercount or self.allow_inexact)
 
 
 # ---------------------------------------------------------------------------
@@ -156,19 +163,22 @@ def score(pop: Population, layer: Layer, hw: Hardware, cfg: GAConfig, evaluate=N
     for name, part in parts.items():
         table[f"area_{name}"] = part
     table["area"] = sum(parts.values())
-    table["violation"] = violation(table, hw, cfg.allow_inexact, cfg.area_budget_um2)
+    table["violation"] = violation(table, hw, cfg.allow_inexact, cfg.area_budget_um2,
+                                   allow_undercount=cfg.allow_undercount)
     table["feasible"] = table["violation"] == 0
     return table
 
 
 def violation(table: dict, hw: Hardware, allow_inexact: bool,
-              area_budget_um2: float = math.inf) -> np.ndarray:
+              area_budget_um2: float = math.inf, *, allow_undercount: bool = False) -> np.ndarray:
     """How far each candidate breaks the limits (0: feasible; ``inf``: rejected by the model).
 
     The sum of the relative excess of the L1 and L2 requirements over the
     hardware's sizes and of the area over ``area_budget_um2``, plus
-    ``1 + |MACs - true MACs| / true MACs`` when the analysis is not exact
-    (unless ``allow_inexact``).
+    ``1 + |MACs - true MACs| / true MACs`` when the analysis is not exact and
+    ``1 + shortfall`` when the runtime is an undercount (the busiest PE's
+    share missing from it), unless ``allow_inexact`` (``allow_undercount``:
+    only the latter).
     """
     excess = (np.maximum(table["l1_size_req"] / hw.l1_limit - 1, 0)
               + np.maximum(table["l2_size_req"] / hw.l2_limit - 1, 0))
@@ -178,6 +188,10 @@ def violation(table: dict, hw: Hardware, allow_inexact: bool,
         true = np.maximum(table["true_macs"].astype(float), 1)
         miss = np.abs(table["macs"] - table["true_macs"]) / true
         excess = excess + np.where(table["exact_analysis"], 0.0, 1.0 + miss)
+        if not allow_undercount:
+            busiest = np.maximum(table["busiest_pe_macs"].astype(float), 1)
+            shortfall = 1 - table["runtime"] * hw.simd_lanes / busiest
+            excess = excess + np.where(table["undercount"], 1.0 + shortfall, 0.0)
     finite = np.all([np.isfinite(table[o]) for o in OBJECTIVES], axis=0)
     ok = table["valid"].astype(bool) & finite & (table["runtime"] > 0)
     return np.where(ok, excess, np.inf)
@@ -392,7 +406,8 @@ class LayerSearch:
             children ← repair(age(grow(mutate(reorder(crossover(parents))))))
             a share of the children, growing over the run, are instead
                 one-gene neighbours of the best mappings       # local search
-            a child whose innermost tile cannot fit L1 is replaced by a spare drawn alike
+            each child is the best of SCREEN draws alike: one whose innermost tile
+                fits L1, of least estimated latency (screening, see _screen_key)
             children that repeat an already scored mapping are mutated again
             score(children)                                    # one cost-model call
             pop ← best num_pop of pop ∪ children               # elitist; lexicographic or NSGA-II
@@ -438,6 +453,8 @@ class LayerSearch:
     NICHE = 0.2
     #: Share of local-search children: at first, and at the end of the run.
     LOCAL_SHARE = (0.25, 0.5)
+    #: Draws bred per slot of a generation, of which one is scored (see :meth:`_screen_key`).
+    SCREEN = 4
 
     def __init__(self, layer: Layer, hw: Hardware, cfg: GAConfig, rng: np.random.Generator, *,
                  evaluate=None, on_generation=None, seeds: Population | None = None):
@@ -565,14 +582,14 @@ class LayerSearch:
         restart = self.stall >= self.STALL and not cfg.pareto
         if restart:
             self.stall = 0
-        # Every slot is bred twice; the spare replaces a first draw whose
-        # innermost tile cannot fit L1, before either costs a cost-model call
-        # (the L1 need is that tile's double-buffered footprint, known without
-        # the model).  Unused spares are never scored.
-        n = cfg.num_pop
-        drawn = self._breed(restart, np.tile(np.arange(n), 2))
-        fits = self._l1_fits(drawn)
-        children = drawn.take(np.where(~fits[:n] & fits[n:], np.arange(n, 2 * n), np.arange(n)))
+        # Every slot is bred SCREEN times, kind for kind; the child scored is
+        # the first draw whose innermost tile fits L1 (its need is known without
+        # the model) or, when screening, the fitting draw of least estimated
+        # latency.  The other draws are never scored.
+        n, k = cfg.num_pop, self.SCREEN
+        drawn = self._breed(restart, np.tile(np.arange(n), k))
+        key = np.where(self._l1_fits(drawn), 0.0, np.inf) + self._screen_key(drawn)
+        children = drawn.take(np.argmin(key.reshape(k, n), axis=0) * n + np.arange(n))
         children = _fresh(children, space, rng, self._seen)
         child_table = self._score(children)
         before = _lex_key(self.table, 0, cfg)
@@ -596,8 +613,7 @@ class LayerSearch:
         not change within a generation, so a spare bred for a slot is of its kind.
         """
         cfg, space, rng = self.cfg, self.space, self.rng
-        n_local = int(round(cfg.num_pop * self._local_share()))
-        local = slots >= cfg.num_pop - n_local
+        local = self._is_local(slots)
         fresh = ~local & (slots < cfg.num_pop // 2) if restart else np.zeros(len(slots), bool)
         varied = ~local & ~fresh
         parts, where = [], []
@@ -609,7 +625,7 @@ class LayerSearch:
             parts.append(self._seeded(int(fresh.sum()), pool=1000))
             where.append(np.flatnonzero(fresh))
         if local.any():
-            rank = (slots[local] - (cfg.num_pop - n_local)) % max(len(self.pop) // 4, 1)
+            rank = (slots[local] - slots[local].min()) % max(len(self.pop) // 4, 1)
             parts.append(ops.neighbour(self.pop.take(rank), space, rng))
             where.append(np.flatnonzero(local))
         return Population.concatenate(parts).take(np.argsort(np.concatenate(where)))
@@ -621,6 +637,30 @@ class LayerSearch:
         if not math.isfinite(limit) or self.layer.stride != 1:
             return np.ones(len(pop), dtype=bool)
         return ops.l1_need(pop, self.space) <= limit
+
+    def _screen_key(self, pop: Population) -> np.ndarray:
+        """(P,) estimated latency (:func:`~gamma.search.operators.estimate`) of the
+        draws that compete for a slot, or zeros where no screening applies.
+
+        The estimate ranks candidates almost as the cost model does (rank
+        correlation 0.91-0.99 over a run's children) but only for latency, and
+        only for honest runtimes: it is used when latency is the first
+        objective, not in Pareto or co-design searches (where a lower latency
+        may cost area), and, when undercounts count, not for the local moves
+        (the best of those are the edges MAESTRO underprices, which it cannot see).
+        """
+        cfg = self.cfg
+        if cfg.fitness1 != "latency" or cfg.pareto or cfg.codesign or self.SCREEN < 2:
+            return np.zeros(len(pop))
+        cycles = ops.estimate(pop, self.space)[0]
+        if self.space.undercount_ok:
+            cycles = np.where(self._is_local(np.arange(len(pop)) % cfg.num_pop), 0.0, cycles)
+        return cycles
+
+    def _is_local(self, slots: np.ndarray) -> np.ndarray:
+        """(S,) bool: which slots (positions in a generation) hold local moves: the last ones."""
+        n = self.cfg.num_pop
+        return slots >= n - int(round(n * self._local_share()))
 
     def _local_share(self) -> float:
         """Share of each generation's children drawn around the best mappings:

@@ -37,6 +37,9 @@ from gamma.workload import Layer
 #: regardless of their estimated runtime.
 SEED_UNRANKED = 0.5
 
+#: The same share when only honest runtimes count (``SearchSpace.undercount_ok`` off).
+SEED_UNRANKED_HONEST = 0.1
+
 #: Share of :func:`structured_population`'s top levels whose parallel tile is 1.
 UNIT_PARALLEL = 0.2
 
@@ -72,6 +75,11 @@ class SearchSpace:
         choices, as with ``--parRS``, so a level can split the filter.
     exact_only : bool
         Only exact analyses count (caps strided layers' Y'/X' tiles).
+    undercount_ok : bool
+        MAESTRO's runtime counts even where it is below the busiest PE's work
+        (``GAConfig.allow_undercount``, GAMMA's ground): the operators then also
+        seek the tile pairs MAESTRO prices below their honest cost
+        (:func:`edge_tile`).
     codesign : bool
         Each individual has its own PE count in ``[1, num_pes]`` (``Population.pes``).
     """
@@ -86,6 +94,7 @@ class SearchSpace:
     use_factor: bool = False
     l1_size: float = float("inf")
     exact_only: bool = True
+    undercount_ok: bool = False
     codesign: bool = False
 
     @cached_property
@@ -402,7 +411,7 @@ def seeded_population(space: SearchSpace, n: int, rng: np.random.Generator, *,
     # that fit: the estimate is honest, MAESTRO's edge pricing is not, and the
     # best mappings often look poor to it.
     n_seeds = n - n_random
-    n_best = n_seeds - int(n_seeds * SEED_UNRANKED)
+    n_best = n_seeds - int(n_seeds * (SEED_UNRANKED if space.undercount_ok else SEED_UNRANKED_HONEST))
     fitting = int(fits.sum())
     extra = order[n_best:max(fitting, n_best)]
     extra = extra[rng.permutation(len(extra))[:n_seeds - n_best]]
@@ -412,7 +421,7 @@ def seeded_population(space: SearchSpace, n: int, rng: np.random.Generator, *,
     seeds = candidates.take(pick)
     # Every other seed gets a cheap edge (edge_tile): the estimate cannot see
     # MAESTRO's edge pricing, so those variants would not survive the ranking.
-    odd = np.arange(len(seeds)) % 2 == 1
+    odd = (np.arange(len(seeds)) % 2 == 1) & space.undercount_ok
     if odd.any():
         seeds.put(odd, repair(edge_tile(seeds.take(odd), space, rng), space, rng))
     rest = random_population(space, n - len(seeds), rng)
@@ -837,7 +846,8 @@ def neighbour(pop: Population, space: SearchSpace, rng) -> Population:
     down = np.where(valid & (divs < old[:, None]), divs, 1).max(axis=1)
     move = rng.integers(0, 6, n)
     value = np.choose(move, [old + 1, old - 1, old * 2, old // 2, up, down])
-    tiles = (kind < 0.8 - EDGE_SHARE) & (cum[:, -1] > 0)
+    edge_share = EDGE_SHARE if space.undercount_ok else 0.0
+    tiles = (kind < 0.8 - edge_share) & (cum[:, -1] > 0)
     out.tile[rows[tiles], lvl[tiles], d[tiles]] = np.clip(value, 1, bound)[tiles]
     # cluster sizes
     inner = (kind >= 0.8) & (kind < 0.9) & (out.levels >= 2) & (space.fixed_cluster == 0)
@@ -860,7 +870,7 @@ def neighbour(pop: Population, space: SearchSpace, rng) -> Population:
     a, b = out.order[sr, sl, si], out.order[sr, sl, si + 1]
     out.order[sr, sl, si], out.order[sr, sl, si + 1] = b, a
     # "one above a multiple of the inner tile" (see edge_tile)
-    edge = np.flatnonzero((kind >= 0.8 - EDGE_SHARE) & (kind < 0.8))
+    edge = np.flatnonzero((kind >= 0.8 - edge_share) & (kind < 0.8))
     if len(edge):
         out.tile[edge] = edge_tile(out.take(edge), space, rng).tile
     return repair(out, space, rng)
@@ -871,7 +881,8 @@ def vary(parents: Population, space: SearchSpace, rng, rates: dict | None = None
     reorder, tile / parallel-dim / cluster (/ PE-count in co-design) mutation,
     edge moves (:func:`edge_tile`), growth, aging, repair."""
     r = {"crossover": 0.6, "level_crossover": 0.2, "reorder": 0.5, "tile": 0.5, "par": 0.2,
-         "cluster": 0.2, "grow": 0.2, "age": 0.1, "pe": 0.5, "edge": 0.3, **(rates or {})}
+         "cluster": 0.2, "grow": 0.2, "age": 0.1, "pe": 0.5,
+         "edge": 0.3 if space.undercount_ok else 0.0, **(rates or {})}
     half = len(parents) // 2
     a, b = crossover(parents.take(slice(0, half)), parents.take(slice(half, 2 * half)), space, rng,
                      rate=r["crossover"], level_rate=r["level_crossover"])

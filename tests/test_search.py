@@ -230,13 +230,12 @@ def test_search_layer_is_a_layer_search_run():
     _same(run(seed=2), LayerSearch(CONV, HW, SMALL, np.random.default_rng(2)).run())
 
 
-def test_vectorized_dedupe():
-    from gamma.search.ga import _duplicates, _unique_rows
+def test_duplicates_are_rows_seen_before_or_repeated_in_the_batch():
+    from gamma.search.ga import _duplicates_in
     rows = np.array([[1, 2], [3, 4], [1, 2], [5, 6], [3, 4]], dtype=np.int64)
-    assert list(_duplicates(rows, np.empty((0, 0), np.int64))) == [False, False, True, False, True]
-    seen = _unique_rows(np.array([[5, 6], [0, 0]], dtype=np.int64))
-    assert list(_duplicates(rows, seen)) == [False, False, True, True, True]
-    assert len(_unique_rows(rows)) == 3
+    assert list(_duplicates_in(rows, set())) == [False, False, True, False, True]
+    seen = {np.array([5, 6], dtype=np.int64).tobytes(), np.array([0, 0], dtype=np.int64).tobytes()}
+    assert list(_duplicates_in(rows, seen)) == [False, False, True, True, True]
 
 
 def test_children_repeating_a_scored_mapping_are_mostly_replaced():

@@ -753,26 +753,6 @@ def _row_view(rows: np.ndarray) -> np.ndarray:
     return rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()
 
 
-def _unique_rows(rows: np.ndarray) -> np.ndarray:
-    """The distinct rows, in a fixed (byte-wise sorted) order."""
-    if len(rows) == 0:
-        return rows
-    _, first = np.unique(_row_view(rows), return_index=True)
-    return rows[first]
-
-
-def _duplicates(rows: np.ndarray, seen: np.ndarray) -> np.ndarray:
-    """(P,) bool: rows already in ``seen`` (sorted unique rows) or repeating an earlier row."""
-    keys = _row_view(rows)
-    dup = np.ones(len(keys), dtype=bool)
-    dup[np.unique(keys, return_index=True)[1]] = False
-    if seen.size:
-        known = _row_view(seen)
-        at = np.minimum(np.searchsorted(known, keys), len(known) - 1)
-        dup |= known[at] == keys
-    return dup
-
-
 def _pop_state(pop: Population | None) -> dict | None:
     return None if pop is None else {f.name: getattr(pop, f.name).copy() for f in fields(pop)}
 

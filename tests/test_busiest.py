@@ -10,6 +10,7 @@ import pytest
 
 from gamma.costmodel import evaluate
 from gamma.costmodel.busiest import busiest_pe_macs
+from gamma.hardware import Hardware
 from gamma.maestro_files import parse_mapping
 from gamma.mapping import NUM_DIMS, units_per_level, to_directives
 from gamma.search import operators as ops
@@ -109,3 +110,37 @@ def test_maestro_runtimes_below_the_busiest_pe_are_flagged(case_id, busiest, und
         assert costs.busiest_pe_macs[0] == busiest
     assert costs.undercount[0] == undercount
     assert costs.undercount[0] == (costs.runtime[0] * record["hw"]["simd_lanes"] < costs.busiest_pe_macs[0])
+
+
+def _inner_edge_priced(dim: int, outer: int, inner: int) -> int:
+    """Work along one dimension as MAESTRO prices it: the inner level's edge step
+    is sized from the *full* outer tile (``outer mod inner``), also under the outer
+    level's edge step, whose actual edge is ``(dim mod outer) mod inner``."""
+    static_edge = outer % inner or inner
+
+    def under(size):
+        return size // inner * inner + (static_edge if size % inner else 0)
+
+    return dim // outer * under(outer) + (under(dim % outer) if dim % outer else 0)
+
+
+@pytest.mark.parametrize("outer", [55, 50, 40])
+@pytest.mark.parametrize("inner", range(3, 12))
+def test_maestro_sizes_an_inner_edge_step_from_the_full_outer_tile(outer, inner):
+    # K 64 tiled by `outer` at the top and by `inner` inside it; 16 MACs per K per
+    # PE step.  The runtime is 16 x the priced K work plus a fill that does not
+    # depend on the tiles: the edge rule alone moves it, down (an undercount)
+    # as well as up, e.g. 55/6 prices 55 + (6 + 55 mod 6 = 1) = 62 K of 64.
+    text = f"""Network n {{ Layer L {{ Type: CONV
+    Dimensions {{ K: 64, C: 16, Y: 4, X: 2, R: 1, S: 1 }}
+    Dataflow {{ TemporalMap({outer},{outer}) K; SpatialMap(1,1) Y; TemporalMap(2,2) X;
+               TemporalMap(16,16) C; TemporalMap(1,1) R; TemporalMap(1,1) S;
+               Cluster(2); SpatialMap(1,1) X; TemporalMap({inner},{inner}) K;
+               TemporalMap(1,1) Y; TemporalMap(16,16) C; TemporalMap(1,1) R;
+               TemporalMap(1,1) S; }} }} }}"""
+    (layer, directives), = parse_mapping(text)
+    costs = evaluate(layer, Hardware(num_pes=8), directives)
+    priced = _inner_edge_priced(64, outer, inner)
+    assert costs.runtime[0] == 16 * priced + 3
+    assert costs.busiest_pe_macs[0] == 64 * 16
+    assert costs.undercount[0] == (priced < 64)

@@ -1,8 +1,12 @@
 """The busiest PE's MACs: a floor under any honest runtime of a mapping.
 
 MAESTRO prices a level's steps from a few representative cases weighted by how
-often they occur, which can count a step whose units are partly idle as a
-fraction of a step.  A PE still computes every MAC it is given, one per lane
+often they occur, and sizes some of those cases once per level rather than per
+call.  An inner level's edge step, for one, is sized from the *full* parent
+tile (``parent mod tile``) even under the parent's own edge step, whose true
+edge differs: K = 64 tiled by 55 and then by 6 is priced 55 + (6 + 1) = 62 of
+its 64, an undercount, and 40 then 7 is priced 66, an overcount (the test
+suite pins this rule).  A PE still computes every MAC it is given, one per lane
 per cycle, so a mapping cannot run in fewer than ``busiest / lanes`` cycles,
 ``busiest`` being the MACs of its busiest PE.  When MAESTRO reports less, its
 analysis of that mapping is not trustworthy, just as a throughput above the

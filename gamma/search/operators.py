@@ -746,10 +746,11 @@ def _clamp_tiles(pop: Population, space: SearchSpace) -> None:
 def edge_tile(pop: Population, space: SearchSpace, rng, *, rate: float = 1.0) -> Population:
     """Give one level's tile a cheap *edge* over its child level (a copy; not repaired).
 
-    MAESTRO prices the steps of a level over its child from the child's edge
-    step, so some tile pairs score well below their honest cost while the
-    analysis stays exact: undercounts (runtime below the busiest PE's MACs),
-    sought only when they count (``SearchSpace.undercount_ok``).  With a parent tile ``T`` over a child tile ``t``
+    MAESTRO sizes a child level's edge step from the full parent tile ``T``
+    (``T mod t``), also under the parent's own, shorter edge step, so some
+    tile pairs score well below their honest cost while the analysis stays
+    exact: undercounts (runtime below the busiest PE's MACs), sought only
+    when they count (``SearchSpace.undercount_ok``).  With a parent tile ``T`` over a child tile ``t``
     that the child spreads over ``c`` units (``c = 1`` when the child maps the
     dimension temporally), the cheap pairs have an edge ``e = T mod (t·c)``
     of ``1`` (temporal child: resnet18 layer 2's K tile 33 over 4 scores 1.0047

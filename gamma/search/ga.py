@@ -406,8 +406,9 @@ class LayerSearch:
             children ← repair(age(grow(mutate(reorder(crossover(parents))))))
             a share of the children, growing over the run, are instead
                 one-gene neighbours of the best mappings       # local search
-            each child is the best of SCREEN draws alike: one whose innermost tile
-                fits L1, of least estimated latency (screening, see _screen_key)
+            each child is the best of SCREEN draws alike (SCREEN_PRICED when
+                undercounts count): one whose innermost tile fits L1, of least
+                estimated latency (screening, see _screen_key)
             children that repeat an already scored mapping are mutated again
             score(children)                                    # one cost-model call
             pop ← best num_pop of pop ∪ children               # elitist; lexicographic or NSGA-II
@@ -455,6 +456,9 @@ class LayerSearch:
     LOCAL_SHARE = (0.25, 0.5)
     #: Draws bred per slot of a generation, of which one is scored (see :meth:`_screen_key`).
     SCREEN = 4
+    #: The same when undercounts count: the priced estimate ranks draws closely
+    #: enough for more of them to pay off (fewer seeds stuck in a poor basin).
+    SCREEN_PRICED = 16
 
     def __init__(self, layer: Layer, hw: Hardware, cfg: GAConfig, rng: np.random.Generator, *,
                  evaluate=None, on_generation=None, seeds: Population | None = None):
@@ -586,7 +590,7 @@ class LayerSearch:
         # the first draw whose innermost tile fits L1 (its need is known without
         # the model) or, when screening, the fitting draw of least estimated
         # latency.  The other draws are never scored.
-        n, k = cfg.num_pop, self.SCREEN
+        n, k = cfg.num_pop, self._draws()
         drawn = self._breed(restart, np.tile(np.arange(n), k))
         key = np.where(self._l1_fits(drawn), 0.0, np.inf) + self._screen_key(drawn)
         children = drawn.take(np.argmin(key.reshape(k, n), axis=0) * n + np.arange(n))
@@ -638,24 +642,38 @@ class LayerSearch:
             return np.ones(len(pop), dtype=bool)
         return ops.l1_need(pop, self.space) <= limit
 
-    def _screen_key(self, pop: Population) -> np.ndarray:
-        """(P,) estimated latency (:func:`~gamma.search.operators.estimate`) of the
-        draws that compete for a slot, or zeros where no screening applies.
-
-        The estimate ranks candidates almost as the cost model does (rank
-        correlation 0.91-0.99 over a run's children) but only for latency, and
-        only for honest runtimes: it is used when latency is the first
-        objective, not in Pareto or co-design searches (where a lower latency
-        may cost area), and, when undercounts count, not for the local moves
-        (the best of those are the edges MAESTRO underprices, which it cannot see).
-        """
+    def _screens(self) -> bool:
+        """Whether draws are ranked by estimated latency: when latency is the first
+        objective, not in Pareto or co-design searches (where a lower latency may
+        cost area)."""
         cfg = self.cfg
-        if cfg.fitness1 != "latency" or cfg.pareto or cfg.codesign or self.SCREEN < 2:
+        return cfg.fitness1 == "latency" and not cfg.pareto and not cfg.codesign
+
+    def _draws(self) -> int:
+        """Draws bred per slot (:data:`SCREEN`, or :data:`SCREEN_PRICED`)."""
+        priced = self.space.undercount_ok and self._screens() and self.SCREEN > 1
+        return self.SCREEN_PRICED if priced else self.SCREEN
+
+    def _screen_key(self, pop: Population) -> np.ndarray:
+        """(P,) estimated latency of the draws that compete for a slot, or zeros
+        where no screening applies (:meth:`_screens`).
+
+        For honest runtimes, :func:`~gamma.search.operators.estimate` (rank
+        correlation 0.91-0.99 with the cost model over a run's children).
+        When undercounts count, :func:`~gamma.search.operators.priced_estimate`,
+        MAESTRO's own pricing, reflected about MACs / PEs when only exact
+        analyses count (a draw estimated a little below that bound may well be
+        just above it); local moves are then not screened.
+        """
+        if not self._screens() or self.SCREEN < 2:
             return np.zeros(len(pop))
-        cycles = ops.estimate(pop, self.space)[0]
-        if self.space.undercount_ok:
-            cycles = np.where(self._is_local(np.arange(len(pop)) % cfg.num_pop), 0.0, cycles)
-        return cycles
+        if not self.space.undercount_ok:
+            return ops.estimate(pop, self.space)[0]
+        cycles = ops.priced_estimate(pop, self.space)
+        if self.space.exact_only:
+            bound = self.layer.macs / (self.hw.num_pes * self.hw.simd_lanes)
+            cycles = np.where(cycles < bound, 2 * bound - cycles, cycles)
+        return np.where(self._is_local(np.arange(len(pop)) % self.cfg.num_pop), 0.0, cycles)
 
     def _is_local(self, slots: np.ndarray) -> np.ndarray:
         """(S,) bool: which slots (positions in a generation) hold local moves: the last ones."""

@@ -353,6 +353,94 @@ def estimate(pop: Population, space: SearchSpace):
     return cycles, l1, l2
 
 
+def priced_estimate(pop: Population, space: SearchSpace) -> np.ndarray:
+    """(P,) float: compute cycles as MAESTRO prices them, its edge quirks included.
+
+    :func:`estimate` is honest; this one follows how MAESTRO sizes its
+    iteration cases (Init, Steady, Edge), dimension by dimension:
+
+    * an edge step's tile is the level's *static* edge, ``parent mod tile`` of
+      the full parent tile, even under the parent's own, shorter edge step;
+    * a SpatialMap's edge step counts its active units from the full parent
+      tile as well; when that count is one, the whole step is priced at the
+      edge tile (the regular units' full tiles are not seen);
+    * at the innermost level such a spatial edge tile of Y'/X', when the
+      parent tile leaves one, counts input rows/columns (R - 1 or S - 1 more).
+
+    Each call of the innermost level adds one cycle of fill; NoC delays are
+    left out.  On the children of a search
+    that lie within 1 % of MACs / PEs it is within 0.5 % of the cost model
+    for nine in ten (median 0.005-0.06 %) on CONV, 1x1 and GEMM layers;
+    depthwise layers are rougher.  Ranks draws when undercounts count.
+    """
+    n, levels = pop.par.shape
+    rows = np.arange(n)
+    act = pop.active()
+    sizes = np.broadcast_to(space.sizes, (n, NUM_DIMS)).astype(float)
+    # Level-static parent and tile of every dimension, (P, L, 6); an unused
+    # level keeps its parent whole.
+    parent = np.empty((n, levels, NUM_DIMS))
+    tile = np.empty_like(parent)
+    above = sizes
+    for level in range(levels):
+        t = np.where(act[:, level, None], np.minimum(pop.tile[:, level], above), above)
+        parent[:, level], tile[:, level] = above, t
+        above = t
+    edge = parent % tile
+    leaves_edge = edge > 0
+    edge = np.where(leaves_edge, edge, tile)
+    units = units_per_level(pop, space.num_pes).astype(float)[:, :, None]
+    spread = parent > tile * units
+    rest = parent - np.floor(np.floor(parent / tile) / units) * tile * units
+    edge_units = np.where(spread, np.maximum(np.floor(rest / tile), 1), np.ceil(parent / tile))
+    is_par = np.zeros((n, levels, NUM_DIMS), dtype=bool)
+    is_par[rows[:, None], np.arange(levels)[None, :], pop.par] = True
+    is_par &= act[:, :, None]
+    halo = np.zeros(NUM_DIMS)
+    halo[Y], halo[X] = space.sizes[R] - 1, space.sizes[S] - 1
+
+    def priced(level, size, full, at_edge, innermost):
+        """Cycles of a call of ``level`` over ``size``, given the cycles of a
+        full and of an edge step of the level below."""
+        t, u = tile[:, level], units[:, level]
+        steady = np.floor((size - t) / t)
+        temporal = (np.where(size < t, at_edge, full)
+                    + np.where((t < size) & (steady > 0), steady, 0) * full
+                    + np.where((size >= t) & ((steady + 1) * t < size), at_edge, 0))
+        cover = t * u
+        folds = np.trunc((np.trunc((size - t) / t) + 1) / u) - 1
+        has_steady = (cover < size) & (folds > 0)
+        edge_fold = (size > cover) & ((folds + 2) * cover > size) & ((folds + 1) * cover != size)
+        remaining = size - (folds + 1) * cover
+        partial = np.where(remaining < t, 1, np.floor(remaining / t)) * t < remaining
+        tail = np.where(innermost & leaves_edge[:, level], at_edge + halo, at_edge)
+        edge_step = np.where(edge_units[:, level] == 1, tail,
+                             np.maximum(full, np.where(partial, tail, 0)))
+        spatial = (np.where(size < cover, edge_step, full) + np.where(has_steady, folds, 0) * full
+                   + np.where(edge_fold, edge_step, 0))
+        return np.where(is_par[:, level], spatial, temporal)
+
+    last = pop.levels - 1
+
+    def walk(calls: bool) -> np.ndarray:
+        # Bottom-up: the cycles of a call of each level over a full and over an
+        # edge tile of its parent; with ``calls``, the innermost level's calls
+        # count 1 each (the product is then the number of those calls).
+        full_below = edge_below = tile[:, levels - 1]
+        for level in range(levels - 1, -1, -1):
+            innermost = (last == level)[:, None]
+            full = np.where(innermost, tile[:, level], full_below)
+            at_edge = np.where(innermost, edge[:, level], edge_below)
+            over = (sizes,) if level == 0 else (parent[:, level], edge[:, level - 1])
+            cycles = [np.where(innermost & calls, 1.0, priced(level, size, full, at_edge, innermost))
+                      for size in over]
+            full_below, edge_below = cycles[0], cycles[-1]
+        return np.prod(full_below, axis=1)
+
+    # Each call of the innermost level starts with one cycle of fill.
+    return (walk(False) + walk(True)) / space.layer.stride ** 2
+
+
 def l1_need(pop: Population, space: SearchSpace) -> np.ndarray:
     """(P,) float: L1 elements per PE, MAESTRO's double-buffered innermost tile.
 

@@ -662,8 +662,8 @@ class LayerSearch:
         correlation 0.91-0.99 with the cost model over a run's children).
         When undercounts count, :func:`~gamma.search.operators.priced_estimate`,
         MAESTRO's own pricing, reflected about MACs / PEs when only exact
-        analyses count (a draw estimated a little below that bound may well be
-        just above it); local moves are then not screened.
+        analyses count (below that bound an analysis is rejected, and the
+        draws just above it are the best).
         """
         if not self._screens() or self.SCREEN < 2:
             return np.zeros(len(pop))
@@ -673,7 +673,7 @@ class LayerSearch:
         if self.space.exact_only:
             bound = self.layer.macs / (self.hw.num_pes * self.hw.simd_lanes)
             cycles = np.where(cycles < bound, 2 * bound - cycles, cycles)
-        return np.where(self._is_local(np.arange(len(pop)) % self.cfg.num_pop), 0.0, cycles)
+        return cycles
 
     def _is_local(self, slots: np.ndarray) -> np.ndarray:
         """(S,) bool: which slots (positions in a generation) hold local moves: the last ones."""

@@ -367,11 +367,11 @@ def priced_estimate(pop: Population, space: SearchSpace) -> np.ndarray:
     * at the innermost level such a spatial edge tile of Y'/X', when the
       parent tile leaves one, counts input rows/columns (R - 1 or S - 1 more).
 
-    Each call of the innermost level adds one cycle of fill; NoC delays are
-    left out.  On the children of a search
-    that lie within 1 % of MACs / PEs it is within 0.5 % of the cost model
-    for nine in ten (median 0.005-0.06 %) on CONV, 1x1 and GEMM layers;
-    depthwise layers are rougher.  Ranks draws when undercounts count.
+    Each call of the innermost level adds one cycle of fill; NoC and off-chip
+    delays are left out (bandwidth-bound mappings are underestimated).  On a
+    search's children within 1 % of MACs / PEs it matches the cost model to
+    0.005 % for nine in ten (CONV, depthwise, 1x1 and GEMM layers), on cheap
+    edges (:func:`edge_tile`) to 0.1 %.  Ranks draws when undercounts count.
     """
     n, levels = pop.par.shape
     rows = np.arange(n)

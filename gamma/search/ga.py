@@ -586,7 +586,7 @@ class LayerSearch:
         restart = self.stall >= self.STALL and not cfg.pareto
         if restart:
             self.stall = 0
-        # Every slot is bred SCREEN times, kind for kind; the child scored is
+        # Every slot is bred _draws() times, kind for kind; the child scored is
         # the first draw whose innermost tile fits L1 (its need is known without
         # the model) or, when screening, the fitting draw of least estimated
         # latency.  The other draws are never scored.

@@ -883,25 +883,43 @@ def edge_tile(pop: Population, space: SearchSpace, rng, *, rate: float = 1.0) ->
     new_child = np.zeros(n, dtype=np.int64)
     child_ok = np.zeros(n, dtype=bool)
     fixed_child = ~space.free_tiles[lvl + 1, d] & ~(space.split_tiles[lvl + 1, d] & spatial)
-    for i in np.flatnonzero(mode_b & ok & ~fixed_child):
-        cand = np.arange(1, T[i])
-        if not len(cand):
-            continue
-        edge = T[i] % (cand * c[i])
-        good = (edge == 1) if not spatial[i] else (edge > cand) & (edge < 2 * cand)
-        if not good.any():
-            continue
-        pick = cand[good]
-        # the nearest cheap child tile above or below the current one
-        above, below = pick[pick >= t[i]], pick[pick < t[i]]
-        options = [a for a in (above[:1], below[-1:]) if len(a)]
-        new_child[i] = options[int(rng.random() * len(options))][0]
-        child_ok[i] = True
+    which = np.flatnonzero(mode_b & ok & ~fixed_child)
+    above, below = _cheap_child_tiles(T[which], t[which], c[which], spatial[which])
+    found = (above > 0) | (below > 0)
+    # the nearest cheap child tile above or below the current one, either when both exist
+    second = rng.random(int(found.sum())) * 2 >= 1
+    pick = np.where(above > 0, above, below)
+    pick[found] = np.where((above[found] > 0) & (below[found] > 0) & second, below[found], pick[found])
+    new_child[which[found]] = pick[found]
+    child_ok[which[found]] = True
     use_b = mode_b & child_ok
     use_a = ~use_b & parent_ok
     out.tile[rows[use_a], lvl[use_a], d[use_a]] = value[use_a]
     out.tile[rows[use_b], lvl[use_b] + 1, d[use_b]] = new_child[use_b]
     return out
+
+
+def _cheap_child_tiles(T, t, c, spatial, cells: int = 1 << 22):
+    """For parent tiles ``T`` over child tiles ``t`` (each spread over ``c`` units,
+    ``spatial`` or not), the nearest child tiles at or above ``t`` and below it
+    whose edge ``T mod (tile·c)`` is cheap (:func:`edge_tile`); 0 where none.
+
+    Every tile below ``T`` is tried at once, in row blocks of at most ``cells``."""
+    above = np.zeros(len(T), dtype=np.int64)
+    below = np.zeros(len(T), dtype=np.int64)
+    if not len(T):
+        return above, below
+    cand = np.arange(1, max(int(T.max()), 1), dtype=np.int64)[None, :]
+    step = max(cells // max(cand.shape[1], 1), 1)
+    for lo in range(0, len(T), step):
+        part = slice(lo, lo + step)
+        edge = T[part, None] % (cand * c[part, None])
+        good = np.where(spatial[part, None], (edge > cand) & (edge < 2 * cand), edge == 1)
+        good &= cand < T[part, None]
+        high = good & (cand >= t[part, None])
+        above[part] = np.where(high.any(axis=1), np.where(high, cand, np.iinfo(np.int64).max).min(axis=1), 0)
+        below[part] = np.where(good & ~high, cand, 0).max(axis=1)
+    return above, below
 
 
 def neighbour(pop: Population, space: SearchSpace, rng) -> Population:

@@ -755,11 +755,11 @@ def _diverse(order: np.ndarray, pool: Population, k: int, cap: int) -> np.ndarra
                                 pool.pes[:, None]], axis=1)
     _, kind = np.unique(_row_view(structure[order]), return_inverse=True)
     kind = kind.ravel()
-    rank = np.zeros(len(order), dtype=np.int64)
-    counts = np.zeros(kind.max() + 1 if len(kind) else 0, dtype=np.int64)
-    for i, j in enumerate(kind):
-        rank[i] = counts[j]
-        counts[j] += 1
+    # rank of each mapping among those of its structure, best first
+    by_kind = np.argsort(kind, kind="stable")
+    sizes = np.bincount(kind)
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[by_kind] = np.arange(len(order)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
     first = np.flatnonzero(rank < cap)
     rest = np.flatnonzero(rank >= cap)
     return order[np.concatenate([first, rest])[:k]]

@@ -669,11 +669,7 @@ class LayerSearch:
             return np.zeros(len(pop))
         if not self.space.undercount_ok:
             return ops.estimate(pop, self.space)[0]
-        cycles = ops.priced_estimate(pop, self.space)
-        if self.space.exact_only:
-            bound = self.layer.macs / (self.hw.num_pes * self.hw.simd_lanes)
-            cycles = np.where(cycles < bound, 2 * bound - cycles, cycles)
-        return cycles
+        return ops.priced_rank(pop, self.space)
 
     def _is_local(self, slots: np.ndarray) -> np.ndarray:
         """(S,) bool: which slots (positions in a generation) hold local moves: the last ones."""

@@ -34,11 +34,8 @@ from gamma.mapping import (DIM_INDEX, NO_DIM, NUM_DIMS, C, K, Population, R, S, 
 from gamma.workload import Layer
 
 #: Share of :func:`seeded_population`'s seeds drawn among the fitting candidates
-#: regardless of their estimated runtime.
-SEED_UNRANKED = 0.5
-
-#: The same share when only honest runtimes count (``SearchSpace.undercount_ok`` off).
-SEED_UNRANKED_HONEST = 0.1
+#: regardless of their estimated runtime, when only honest runtimes count.
+SEED_UNRANKED = 0.1
 
 #: Share of :func:`structured_population`'s top levels whose parallel tile is 1.
 UNIT_PARALLEL = 0.2
@@ -48,6 +45,10 @@ SMALL_CLUSTER = 0.25
 
 #: Share of :func:`neighbour` moves that are :func:`edge_tile` moves.
 EDGE_SHARE = 0.2
+
+#: When undercounts count, each of :func:`seeded_population`'s candidates gets
+#: 0 to this many :func:`edge_tile` moves before they are ranked.
+SEED_EDGE_MOVES = 8
 
 
 @dataclass(frozen=True)
@@ -441,6 +442,21 @@ def priced_estimate(pop: Population, space: SearchSpace) -> np.ndarray:
     return (walk(False) + walk(True)) / space.layer.stride ** 2
 
 
+def priced_rank(pop: Population, space: SearchSpace) -> np.ndarray:
+    """(P,) float: :func:`priced_estimate` as a ranking key, lower is better.
+
+    When only exact analyses count (``space.exact_only``), a runtime below
+    MACs / PEs is rejected by the cost model, so estimates below that bound
+    are reflected about it: the mappings priced just above the bound rank first.
+    """
+    cycles = priced_estimate(pop, space)
+    if space.exact_only:
+        pes = np.where(pop.pes > 0, pop.pes, space.num_pes)
+        bound = space.layer.macs / pes
+        cycles = np.where(cycles < bound, 2 * bound - cycles, cycles)
+    return cycles
+
+
 def l1_need(pop: Population, space: SearchSpace) -> np.ndarray:
     """(P,) float: L1 elements per PE, MAESTRO's double-buffered innermost tile.
 
@@ -470,15 +486,16 @@ def seeded_population(space: SearchSpace, n: int, rng: np.random.Generator, *,
 
     ``pool`` structured candidates are drawn; those whose estimated buffers
     fit (and, given ``area_fits(pes, l1, l2) -> bool array``, whose estimated
-    area does) are ranked by estimated runtime (:func:`estimate`) and the best
-    distinct ones are kept, except that a share :data:`SEED_UNRANKED` of them
-    is drawn among the other fitting ones (MAESTRO's edge pricing, which the
-    estimate ignores, favours mappings it ranks poorly); every other seed gets
-    a cheap edge (:func:`edge_tile`); the rest of the population is random, for
-    diversity.  No cost-model call is made.  In co-design the structured
-    candidates' PE counts come from :func:`mutate_pe` (as DiGamma's first
-    generation); ``default_pes`` is the PE count of non-co-design candidates
-    for ``area_fits``.
+    area does) are ranked by estimated runtime and the best distinct ones are
+    kept.  For honest runtimes the estimate is :func:`estimate`, and a share
+    :data:`SEED_UNRANKED` of the seeds is drawn among the other fitting
+    candidates instead.  When undercounts count, each candidate first gets 0
+    to :data:`SEED_EDGE_MOVES` cheap edges (:func:`edge_tile`) and the ranking
+    is :func:`priced_rank`, which sees MAESTRO's edge pricing.  The rest of
+    the population is random, for diversity.  No cost-model call is made.  In
+    co-design the structured candidates' PE counts come from :func:`mutate_pe`
+    (as DiGamma's first generation); ``default_pes`` is the PE count of
+    non-co-design candidates for ``area_fits``.
     """
     if n <= 0:
         return random_population(space, 0, rng)
@@ -486,7 +503,18 @@ def seeded_population(space: SearchSpace, n: int, rng: np.random.Generator, *,
     candidates = structured_population(space, max(pool, n), rng)
     if space.codesign:
         candidates = repair(mutate_pe(candidates, space, rng, rate=1.0), space, rng)
+    unranked = SEED_UNRANKED
+    if space.undercount_ok:
+        # MAESTRO's cheapest pricings combine several cheap edges, at several
+        # levels and dimensions: seldom drawn, or bred, all at once.
+        moves = rng.integers(0, SEED_EDGE_MOVES + 1, len(candidates))
+        for i in range(SEED_EDGE_MOVES):
+            more = moves > i
+            candidates.put(more, repair(edge_tile(candidates.take(more), space, rng), space, rng))
+        unranked = 0.0
     cycles, l1, l2 = estimate(candidates, space)
+    if space.undercount_ok:
+        cycles = priced_rank(candidates, space)
     fits = (l1 <= l1_size) & (l2 <= l2_size)
     if area_fits is not None:
         pes = np.where(candidates.pes > 0, candidates.pes, default_pes or space.num_pes)
@@ -495,11 +523,10 @@ def seeded_population(space: SearchSpace, n: int, rng: np.random.Generator, *,
     rows = candidates.packed()[order]
     _, first = np.unique(rows.view(np.dtype((np.void, 8 * rows.shape[1]))).ravel(), return_index=True)
     order = order[np.sort(first)]
-    # Most seeds are the best estimated; the others are drawn among the rest
-    # that fit: the estimate is honest, MAESTRO's edge pricing is not, and the
-    # best mappings often look poor to it.
+    # Most seeds are the best estimated; for honest runtimes a few are drawn
+    # among the rest that fit, as the estimate's ranking is only close.
     n_seeds = n - n_random
-    n_best = n_seeds - int(n_seeds * (SEED_UNRANKED if space.undercount_ok else SEED_UNRANKED_HONEST))
+    n_best = n_seeds - int(n_seeds * unranked)
     fitting = int(fits.sum())
     extra = order[n_best:max(fitting, n_best)]
     extra = extra[rng.permutation(len(extra))[:n_seeds - n_best]]
@@ -507,11 +534,6 @@ def seeded_population(space: SearchSpace, n: int, rng: np.random.Generator, *,
     if len(pick) < n_seeds:
         pick = np.concatenate([pick, order[n_best:][~np.isin(order[n_best:], pick)][:n_seeds - len(pick)]])
     seeds = candidates.take(pick)
-    # Every other seed gets a cheap edge (edge_tile): the estimate cannot see
-    # MAESTRO's edge pricing, so those variants would not survive the ranking.
-    odd = (np.arange(len(seeds)) % 2 == 1) & space.undercount_ok
-    if odd.any():
-        seeds.put(odd, repair(edge_tile(seeds.take(odd), space, rng), space, rng))
     rest = random_population(space, n - len(seeds), rng)
     if len(rest):
         # As GAMMA's unit-base individuals: one mapping with every free tile 1,

@@ -926,18 +926,32 @@ def _cheap_child_tiles(T, t, c, spatial, cells: int = 1 << 22):
     ``spatial`` or not), the nearest child tiles at or above ``t`` and below it
     whose edge ``T mod (tile·c)`` is cheap (:func:`edge_tile`); 0 where none.
 
-    Every tile below ``T`` is tried at once, in row blocks of at most ``cells``."""
+    A temporal child's cheap tiles (edge 1, ``c = 1``) are the divisors of
+    ``T - 1`` from 2 up; for a spatial child every tile below ``T`` is tried at
+    once, in row blocks of at most ``cells``."""
     above = np.zeros(len(T), dtype=np.int64)
     below = np.zeros(len(T), dtype=np.int64)
     if not len(T):
         return above, below
-    cand = np.arange(1, max(int(T.max()), 1), dtype=np.int64)[None, :]
+    temporal = np.flatnonzero(~spatial)
+    if len(temporal):
+        table, count = divisor_table(int(max(T.max() - 1, 1)))
+        divs = table[T[temporal] - 1]
+        good = (np.arange(divs.shape[1]) < count[T[temporal] - 1][:, None]) & (divs >= 2)
+        good &= T[temporal, None] > 1
+        high = good & (divs >= t[temporal, None])
+        big = np.iinfo(np.int64).max
+        above[temporal] = np.where(high.any(axis=1), np.where(high, divs, big).min(axis=1), 0)
+        below[temporal] = np.where(good & ~high, divs, 0).max(axis=1)
+    rows = np.flatnonzero(spatial)
+    if not len(rows):
+        return above, below
+    cand = np.arange(1, max(int(T[rows].max()), 1), dtype=np.int64)[None, :]
     step = max(cells // max(cand.shape[1], 1), 1)
-    for lo in range(0, len(T), step):
-        part = slice(lo, lo + step)
+    for lo in range(0, len(rows), step):
+        part = rows[lo:lo + step]
         edge = T[part, None] % (cand * c[part, None])
-        good = np.where(spatial[part, None], (edge > cand) & (edge < 2 * cand), edge == 1)
-        good &= cand < T[part, None]
+        good = (edge > cand) & (edge < 2 * cand) & (cand < T[part, None])
         high = good & (cand >= t[part, None])
         above[part] = np.where(high.any(axis=1), np.where(high, cand, np.iinfo(np.int64).max).min(axis=1), 0)
         below[part] = np.where(good & ~high, cand, 0).max(axis=1)

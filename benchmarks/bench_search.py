@@ -11,8 +11,8 @@ Each search runs twice: as the tool runs by default (honest: no runtime below
 the busiest PE's MACs, compared with the best honest mapping known) and with
 ``allow_undercount`` (MAESTRO's runtimes as GAMMA reads them: the ground of
 GAMMA's figures, compared with those).  The latter ranks 16 draws per scored
-child with the priced estimate, so compare its wall time as well as its
-sample budget.
+child, and 4,000 candidates for its first population, with the priced
+estimate, so compare its wall time as well as its sample budget.
 
     python benchmarks/bench_search.py            # full run (a few minutes)
     python benchmarks/bench_search.py --quick    # 20x10, one seed, 3 ResNet-50 layers

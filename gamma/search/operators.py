@@ -939,10 +939,7 @@ def _cheap_child_tiles(T, t, c, spatial, cells: int = 1 << 22):
         divs = table[T[temporal] - 1]
         good = (np.arange(divs.shape[1]) < count[T[temporal] - 1][:, None]) & (divs >= 2)
         good &= T[temporal, None] > 1
-        high = good & (divs >= t[temporal, None])
-        big = np.iinfo(np.int64).max
-        above[temporal] = np.where(high.any(axis=1), np.where(high, divs, big).min(axis=1), 0)
-        below[temporal] = np.where(good & ~high, divs, 0).max(axis=1)
+        above[temporal], below[temporal] = _nearest(divs, good, t[temporal])
     rows = np.flatnonzero(spatial)
     if not len(rows):
         return above, below
@@ -952,9 +949,16 @@ def _cheap_child_tiles(T, t, c, spatial, cells: int = 1 << 22):
         part = rows[lo:lo + step]
         edge = T[part, None] % (cand * c[part, None])
         good = (edge > cand) & (edge < 2 * cand) & (cand < T[part, None])
-        high = good & (cand >= t[part, None])
-        above[part] = np.where(high.any(axis=1), np.where(high, cand, np.iinfo(np.int64).max).min(axis=1), 0)
-        below[part] = np.where(good & ~high, cand, 0).max(axis=1)
+        above[part], below[part] = _nearest(np.broadcast_to(cand, good.shape), good, t[part])
+    return above, below
+
+
+def _nearest(values, good, t):
+    """Per row, the least ``good`` value at or above ``t`` and the greatest below it (0: none)."""
+    high = good & (values >= t[:, None])
+    big = np.iinfo(np.int64).max
+    above = np.where(high.any(axis=1), np.where(high, values, big).min(axis=1), 0)
+    below = np.where(good & ~high, values, 0).max(axis=1)
     return above, below
 
 

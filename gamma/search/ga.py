@@ -660,7 +660,7 @@ class LayerSearch:
 
         For honest runtimes, :func:`~gamma.search.operators.estimate` (rank
         correlation 0.91-0.99 with the cost model over a run's children).
-        When undercounts count, :func:`~gamma.search.operators.priced_estimate`,
+        When undercounts count, :func:`~gamma.search.operators.priced_rank`:
         MAESTRO's own pricing, reflected about MACs / PEs when only exact
         analyses count (below that bound an analysis is rejected, and the
         draws just above it are the best).

@@ -503,7 +503,6 @@ def seeded_population(space: SearchSpace, n: int, rng: np.random.Generator, *,
     candidates = structured_population(space, max(pool, n), rng)
     if space.codesign:
         candidates = repair(mutate_pe(candidates, space, rng, rate=1.0), space, rng)
-    unranked = SEED_UNRANKED
     if space.undercount_ok:
         # MAESTRO's cheapest pricings combine several cheap edges, at several
         # levels and dimensions: seldom drawn, or bred, all at once.
@@ -511,10 +510,10 @@ def seeded_population(space: SearchSpace, n: int, rng: np.random.Generator, *,
         for i in range(SEED_EDGE_MOVES):
             more = moves > i
             candidates.put(more, repair(edge_tile(candidates.take(more), space, rng), space, rng))
-        unranked = 0.0
     cycles, l1, l2 = estimate(candidates, space)
+    unranked = SEED_UNRANKED
     if space.undercount_ok:
-        cycles = priced_rank(candidates, space)
+        cycles, unranked = priced_rank(candidates, space), 0.0
     fits = (l1 <= l1_size) & (l2 <= l2_size)
     if area_fits is not None:
         pes = np.where(candidates.pes > 0, candidates.pes, default_pes or space.num_pes)

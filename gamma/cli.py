@@ -170,6 +170,9 @@ def build_evaluate_parser() -> argparse.ArgumentParser:
     p.add_argument("--mapping_file", default=None, help="MAESTRO mapping file (.m)")
     p.add_argument("--hw_file", "--hwconfig", dest="hw_file", default="edge",
                    help="hardware: a name in hwconfigs/ or a YAML, GAMMA or MAESTRO hardware file")
+    p.add_argument("--dataflow", default=None, metavar="DATAFLOW_FILE",
+                   help="a dataflow-only file (Dataflow { ... }) for layers without a dataflow, "
+                        "e.g. those of MAESTRO's model-only files")
     p.add_argument("--out", default=None, help="write one CSV row per layer here")
     return p
 
@@ -245,10 +248,15 @@ def _run_evaluate(args) -> int:
     if not Path(mapping).is_file():
         raise GammaInputError(f"evaluate: mapping file {mapping} does not exist")
     hw = load_hardware(args.hw_file)
-    table: pd.DataFrame = evaluate_mapping_file(mapping, hw)
+    table: pd.DataFrame = evaluate_mapping_file(mapping, hw, args.dataflow)
     print(format_summary(table))
     if args.out:
         table.to_csv(args.out, index=False)
+    failed = int((~table["Valid"].astype(bool)).sum())
+    if failed:
+        print(f"gamma: {failed} of {len(table)} layers could not be evaluated (see WARNING lines"
+              f"{' and the Reason column of ' + args.out if args.out else ''})", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -1,7 +1,8 @@
 """Score a MAESTRO mapping file: one row per layer with MAESTRO's CSV columns.
 
-``evaluate_mapping_file`` is what ``python main.py evaluate --mapping_file F.m
---hw_file HW`` runs; ``format_summary`` is its screen report.
+``evaluate_mapping_file`` is what ``python main.py evaluate F.m --hw_file HW``
+runs; ``format_summary`` is its screen report.  A layer that cannot be read or
+analysed gets its own row with the reason, and the others are still scored.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pandas as pd
 from gamma.costmodel import evaluate, reason_text
 from gamma.errors import GammaInputError
 from gamma.hardware import Hardware
-from gamma.maestro_files import parse_mapping
+from gamma.maestro_files import read_mapping
 
 #: MAESTRO CSV column (leading spaces stripped) -> Costs field.
 CSV_COLUMNS = {
@@ -49,43 +50,59 @@ CSV_COLUMNS = {
 }
 
 
-def evaluate_mapping_file(mapping_path, hw: Hardware) -> pd.DataFrame:
+def evaluate_mapping_file(mapping_path, hw: Hardware, dataflow_path=None) -> pd.DataFrame:
     """Evaluate every layer of a MAESTRO mapping file on ``hw``.
 
     Parameters
     ----------
     mapping_path : str or Path
     hw : Hardware
+    dataflow_path : str or Path, optional
+        A dataflow-only file (``Dataflow { ... }``) for the layers that have no
+        dataflow, e.g. those of MAESTRO's model-only files.
 
     Returns
     -------
     pandas.DataFrame
         One row per layer: ``Layer Number`` (the layer's name, as MAESTRO
-        writes it), MAESTRO's CSV columns (see :data:`CSV_COLUMNS`), and
-        ``Reason`` (empty when valid).
+        writes it), MAESTRO's CSV columns (see :data:`CSV_COLUMNS`), ``Reason``
+        (empty when valid: else why the layer could not be read, with the
+        file and line, or why MAESTRO would not analyse it) and ``Warning``
+        (what was read but looks like a slip).  A layer that cannot be read
+        has ``Valid`` False and empty figures; the others are still scored.
 
     Raises
     ------
     GammaInputError
-        If the file does not exist or cannot be read, or cannot be read as a
+        If a file does not exist, or the file as a whole cannot be read as a
         mapping (message names file:line).
     """
-    path = Path(mapping_path)
-    try:
-        text = path.read_text()
-    except OSError as err:
-        raise GammaInputError(f"cannot read mapping file {path}: {err.strerror or err}") from err
-    layers = parse_mapping(text, source=str(path))
+    text = _read_text(mapping_path, "mapping")
+    dataflow = None if dataflow_path is None else _read_text(dataflow_path, "dataflow")
+    entries = read_mapping(text, source=str(mapping_path), dataflow_text=dataflow,
+                           dataflow_source=str(dataflow_path))
     rows = []
-    for index, (layer, directives) in enumerate(layers):
-        costs = evaluate(layer, hw, directives)
-        row = {"Layer Number": layer.name or f"layer{index}"}
-        for column, field in CSV_COLUMNS.items():
-            value = getattr(costs, field)[0]
-            row[column] = value.item() if isinstance(value, np.generic) else value
-        row["Reason"] = "" if costs.valid[0] else reason_text(costs.reason[0])
+    for index, entry in enumerate(entries):
+        row = {"Layer Number": entry.name or f"layer{index}"}
+        if entry.error:
+            row.update({column: None for column in CSV_COLUMNS})
+            row["Valid"], row["Reason"] = False, entry.error
+        else:
+            costs = evaluate(entry.layer, hw, entry.directives)
+            for column, field in CSV_COLUMNS.items():
+                value = getattr(costs, field)[0]
+                row[column] = value.item() if isinstance(value, np.generic) else value
+            row["Reason"] = "" if costs.valid[0] else reason_text(costs.reason[0])
+        row["Warning"] = "; ".join(entry.warnings)
         rows.append(row)
-    return pd.DataFrame(rows, columns=["Layer Number", *CSV_COLUMNS, "Reason"])
+    return pd.DataFrame(rows, columns=["Layer Number", *CSV_COLUMNS, "Reason", "Warning"])
+
+
+def _read_text(path, what: str) -> str:
+    try:
+        return Path(path).read_text()
+    except OSError as err:
+        raise GammaInputError(f"cannot read {what} file {path}: {err.strerror or err}") from err
 
 
 def format_summary(df: pd.DataFrame) -> str:
@@ -101,6 +118,8 @@ def format_summary(df: pd.DataFrame) -> str:
     warnings = []
     for _, row in df.iterrows():
         name = str(row["Layer Number"])
+        if row.get("Warning"):
+            warnings.append(f"WARNING: layer {name}: {row['Warning']}")
         if not row["Valid"]:
             lines.append(f"{name:<24} {'invalid':>16}")
             warnings.append(f"WARNING: layer {name} is invalid: {row['Reason']}")

@@ -21,10 +21,20 @@ Tokens are separated by any of `` ,->():`` tab and ``;``; ``//`` starts a
 comment.  Numbers may be integers, ``Constant`` names or ``Sz(DIM)``.  MAESTRO's
 own GEMM form (dimensions ``M, N, K``) is read into the project's CONV-like GEMM
 layer: ``M -> Y``, ``N -> K``, ``K -> C`` (directives too).
+
+:func:`read_mapping` reads every layer it can and reports each one it cannot
+(with ``file:line`` and the cause) without losing the others;
+:func:`parse_mapping` insists on every layer.  A dimension or stride declared
+twice with the same value is read once with a warning (MAESTRO's own
+``UNet_RS.m`` does this); with different values it is an error.  MAESTRO's
+model-only files (layers without dataflows) are read with a dataflow-only file
+(``Dataflow { ... }``, as its front end keeps them) applied to each layer.
 """
 from __future__ import annotations
 
 import re
+import warnings
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -36,10 +46,13 @@ from gamma.workload import Layer
 MAESTRO_TYPES = ("CONV", "DSCONV", "NGCONV", "TRCONV", "GEMM")
 _GEMM_DIMS = {"M": "Y", "N": "K", "K": "C"}
 _SEPARATORS = re.compile(r"[ ,\->():\t;]+")
+#: First words of MAESTRO and GAMMA hardware files.
+_HW_KEYS = ("num_pes", "NumPEs", "l1_size_cstr", "l2_size_cstr", "noc_bw_cstr", "offchip_bw_cstr",
+            "NoC_NumHops", "L1Size", "L2Size", "NoC_BW")
 
 
 class _Tokens:
-    """Token stream with line numbers."""
+    """Token stream with line numbers; ``closing[i]`` is the index of the brace closing token ``i``."""
 
     def __init__(self, text: str, source: str):
         self.source = source
@@ -54,6 +67,15 @@ class _Tokens:
                         if part:
                             self.items.append((part, line_no))
         self.index = 0
+        # Where each '{' is closed, to skip a layer that cannot be read; an
+        # unclosed brace has no entry (what is wrong is said where it shows).
+        self.closing: dict[int, int] = {}
+        opened = []
+        for i, (token, _) in enumerate(self.items):
+            if token == "{":
+                opened.append(i)
+            elif token == "}" and opened:
+                self.closing[opened.pop()] = i
 
     def error(self, message: str, line: int | None = None):
         if line is None:
@@ -77,29 +99,69 @@ class _Tokens:
             self.error(f"expected {value!r}, got {token!r}", line)
 
 
-def parse_mapping(text: str, source: str = "<file>") -> list[tuple[Layer, Directives]]:
-    """Read a MAESTRO mapping file.
+@dataclass(frozen=True)
+class MappingLayer:
+    """One ``Layer`` of a mapping file, read or not.
+
+    Attributes
+    ----------
+    name : str
+        The layer's name as the file gives it.
+    line : int
+        Line of its ``Layer`` keyword.
+    layer : Layer or None
+        None when the layer could not be read.
+    directives : Directives or None
+        Its mapping (N = 1); None when the layer could not be read.
+    error : str
+        Empty when read; else one line ``file:line: cause``.
+    warnings : tuple of str
+        Things MAESTRO accepts but that are likely slips (``file:line: ...``).
+    """
+
+    name: str
+    line: int
+    layer: Layer | None
+    directives: Directives | None
+    error: str = ""
+    warnings: tuple[str, ...] = ()
+
+
+def read_mapping(text: str, source: str = "<file>", *, dataflow_text: str | None = None,
+                 dataflow_source: str = "<dataflow>") -> list[MappingLayer]:
+    """Read every layer of a MAESTRO mapping file, keeping going past a bad layer.
 
     Parameters
     ----------
     text : str
         File contents.
     source : str
-        Name used in error messages (``source:line: ...``).
+        Name used in messages (``source:line: ...``).
+    dataflow_text : str, optional
+        Text of a dataflow-only file (``Dataflow { ... }``, as MAESTRO's
+        front end keeps them), applied to every layer that has no dataflow of
+        its own and none to reuse from an earlier layer (a model-only file).
+        Its ``Sz(DIM)`` are resolved against each layer's dimensions.
+    dataflow_source : str
+        Name of that file in messages.
 
     Returns
     -------
-    list of (Layer, Directives)
-        One entry per ``Layer``; each Directives holds one mapping (N = 1).
+    list of MappingLayer
+        One entry per ``Layer``, in file order.  A layer MAESTRO would not read
+        has ``error`` set and the others are still read.
 
     Raises
     ------
     GammaInputError
-        One line naming ``source:line`` for anything MAESTRO would not read.
+        When the file as a whole cannot be read (unbalanced braces, no
+        ``Network``, a hardware or dataflow-only file given as a mapping).
     """
     tokens = _Tokens(text, source)
+    _refuse_other_kinds(tokens)
+    default = None if dataflow_text is None else _read_dataflow(dataflow_text, dataflow_source)
     constants: dict[str, int] = {}
-    layers: list[tuple[Layer, Directives]] = []
+    entries: list[MappingLayer] = []
     previous_dataflow = None
     saw_network = False
     while tokens.peek() is not None:
@@ -117,15 +179,75 @@ def parse_mapping(text: str, source: str = "<file>") -> list[tuple[Layer, Direct
                 word, wline = tokens.next("Layer or '}'")
                 if word != "Layer":
                     tokens.error(f"expected 'Layer' or '}}', got {word!r}", wline)
-                layer, dataflow = _parse_layer(tokens, constants, previous_dataflow)
-                previous_dataflow = dataflow
-                layers.append((layer, _to_directives(dataflow)))
+                read = _read_layer(tokens, constants, previous_dataflow or default, wline)
+                if read.own_dataflow is not None:
+                    previous_dataflow = read.own_dataflow
+                entries.append(read.result)
             tokens.expect("}")
         else:
             tokens.error(f"expected 'Constant' or 'Network', got {token!r}", line)
-    if not saw_network or not layers:
+    if not saw_network or not entries:
         raise GammaInputError(f"{source}:1: no 'Network {{ Layer ... }}' found")
-    return layers
+    return entries
+
+
+def parse_mapping(text: str, source: str = "<file>") -> list[tuple[Layer, Directives]]:
+    """Read a MAESTRO mapping file whose every layer must be readable.
+
+    Parameters
+    ----------
+    text : str
+        File contents.
+    source : str
+        Name used in error messages (``source:line: ...``).
+
+    Returns
+    -------
+    list of (Layer, Directives)
+        One entry per ``Layer``; each Directives holds one mapping (N = 1).
+
+    Raises
+    ------
+    GammaInputError
+        One line naming ``source:line`` for the first thing MAESTRO would not
+        read.  Warnings (:attr:`MappingLayer.warnings`) are issued as
+        :class:`UserWarning`.
+    """
+    entries = read_mapping(text, source)
+    for entry in entries:
+        if entry.error:
+            raise GammaInputError(entry.error)
+    for entry in entries:
+        for message in entry.warnings:
+            warnings.warn(message, stacklevel=2)
+    return [(entry.layer, entry.directives) for entry in entries]
+
+
+def _refuse_other_kinds(tokens: _Tokens) -> None:
+    """A hardware or dataflow-only file given where a mapping file belongs: say so."""
+    first = tokens.peek()
+    if first == "Dataflow":
+        tokens.error("this is a dataflow-only file (no Network/Layer); give a model or mapping "
+                     "file and this file as --dataflow", 1)
+    if first in _HW_KEYS:
+        tokens.error(f"this looks like a hardware file ({first!r}); give it as --hw_file", 1)
+
+
+def _read_dataflow(text: str, source: str) -> "_RawDataflow":
+    """The block of a dataflow-only file (``Dataflow { ... }``)."""
+    tokens = _Tokens(text, source)
+    token, line = tokens.next("'Dataflow'")
+    if token != "Dataflow":
+        tokens.error(f"a dataflow file holds one 'Dataflow {{ ... }}' block, got {token!r}", line)
+    # Sz(DIM) is resolved per layer, so keep the raw tokens of the block.
+    start = tokens.index
+    tokens.expect("{")
+    if start not in tokens.closing:
+        tokens.error("the Dataflow block is never closed", tokens.items[start][1])
+    end = tokens.closing[start]
+    if end + 1 != len(tokens.items):
+        tokens.error("unexpected text after the Dataflow block", tokens.items[end + 1][1])
+    return _RawDataflow(tokens, start)
 
 
 def _integer(tokens: _Tokens, token: str, line: int, constants: dict) -> int:
@@ -137,12 +259,39 @@ def _integer(tokens: _Tokens, token: str, line: int, constants: dict) -> int:
         tokens.error(f"expected a whole number or a Constant, got {token!r}", line)
 
 
-def _parse_layer(tokens: _Tokens, constants: dict, previous_dataflow):
+@dataclass
+class _LayerRead:
+    result: MappingLayer
+    #: The layer's own Dataflow block, which later layers without one reuse.
+    own_dataflow: list | None
+
+
+def _read_layer(tokens: _Tokens, constants: dict, previous_dataflow, layer_line: int) -> _LayerRead:
+    """Read one ``Layer name { ... }``; an error inside it skips to its closing brace."""
     name = ""
     # MAESTRO keeps the last word before '{' (names may contain separators).
     while tokens.peek() not in ("{", None):
         name, _ = tokens.next("layer name")
-    _, layer_line = tokens.next("'{'")
+    opening = tokens.index
+    if tokens.peek() is None:
+        tokens.error("unexpected end of file, expected '{'", layer_line)
+    notes: list[str] = []
+    try:
+        layer, dataflow, own = _parse_layer(tokens, constants, previous_dataflow, name,
+                                            layer_line, notes)
+        directives = _to_directives(dataflow)
+    except GammaInputError as err:
+        if opening not in tokens.closing:
+            raise      # the layer never ends: nothing after it can be read either
+        tokens.index = tokens.closing[opening] + 1
+        return _LayerRead(MappingLayer(name, layer_line, None, None, str(err), tuple(notes)), None)
+    return _LayerRead(MappingLayer(name, layer_line, layer, directives, "", tuple(notes)),
+                      dataflow if own else None)
+
+
+def _parse_layer(tokens: _Tokens, constants: dict, previous_dataflow, name: str, layer_line: int,
+                 notes: list):
+    tokens.expect("{")
     kind = None
     stride: dict[str, int] = {}
     dims: dict[str, int] = {}
@@ -159,9 +308,9 @@ def _parse_layer(tokens: _Tokens, constants: dict, previous_dataflow):
         elif token == "Stride":
             if dims:
                 tokens.error("Stride must come before Dimensions (MAESTRO rejects it after)", line)
-            stride = _parse_block(tokens, constants, "stride")
+            stride = _parse_block(tokens, constants, "stride", notes)
         elif token == "Dimensions":
-            dims = _parse_block(tokens, constants, "dimension")
+            dims = _parse_block(tokens, constants, "dimension", notes)
         elif token == "Dataflow":
             if kind is None or not dims:
                 tokens.error("Dataflow must follow Type and Dimensions", line)
@@ -174,16 +323,32 @@ def _parse_layer(tokens: _Tokens, constants: dict, previous_dataflow):
     if not dims:
         tokens.error("layer without 'Dimensions'", layer_line)
     layer = _make_layer(tokens, kind, name, dims, stride, layer_line)
-    if dataflow is None:
+    own = dataflow is not None
+    if not own:
         if previous_dataflow is None:
-            tokens.error("layer without 'Dataflow' and no previous layer to reuse it from",
+            tokens.error("layer without 'Dataflow' and no previous layer to reuse it from "
+                         "(for a model-only file, give a dataflow file with --dataflow)",
                          layer_line)
-        dataflow = previous_dataflow
-    return layer, dataflow
+        dataflow = (previous_dataflow.resolve(constants, dims, kind)
+                    if isinstance(previous_dataflow, _RawDataflow) else previous_dataflow)
+    return layer, dataflow, own
 
 
-def _parse_block(tokens: _Tokens, constants: dict, what: str) -> dict:
-    """``{ KEY: value, ... }`` -> dict."""
+class _RawDataflow:
+    """A dataflow-only file's block, kept as tokens: ``Sz(DIM)`` is resolved per layer."""
+
+    def __init__(self, tokens: _Tokens, start: int):
+        self.source = tokens.source
+        self.items = tokens.items[start:tokens.closing[start] + 1]
+
+    def resolve(self, constants: dict, dims: dict, kind: str):
+        block = _Tokens("", self.source)
+        block.items = self.items
+        return _parse_dataflow(block, constants, dims, kind)
+
+
+def _parse_block(tokens: _Tokens, constants: dict, what: str, notes: list) -> dict:
+    """``{ KEY: value, ... }`` -> dict; a key repeated with its value is noted, else an error."""
     tokens.expect("{")
     values: dict[str, int] = {}
     while True:
@@ -195,7 +360,11 @@ def _parse_block(tokens: _Tokens, constants: dict, what: str) -> dict:
         if value < 1:
             tokens.error(f"{what} {key} must be a positive integer, got {value}", vline)
         if key in values:
-            tokens.error(f"{what} {key} given twice", line)
+            if values[key] != value:
+                tokens.error(f"{what} {key} given twice with different values "
+                             f"({values[key]} and {value})", line)
+            notes.append(f"{tokens.source}:{line}: {what} {key} given twice with the same value "
+                         f"{value}; read once")
         values[key] = value
 
 

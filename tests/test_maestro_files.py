@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -12,7 +13,7 @@ from gamma.costmodel import DIM_CODE, DIM_NAMES, EMPTY, Directives
 from gamma.errors import GammaInputError
 from gamma.evaluate import evaluate_mapping_file, format_summary
 from gamma.hardware import Hardware, load_hardware
-from gamma.maestro_files import parse_mapping, write_mapping
+from gamma.maestro_files import parse_mapping, read_mapping, write_mapping
 from gamma.workload import Layer
 
 MAPPINGS = Path(__file__).resolve().parent.parent / "data" / "mappings"
@@ -169,3 +170,121 @@ def test_missing_mapping_file_is_an_input_error(tmp_path):
     with pytest.raises(GammaInputError) as err:
         evaluate_mapping_file(missing, Hardware(num_pes=4))
     assert "nowhere.m" in str(err.value)
+
+
+TWO_LAYERS = """\
+Network n {
+  Layer good {
+    Type: CONV
+    Dimensions { N: 1, N: 1, K: 8, C: 4, R: 3, S: 3, Y: 10, X: 10 }
+    Dataflow {
+      SpatialMap(1,1) K;
+      TemporalMap(4,4) C;
+      TemporalMap(Sz(R),Sz(R)) R;
+      TemporalMap(Sz(S),Sz(S)) S;
+      TemporalMap(Sz(R),1) Y;
+      TemporalMap(Sz(S),1) X;
+    }
+  }
+  Layer broken {
+    Type: CONV
+    Dimensions { K: 8, C: 4, R: 3, S: 3, Y: 10, X: 10 }
+    Dataflow {
+      SpatialMap(1,1) Q;
+    }
+  }
+  Layer reuses {
+    Type: CONV
+    Dimensions { K: 16, C: 4, R: 3, S: 3, Y: 12, X: 12 }
+  }
+}
+"""
+
+
+def test_a_dimension_declared_twice_with_one_value_is_read_with_a_warning():
+    entries = read_mapping(TWO_LAYERS, "dup.m")
+    assert entries[0].error == "" and entries[0].layer.N == 1
+    assert entries[0].warnings == ("dup.m:4: dimension N given twice with the same value 1; "
+                                   "read once",)
+    with pytest.warns(UserWarning, match="dup.m:4: dimension N given twice"):
+        parse_mapping(TWO_LAYERS.replace("SpatialMap(1,1) Q", "SpatialMap(1,1) K"), "dup.m")
+
+
+def test_a_dimension_declared_twice_with_two_values_is_an_error_naming_the_line():
+    text = TWO_LAYERS.replace("N: 1, N: 1", "N: 1, K: 3, N: 2")
+    entry = read_mapping(text, "dup.m")[0]
+    assert entry.layer is None
+    assert entry.error == "dup.m:4: dimension N given twice with different values (1 and 2)"
+
+
+def test_a_bad_layer_gets_its_own_row_and_the_others_are_scored(tmp_path):
+    path = tmp_path / "net.m"
+    path.write_text(TWO_LAYERS)
+    df = evaluate_mapping_file(path, load_hardware("edge"))
+    assert df["Layer Number"].tolist() == ["good", "broken", "reuses"]
+    assert df["Valid"].tolist() == [True, False, True]
+    assert df.loc[1, "Reason"].startswith(f"{path}:18: unknown dimension 'Q'")
+    assert pd.isna(df.loc[1, "Runtime (Cycles)"])
+    # the third layer reuses the first's dataflow (MAESTRO keeps the last one read)
+    assert df.loc[2, "Num MACs"] == df.loc[2, "True MACs"] == 16 * 4 * 10 * 10 * 9
+    assert "dimension N given twice" in df.loc[0, "Warning"]
+    summary = format_summary(df)
+    assert "WARNING: layer broken is invalid" in summary and "given twice" in summary
+
+
+def test_evaluate_exits_1_when_a_layer_fails_and_keeps_the_others(tmp_path, capsys):
+    from gamma.cli import main
+    path, out = tmp_path / "net.m", tmp_path / "rows.csv"
+    path.write_text(TWO_LAYERS)
+    assert main(["evaluate", str(path), "--hw_file", "edge", "--out", str(out)]) == 1
+    assert "1 of 3 layers could not be evaluated" in capsys.readouterr().err
+    assert pd.read_csv(out)["Valid"].tolist() == [True, False, True]
+    path.write_text(TWO_LAYERS.replace("SpatialMap(1,1) Q", "SpatialMap(1,1) K"))
+    assert main(["evaluate", str(path), "--hw_file", "edge"]) == 0
+
+
+MODEL_ONLY = """\
+Network m {
+  Layer a { Type: CONV Dimensions { K: 8, C: 4, R: 3, S: 3, Y: 10, X: 10 } }
+  Layer b { Type: CONV Stride { X: 2, Y: 2 } Dimensions { K: 8, C: 8, R: 5, S: 5, Y: 15, X: 15 } }
+}
+"""
+DATAFLOW_ONLY = """\
+Dataflow {
+  SpatialMap(1,1) K;
+  TemporalMap(4,4) C;
+  TemporalMap(Sz(R),Sz(R)) R;
+  TemporalMap(Sz(S),Sz(S)) S;
+  TemporalMap(Sz(R),1) Y;
+  TemporalMap(Sz(S),1) X;
+}
+"""
+
+
+def test_a_model_only_file_is_scored_with_a_dataflow_file_resolved_per_layer(tmp_path):
+    model, dataflow = tmp_path / "model.m", tmp_path / "kcp.m"
+    model.write_text(MODEL_ONLY)
+    dataflow.write_text(DATAFLOW_ONLY)
+    without = evaluate_mapping_file(model, load_hardware("edge"))
+    assert not without["Valid"].any()
+    assert "--dataflow" in without.loc[0, "Reason"]
+    df = evaluate_mapping_file(model, load_hardware("edge"), dataflow)
+    assert df["Valid"].tolist() == [True, True]
+    # Sz(R) is the layer's own filter: 3 rows for a, 5 for b
+    a, b = (entry.directives for entry in read_mapping(MODEL_ONLY, "model.m",
+                                                       dataflow_text=DATAFLOW_ONLY))
+    assert a.size[0, 0, 2] == 3 and b.size[0, 0, 2] == 5
+
+
+@pytest.mark.parametrize("text, words", [
+    (DATAFLOW_ONLY, "dataflow-only file"),
+    ("num_pes: 256\nl1_size_cstr: 100\n", "hardware file"),
+    ("Network n {\n Layer a {\n Type: CONV\n", "end of file"),
+    ("Network n {\n}\n}\n", "got '}'"),
+    ("Dataflow {\n SpatialMap(1,1) K;\n", "dataflow-only file"),
+])
+def test_files_that_are_not_mappings_get_one_line(text, words):
+    with pytest.raises(GammaInputError) as err:
+        read_mapping(text, "x.m")
+    assert str(err.value).startswith("x.m:") and words in str(err.value)
+    assert "\n" not in str(err.value)

@@ -18,6 +18,7 @@ The last line is ``RESULT {json}`` (keys carry their units).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -50,10 +51,8 @@ class PeakRSS:
         me = self.psutil.Process()
         total = 0
         for proc in [me, *me.children(recursive=True)]:
-            try:
+            with contextlib.suppress(self.psutil.Error):   # it ended meanwhile
                 total += proc.memory_info().rss
-            except self.psutil.Error:
-                pass
         return total
 
     def _watch(self):

@@ -233,7 +233,7 @@ def _refuse_other_kinds(tokens: _Tokens) -> None:
         tokens.error(f"this looks like a hardware file ({first!r}); give it as --hw_file", 1)
 
 
-def _read_dataflow(text: str, source: str) -> "_RawDataflow":
+def _read_dataflow(text: str, source: str) -> _RawDataflow:
     """The block of a dataflow-only file (``Dataflow { ... }``)."""
     tokens = _Tokens(text, source)
     token, line = tokens.next("'Dataflow'")

@@ -243,7 +243,7 @@ def _conv_layers(onnx, node, label: str, shapes: _Shapes) -> list[Layer]:
         padded = spatial
     elif auto_pad in ("SAME_UPPER", "SAME_LOWER"):
         padded = []
-        for size, k in zip(spatial, kernel):
+        for size, k in zip(spatial, kernel, strict=True):
             out = math.ceil(size / stride)
             padded.append(size + max((out - 1) * stride + k - size, 0))
     else:

@@ -41,7 +41,7 @@ def local():
 
 def same(a, b):
     assert [j.indices for j, _ in a] == [j.indices for j, _ in b]
-    for (_, x), (_, y) in zip(a, b):
+    for (_, x), (_, y) in zip(a, b, strict=True):
         assert x.best.keys() == y.best.keys() and x.best_scores == y.best_scores
         assert x.scored.equals(y.scored)
         pd.testing.assert_frame_equal(x.history, y.history)

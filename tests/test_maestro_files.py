@@ -52,7 +52,7 @@ def test_parse_example():
     assert second.name == "conv2" and second.stride == 1
     assert d1.num_levels.tolist() == [2] and d1.cluster[0, 1] == 4
     level0 = [(DIM_NAMES[c], s, o, sp) for c, s, o, sp in zip(
-        d1.dim[0, 0], d1.size[0, 0], d1.offset[0, 0], d1.spatial[0, 0]) if c != EMPTY]
+        d1.dim[0, 0], d1.size[0, 0], d1.offset[0, 0], d1.spatial[0, 0], strict=True) if c != EMPTY]
     assert level0 == [("K", 1, 1, True), ("C", 4, 4, False), ("R", 3, 3, False),
                       ("S", 3, 3, False), ("Y", 3, 1, False), ("X", 3, 1, False)]
     for name in ("dim", "size", "offset", "spatial", "cluster", "num_levels"):

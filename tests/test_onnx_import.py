@@ -11,10 +11,8 @@ onnx = pytest.importorskip("onnx")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 from gamma.errors import GammaInputError  # noqa: E402
-from gamma.onnx_import import (  # noqa: E402
-    SkippedOp, import_onnx_to_csv, layers_from_onnx, summarize_skipped)
+from gamma.onnx_import import SkippedOp, import_onnx_to_csv, layers_from_onnx, summarize_skipped  # noqa: E402
 from gamma.workload import MODEL_DIR, load_model  # noqa: E402
-
 
 # ---------------------------------------------------------------------------
 # Graph building helpers
@@ -98,7 +96,8 @@ def build_small_convnet(tmp_path):
 
 def test_small_convnet_layers_and_macs(tmp_path):
     layers, skipped = layers_from_onnx(build_small_convnet(tmp_path))
-    got = [(l.name, l.type, l.K, l.C, l.Y, l.X, l.R, l.S, l.stride, l.N) for l in layers]
+    got = [(layer.name, layer.type, layer.K, layer.C, layer.Y, layer.X, layer.R, layer.S, layer.stride,
+            layer.N) for layer in layers]
     assert got == [
         ("stem", "CONV", 16, 3, 34, 34, 3, 3, 2, 1),
         ("depthwise", "DSCONV", 1, 16, 18, 18, 3, 3, 1, 1),
@@ -106,7 +105,7 @@ def test_small_convnet_layers_and_macs(tmp_path):
         ("pointwise", "CONV", 64, 32, 16, 16, 1, 1, 1, 1),
         ("fc", "FC", 10, 64, 1, 1, 1, 1, 1, 1),
     ]
-    assert [l.Yo for l in layers[:4]] == [16, 16, 16, 16]
+    assert [layer.Yo for layer in layers[:4]] == [16, 16, 16, 16]
     expected = (16 * 3 * 16 * 16 * 9       # stem
                 + 16 * 16 * 16 * 9         # depthwise
                 + 32 * 8 * 16 * 16 * 9     # grouped, 2 groups of 8 -> 16 channels
@@ -159,7 +158,7 @@ def test_depthwise_multiplier_gives_one_dsconv_per_multiple(tmp_path):
     g = GraphBuilder()
     y = g.conv("input", 8, 24, 3, pad=1, group=8, name="dw")
     layers, _ = layers_from_onnx(g.save(tmp_path, [image_input([1, 8, 10, 10])], y))
-    assert [l.name for l in layers] == ["dw#1", "dw#2", "dw#3"]
+    assert [layer.name for layer in layers] == ["dw#1", "dw#2", "dw#3"]
     assert set(keys(layers)) == {("DSCONV", 1, 8, 12, 12, 3, 3, 1, 1, 1)}
     assert total_macs(layers) == 24 * 1 * 10 * 10 * 9
 
@@ -219,7 +218,7 @@ def test_transformer_block_layers_and_macs(tmp_path, batch):
     def gemm(name, m, k, n):
         return (name, "GEMM", m, k, n)
 
-    got = [(l.name, l.type, l.Y, l.C, l.K) for l in layers]
+    got = [(layer.name, layer.type, layer.Y, layer.C, layer.K) for layer in layers]
     bs = batch * seq   # shared weights: the batch folds into M
     per_head = batch * heads
     assert got == (
@@ -242,7 +241,7 @@ def test_matmul_shared_left_operand_folds_into_n(tmp_path):
     g = GraphBuilder()
     y = g.node("MatMul", [g.weight("a", [4, 6]), "input"], name="mm")
     layers, _ = layers_from_onnx(g.save(tmp_path, [image_input([3, 6, 5])], y))
-    assert [(l.type, l.Y, l.C, l.K) for l in layers] == [("GEMM", 4, 6, 15)]
+    assert [(layer.type, layer.Y, layer.C, layer.K) for layer in layers] == [("GEMM", 4, 6, 15)]
     assert total_macs(layers) == 3 * 4 * 6 * 5
 
 
@@ -250,7 +249,7 @@ def test_gemm_transposes_and_batch_rows(tmp_path):
     g = GraphBuilder()
     y = g.node("Gemm", ["input", g.weight("b", [7, 5])], name="gemm", transA=1)
     layers, _ = layers_from_onnx(g.save(tmp_path, [image_input([7, 3])], y))
-    assert [(l.type, l.Y, l.C, l.K) for l in layers] == [("GEMM", 3, 7, 5)]
+    assert [(layer.type, layer.Y, layer.C, layer.K) for layer in layers] == [("GEMM", 3, 7, 5)]
 
 
 # ---------------------------------------------------------------------------

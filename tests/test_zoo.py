@@ -91,11 +91,11 @@ ALL = sorted([*ZOO, "transformer", *SMALL, "example"])
 
 
 def convs(name):
-    return [l for l in load_model(name) if l.type in ("CONV", "DSCONV")]
+    return [layer for layer in load_model(name) if layer.type in ("CONV", "DSCONV")]
 
 
 def macs(name):
-    return sum(l.macs for l in load_model(name))
+    return sum(layer.macs for layer in load_model(name))
 
 
 # ---------------------------------------------------------------- every file
@@ -123,7 +123,7 @@ def test_layer_counts(name):
     n_layers, types, *_ = ZOO[name]
     layers = load_model(name)
     assert len(layers) == n_layers
-    assert dict(Counter(l.type for l in layers)) == types
+    assert dict(Counter(layer.type for layer in layers)) == types
 
 
 @pytest.mark.parametrize("name", sorted(ZOO))
@@ -153,7 +153,7 @@ def test_resnet18_strides():
     layers = load_model("resnet18")
     first = layers[0]
     assert (first.K, first.C, first.Y, first.R, first.stride, first.Yo) == (64, 3, 230, 7, 2, 112)
-    strided = [(l.K, l.C, l.Y, l.R, l.Yo) for l in layers if l.stride == 2]
+    strided = [(layer.K, layer.C, layer.Y, layer.R, layer.Yo) for layer in layers if layer.stride == 2]
     assert strided == [
         (64, 3, 230, 7, 112),
         (128, 64, 58, 3, 28), (128, 64, 56, 1, 28),
@@ -161,42 +161,44 @@ def test_resnet18_strides():
         (512, 256, 16, 3, 7), (512, 256, 14, 1, 7),
     ]
     # Every 3x3 conv is padded by one on each side.
-    for l in layers:
-        if l.R == 3:
-            assert l.Y in (58, 30, 16, 9)
+    for layer in layers:
+        if layer.R == 3:
+            assert layer.Y in (58, 30, 16, 9)
     assert layers[-1].type == "FC" and (layers[-1].K, layers[-1].C) == (1000, 512)
 
 
 @pytest.mark.parametrize("name", ["resnet50", "wide_resnet50", "resnext50_32x4d"])
 def test_bottleneck_strides(name):
     layers = load_model(name)
-    strided = [l for l in layers if l.stride == 2]
+    strided = [layer for layer in layers if layer.stride == 2]
     # stem + (3x3 and 1x1 downsample) in layers 2, 3, 4 (torchvision v1.5)
     assert len(strided) == 7
-    assert [l.R for l in strided] == [7, 3, 1, 3, 1, 3, 1]
-    assert [l.Yo for l in strided] == [112, 28, 28, 14, 14, 7, 7]
+    assert [layer.R for layer in strided] == [7, 3, 1, 3, 1, 3, 1]
+    assert [layer.Yo for layer in strided] == [112, 28, 28, 14, 14, 7, 7]
     assert layers[-1].type == "FC" and (layers[-1].K, layers[-1].C) == (1000, 2048)
 
 
 def test_mobilenet_v2_strided_depthwise():
     layers = load_model("mobilenet_v2")
     assert (layers[0].type, layers[0].Y, layers[0].stride, layers[0].Yo) == ("CONV", 226, 2, 112)
-    dw_strided = [(l.C, l.Y, l.Yo) for l in layers if l.type == "DSCONV" and l.stride == 2]
+    dw_strided = [(layer.C, layer.Y, layer.Yo) for layer in layers
+                  if layer.type == "DSCONV" and layer.stride == 2]
     assert dw_strided == [(96, 114, 56), (144, 58, 28), (192, 30, 14), (576, 16, 7)]
-    assert all(l.stride == 1 for l in layers if l.type == "CONV" and l.R == 1)
+    assert all(layer.stride == 1 for layer in layers if layer.type == "CONV" and layer.R == 1)
     assert layers[-2].K == 1280 and layers[-2].Y == 7
 
 
 def test_mnasnet_kernels_and_strides():
-    dws = [l for l in load_model("mnasnet") if l.type == "DSCONV"]
-    assert Counter(l.R for l in dws) == {3: 7, 5: 10}
-    assert [(l.C, l.R, l.Yo) for l in dws if l.stride == 2] == [
+    dws = [layer for layer in load_model("mnasnet") if layer.type == "DSCONV"]
+    assert Counter(layer.R for layer in dws) == {3: 7, 5: 10}
+    assert [(layer.C, layer.R, layer.Yo) for layer in dws if layer.stride == 2] == [
         (48, 3, 56), (72, 5, 28), (240, 5, 14), (576, 5, 7)]
 
 
 def test_shufflenet_v2_strided_depthwise():
     layers = load_model("shufflenet_v2")
-    dw_strided = [(l.C, l.Y, l.Yo) for l in layers if l.type == "DSCONV" and l.stride == 2]
+    dw_strided = [(layer.C, layer.Y, layer.Yo) for layer in layers
+                  if layer.type == "DSCONV" and layer.stride == 2]
     # Each downsampling unit has two stride-2 depthwise convs (both branches).
     assert dw_strided == [(24, 58, 28), (58, 58, 28), (116, 30, 14), (116, 30, 14),
                           (232, 16, 7), (232, 16, 7)]
@@ -205,31 +207,31 @@ def test_shufflenet_v2_strided_depthwise():
 def test_alexnet_and_vgg16():
     alex = load_model("alexnet")
     assert (alex[0].Y, alex[0].R, alex[0].stride, alex[0].Yo) == (228, 11, 4, 55)
-    assert [l.Yo for l in alex[:5]] == [55, 27, 13, 13, 13]
-    assert [(l.K, l.C) for l in alex[5:]] == [(4096, 9216), (4096, 4096), (1000, 4096)]
+    assert [layer.Yo for layer in alex[:5]] == [55, 27, 13, 13, 13]
+    assert [(layer.K, layer.C) for layer in alex[5:]] == [(4096, 9216), (4096, 4096), (1000, 4096)]
     vgg = load_model("vgg16")
-    assert all(l.stride == 1 and l.Yo == l.Y - 2 for l in vgg[:13])
-    assert [(l.K, l.C) for l in vgg[13:]] == [(4096, 25088), (4096, 4096), (1000, 4096)]
+    assert all(layer.stride == 1 and layer.Yo == layer.Y - 2 for layer in vgg[:13])
+    assert [(layer.K, layer.C) for layer in vgg[13:]] == [(4096, 25088), (4096, 4096), (1000, 4096)]
 
 
 def test_googlenet_and_densenet_shapes():
     goog = load_model("googlenet")
     assert (goog[0].Y, goog[0].stride, goog[0].Yo) == (230, 2, 112)
-    assert sum(1 for l in goog if l.stride != 1) == 1
+    assert sum(1 for layer in goog if layer.stride != 1) == 1
     dense = load_model("densenet")
-    growth = [l for l in dense if l.R == 3]
-    assert len(growth) == 58 and all(l.K == 32 and l.C == 128 for l in growth)
+    growth = [layer for layer in dense if layer.R == 3]
+    assert len(growth) == 58 and all(layer.K == 32 and layer.C == 128 for layer in growth)
     # A transition (1x1 conv halving the channels) after 6, 12 and 24 dense layers.
-    transitions = [(l.K, l.C, l.Y) for l in (dense[13], dense[38], dense[87])]
+    transitions = [(layer.K, layer.C, layer.Y) for layer in (dense[13], dense[38], dense[87])]
     assert transitions == [(128, 256, 56), (256, 512, 28), (512, 1024, 14)]
-    assert [l.Y for l in (dense[14], dense[39], dense[88])] == [28, 14, 7]
+    assert [layer.Y for layer in (dense[14], dense[39], dense[88])] == [28, 14, 7]
 
 
 # ------------------------------------------------------------ grouped convs
 def test_resnext_differs_from_wide_resnet_only_in_grouped_convs():
     wide, rx = load_model("wide_resnet50"), load_model("resnext50_32x4d")
     assert wide != rx
-    differing = [(w, x) for w, x in zip(wide, rx) if w.shape_key != x.shape_key]
+    differing = [(w, x) for w, x in zip(wide, rx, strict=True) if w.shape_key != x.shape_key]
     assert len(differing) == 16  # one grouped 3x3 per bottleneck
     for w, x in differing:
         assert (w.R, x.R) == (3, 3) and w.K == x.K and x.C == w.C // 32
@@ -241,12 +243,12 @@ def test_resnext_differs_from_wide_resnet_only_in_grouped_convs():
 def test_transformer():
     layers = load_model("transformer")
     assert len(layers) == 6 * 8 + 6 * 14
-    assert all(l.type == "GEMM" for l in layers)
+    assert all(layer.type == "GEMM" for layer in layers)
     assert macs("transformer") == 6 * ENC_MACS + 6 * DEC_MACS
-    encoder = [(l.Y, l.K, l.C) for l in layers[:8]]  # (M, N, K)
+    encoder = [(layer.Y, layer.K, layer.C) for layer in layers[:8]]  # (M, N, K)
     assert encoder == [(L, D, D)] * 3 + [(L, H * L, DK), (L, H * DK, L), (L, D, D),
                                          (L, DFF, D), (L, D, DFF)]
-    ffn_in = [l for l in layers if (l.Y, l.K, l.C) == (L, DFF, D)]
+    ffn_in = [layer for layer in layers if (layer.Y, layer.K, layer.C) == (L, DFF, D)]
     assert len(ffn_in) == 12
 
 
@@ -254,25 +256,25 @@ def test_transformer():
 def test_small_gemm_and_fc_files_decode(name):
     kind, shapes = SMALL[name]
     layers = load_model(name)
-    assert all(l.type == kind and l.stride == 1 for l in layers)
+    assert all(layer.type == kind and layer.stride == 1 for layer in layers)
     if kind == "GEMM":
-        assert [(l.Y, l.K, l.C) for l in layers] == shapes
-        assert [l.describe() for l in layers][0] == "GEMM M{} N{} K{}".format(*shapes[0])
-        assert [l.macs for l in layers] == [m * n * k for m, n, k in shapes]
+        assert [(layer.Y, layer.K, layer.C) for layer in layers] == shapes
+        assert [layer.describe() for layer in layers][0] == "GEMM M{} N{} K{}".format(*shapes[0])
+        assert [layer.macs for layer in layers] == [m * n * k for m, n, k in shapes]
     else:
-        assert [(l.K, l.C) for l in layers] == shapes
-        assert [l.macs for l in layers] == [o * i for o, i in shapes]
+        assert [(layer.K, layer.C) for layer in layers] == shapes
+        assert [layer.macs for layer in layers] == [o * i for o, i in shapes]
 
 
 def test_bert_gemm_rows_written_back_unchanged():
     text = (MODEL_DIR / "BERT_m.csv").read_text().splitlines()
     rows = [[int(v) for v in line.split(",")] for line in text[1:] if line]
-    assert [l.to_gamma_row() for l in load_model("BERT_m")] == rows
+    assert [layer.to_gamma_row() for layer in load_model("BERT_m")] == rows
 
 
 def test_example():
     layers = load_model("example")
-    assert [l.type for l in layers] == ["CONV", "CONV", "DSCONV"]
-    assert [l.stride for l in layers] == [1, 2, 1]
-    assert [l.Yo for l in layers] == [32, 16, 16]
+    assert [layer.type for layer in layers] == ["CONV", "CONV", "DSCONV"]
+    assert [layer.stride for layer in layers] == [1, 2, 1]
+    assert [layer.Yo for layer in layers] == [32, 16, 16]
     assert layers[1].C == layers[0].K and layers[2].C == layers[1].K

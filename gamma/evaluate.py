@@ -88,7 +88,7 @@ def evaluate_mapping_file(mapping_path, hw: Hardware, dataflow_path=None) -> pd.
             row.update({column: None for column in CSV_COLUMNS})
             row["Valid"], row["Reason"] = False, entry.error
         else:
-            costs = evaluate(entry.layer, hw, entry.directives)
+            costs = evaluate(entry.layer, hw, entry.directives, gemm_form=entry.gemm_form)
             for column, field in CSV_COLUMNS.items():
                 value = getattr(costs, field)[0]
                 row[column] = value.item() if isinstance(value, np.generic) else value

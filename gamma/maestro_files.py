@@ -117,6 +117,9 @@ class MappingLayer:
         Empty when read; else one line ``file:line: cause``.
     warnings : tuple of str
         Things MAESTRO accepts but that are likely slips (``file:line: ...``).
+    gemm_form : {"conv", "maestro"}
+        ``"maestro"`` for a ``Type: GEMM`` layer (M, N, K; M is no sliding
+        window), which :func:`gamma.costmodel.evaluate` must be told.
     """
 
     name: str
@@ -125,6 +128,7 @@ class MappingLayer:
     directives: Directives | None
     error: str = ""
     warnings: tuple[str, ...] = ()
+    gemm_form: str = "conv"
 
 
 def read_mapping(text: str, source: str = "<file>", *, dataflow_text: str | None = None,
@@ -285,7 +289,8 @@ def _read_layer(tokens: _Tokens, constants: dict, previous_dataflow, layer_line:
             raise      # the layer never ends: nothing after it can be read either
         tokens.index = tokens.closing[opening] + 1
         return _LayerRead(MappingLayer(name, layer_line, None, None, str(err), tuple(notes)), None)
-    return _LayerRead(MappingLayer(name, layer_line, layer, directives, "", tuple(notes)),
+    form = "maestro" if layer.type == "GEMM" else "conv"
+    return _LayerRead(MappingLayer(name, layer_line, layer, directives, "", tuple(notes), form),
                       dataflow if own else None)
 
 

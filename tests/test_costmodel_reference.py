@@ -74,6 +74,11 @@ def hardware_of(record) -> Hardware:
                     simd_lanes=hw["simd_lanes"])
 
 
+def gemm_form(record) -> str:
+    """GEMM layers of ``Type: GEMM`` files use MAESTRO's own GEMM form."""
+    return "maestro" if record["layer"]["type"] == "GEMM" else "conv"
+
+
 CASES = _load(FIXTURES / "maestro_cases.jsonl")
 ERRORS = _load(FIXTURES / "maestro_errors.jsonl")
 SHIPPED_CASES = _shipped("cases.jsonl")
@@ -86,7 +91,7 @@ NO_SHARED = pytest.mark.skipif(
 
 def _check_case(record):
     (layer, directives), = parse_mapping(record["mapping_m"], record["id"])
-    costs = evaluate(layer, hardware_of(record), directives)
+    costs = evaluate(layer, hardware_of(record), directives, gemm_form=gemm_form(record))
     row = costs.row(0)
     expected = record["expected"]
     if maps_a_dimension_twice(directives):
@@ -115,7 +120,7 @@ def _check_error(record):
     except GammaInputError as err:
         assert expected in ("rejected-parse-error", "rejected-other"), str(err)
         return
-    costs = evaluate(layer, hardware_of(record), directives)
+    costs = evaluate(layer, hardware_of(record), directives, gemm_form=gemm_form(record))
     assert not costs.valid[0]
     got = reason_class(costs.reason[0])
     if costs.reason[0] == R.DUPLICATE_DIMENSION and maps_a_dimension_twice(directives):

@@ -288,3 +288,17 @@ def test_files_that_are_not_mappings_get_one_line(text, words):
         read_mapping(text, "x.m")
     assert str(err.value).startswith("x.m:") and words in str(err.value)
     assert "\n" not in str(err.value)
+
+
+def test_a_maestro_gemm_file_is_scored_in_maestro_s_gemm_form(tmp_path):
+    # MAESTRO (4eb08d1) on this file and hardware: 40,222 output L2 writes; the same layer
+    # written as GAMMA's CONV form scores 40,404 (its M is a sliding window).
+    path, hw_path = tmp_path / "gemm.m", tmp_path / "hw.m"
+    path.write_text("Network 0 {\nLayer GEMM {\nType: GEMM\nDimensions { M: 222, N: 26, K: 7 }\n"
+                    "Dataflow {\nTemporalMap(1,1) K;\nTemporalMap(1,1) N;\nSpatialMap(1,1) M;\n}\n}\n}\n")
+    hw_path.write_text("num_pes: 4096\nl1_size_cstr: 512\nl2_size_cstr: 108000\nnoc_bw_cstr: 1000\n"
+                       "offchip_bw_cstr: 50\nNoC_NumHops: 4\n")
+    (entry,) = read_mapping(path.read_text(), "gemm.m")
+    assert entry.gemm_form == "maestro"
+    row = evaluate_mapping_file(path, load_hardware(str(hw_path))).iloc[0]
+    assert row["output l2 write"] == 40222 and row["Runtime (Cycles)"] == 729

@@ -158,7 +158,7 @@ def _per_candidate(name: str, values, default: int, n: int) -> np.ndarray:
 
 
 def evaluate(layer: Layer, hw: Hardware, directives: Directives, *,
-             num_pes=None, noc_bw=None) -> Costs:
+             num_pes=None, noc_bw=None, gemm_form: str = "conv") -> Costs:
     """Score N mappings of ``layer`` on ``hw`` as MAESTRO would.
 
     Parameters
@@ -175,6 +175,12 @@ def evaluate(layer: Layer, hw: Hardware, directives: Directives, *,
         ``hw.num_pes`` / ``hw.noc_bw`` (hardware/mapping co-design).  Candidate
         ``i`` then scores exactly as with ``hw.replace(num_pes=num_pes[i],
         noc_bw=noc_bw[i])``, area and power included.
+    gemm_form : {"conv", "maestro"}
+        How a GEMM layer was written for MAESTRO: ``"conv"`` as GAMMA writes
+        it (``Type: CONV``, Y = M a sliding dimension with R = 1), or
+        ``"maestro"`` for MAESTRO's own ``Type: GEMM`` (M, N, K; no sliding
+        window).  They differ when a spatial M tile leaves a partial edge.
+        Ignored for other layer types.
 
     Returns
     -------
@@ -184,7 +190,7 @@ def evaluate(layer: Layer, hw: Hardware, directives: Directives, *,
     n = len(directives)
     pes = _per_candidate("num_pes", num_pes, hw.num_pes, n)
     bw = _per_candidate("noc_bw", noc_bw, hw.noc_bw_value, n)
-    spec = layer_spec(layer)
+    spec = layer_spec(layer, gemm_form)
     dim = np.ascontiguousarray(directives.dim, dtype=np.int64)
     num_levels = np.ascontiguousarray(directives.num_levels, dtype=np.int64)
     if ((num_levels >= 1) & (num_levels <= MAX_LEVELS) & (num_levels > dim.shape[1])).any():

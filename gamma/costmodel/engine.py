@@ -273,7 +273,10 @@ def _first_valid_case(k, nvar, r0, r1, row_int, row_bool, call_int):
     MAESTRO sizes the buffers from every enumerated case up to that one (skipped
     leading cases accumulate).  Returns its row (-1: every case is skipped),
     the number of those cases and their summed input and filter ingress, and
-    whether one of them exits silently.  Without a valid case only case 0 counts.
+    whether one of them exits silently.  Without a valid case every case counts:
+    MAESTRO's case counter then never advances past 0, so it re-sizes the
+    buffers at every case (an innermost call reached through an analysed upper
+    step can have all its cases skipped; its L1 sizes are then reported).
     """
     lead_in, lead_f = row_int[R_INPUT, r0], row_int[R_FILTER, r0]
     lead_exit = row_bool[B_EXITS, r0]
@@ -290,7 +293,7 @@ def _first_valid_case(k, nvar, r0, r1, row_int, row_bool, call_int):
         lead_exit = lead_exit or row_bool[B_EXITS, row]
         if row_bool[B_VALID, row]:
             return row, count, lead_in, lead_f, lead_exit
-    return -1, 1, row_int[R_INPUT, r0], row_int[R_FILTER, r0], row_bool[B_EXITS, r0]
+    return -1, count, lead_in, lead_f, lead_exit
 
 
 @njit(cache=True, error_model="numpy", inline="always")

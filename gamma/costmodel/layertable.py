@@ -32,6 +32,14 @@ TENSOR_DIMS = {
 }
 TENSOR_DIMS["GEMM"] = TENSOR_DIMS["FC"] = TENSOR_DIMS["TRCONV"] = TENSOR_DIMS["CONV"]
 
+#: MAESTRO's own ``Type: GEMM`` layer (dimensions M, N, K, stored as Y, K, C):
+#: tensors input (M, K), filter (K, N), output (M, N), and no sliding window.
+#: GAMMA writes GEMM layers as CONV instead, whose Y is a sliding dimension
+#: (with R = 1); the two forms score differently when a spatial tile of M leaves
+#: a partial edge, so the form is chosen explicitly (``gemm_form``).
+MAESTRO_GEMM_DIMS = {"input": ("Y", "C"), "filter": ("C", "K"), "output": ("Y", "K")}
+GEMM_FORMS = ("conv", "maestro")
+
 #: Sliding-window pairs ``(reference, sliding)``: output rows ``Y' = Y - R + 1``.
 OVERLAPS = (("Y", "R"), ("X", "S"))
 
@@ -77,8 +85,15 @@ class LayerSpec:
         return len(self.names)
 
 
-def layer_spec(layer: Layer) -> LayerSpec:
-    """Build the variable-space description of ``layer``."""
+def layer_spec(layer: Layer, gemm_form: str = "conv") -> LayerSpec:
+    """Build the variable-space description of ``layer``.
+
+    ``gemm_form`` applies to GEMM layers: ``"conv"`` (GAMMA's CONV text, the
+    default) or ``"maestro"`` (a ``Type: GEMM`` layer of a MAESTRO file).
+    """
+    if gemm_form not in GEMM_FORMS:
+        raise ValueError(f"gemm_form must be one of {GEMM_FORMS}, got {gemm_form!r}")
+    native = layer.type == "GEMM" and gemm_form == "maestro"
     dims = {name: list(names) for name, names in TENSOR_DIMS[layer.type].items()}
     if layer.N > 1:
         dims["input"].insert(0, "N")
@@ -94,9 +109,11 @@ def layer_spec(layer: Layer) -> LayerSpec:
         coupled[tensor] = mask
     sliding = np.full(len(names), -1, dtype=np.int64)
     for ref, slide in OVERLAPS:
-        sliding[index[ref]] = index[slide]
+        if not native:
+            sliding[index[ref]] = index[slide]
+    order = MAESTRO_GEMM_DIMS if native else dims
     return LayerSpec(
         layer=layer, names=names, index=index, coupled=coupled,
-        coupled_order={t: tuple(index[d] for d in dims[t]) for t in TENSORS},
+        coupled_order={t: tuple(index[d] for d in order[t]) for t in TENSORS},
         sizes=np.array([all_sizes[n] for n in names], dtype=np.int64),
         sliding=sliding, stride=layer.stride)

@@ -29,19 +29,26 @@ from gamma.costmodel import reasons as R
 from gamma.costmodel.directives import DIM_NAMES, EMPTY
 from gamma.costmodel.layertable import LayerSpec
 
-#: MAESTRO supports at most three Cluster directives.
-MAX_LEVELS = 3
+#: MAESTRO supports at most three Cluster directives (four levels).
+MAX_LEVELS = 4
 #: Dimension codes, plus one for unused slots.
 NUM_CODES = len(DIM_NAMES) + 1
 #: Rows of :func:`complete_candidate`'s scratch array.
 _V_SIZE, _V_OFS, _V_SP, _V_OUT, _GIVEN, _KEY, _UPPER_RANK, _DIMS = range(8)
+#: ``code_to_var`` value of a declared dimension that no tensor uses.
+_DECLARED_UNUSED = -2
 
 
 def code_tables(spec: LayerSpec):
-    """Per dimension code: layer variable (-1: none), is ``Y'``/``X'``, ignorable.
+    """Per dimension code: layer variable (-1: none, -2: see below), is ``Y'``/``X'``,
+    ignorable.
 
     A batch dimension of size 1 is not a layer variable; directives on it map a
-    single element and are dropped (ignorable).
+    single element and are dropped (ignorable).  A DSCONV layer's ``K`` (always
+    1) is a declared dimension in no tensor (-2): MAESTRO analyses a
+    single-level mapping with a TemporalMap on it as if it were absent, and
+    rejects it in multi-level mappings (lower levels have no ``K``) or as a
+    SpatialMap.
     """
     code_to_var = np.full(NUM_CODES, -1, dtype=np.int64)
     is_output_code = np.zeros(NUM_CODES, dtype=np.bool_)
@@ -51,9 +58,67 @@ def code_tables(spec: LayerSpec):
         if base in spec.index:
             code_to_var[code] = spec.index[base]
         is_output_code[code] = name.endswith("'")
+    if spec.layer.type == "DSCONV":
+        code_to_var[DIM_NAMES.index("K")] = _DECLARED_UNUSED
     if "N" not in spec.index and spec.layer.N == 1:
         ignorable[DIM_NAMES.index("N")] = True
     return code_to_var, is_output_code, ignorable
+
+
+@njit(cache=True, error_model="numpy")
+def _parser_reason(i, nl, dim, size, offset, spatial, code_to_var, ignorable, spec_sizes,
+                   r_var, s_var, scratch):
+    """The first error MAESTRO's parser finds in candidate ``i``, over all its
+    levels: non-positive values, R/S TemporalMaps that are not the full filter,
+    then unknown and duplicated dimensions."""
+    slots = dim.shape[2]
+    bad_value = rs_not_full = unknown = duplicate = False
+    for lvl in range(nl):
+        for var in range(spec_sizes.shape[0]):
+            scratch[_GIVEN, var] = 0
+        for slot in range(slots):
+            code = dim[i, lvl, slot]
+            if code == EMPTY or ignorable[code]:
+                continue
+            var = code_to_var[code]
+            sz, of = size[i, lvl, slot], offset[i, lvl, slot]
+            bad_value = bad_value or sz < 1 or of < 1
+            # Since 2021 MAESTRO demands TemporalMap(Sz(R), Sz(R)) R (and S alike).
+            if var < 0:
+                unknown = unknown or not (var == _DECLARED_UNUSED and nl == 1
+                                          and not spatial[i, lvl, slot])
+                continue
+            duplicate = duplicate or scratch[_GIVEN, var] != 0
+            scratch[_GIVEN, var] = 1
+            if (not spatial[i, lvl, slot] and var in (r_var, s_var)
+                    and (sz != spec_sizes[var] or of != spec_sizes[var])):
+                rs_not_full = True
+    if bad_value:
+        return R.BAD_DIRECTIVE_VALUE
+    if rs_not_full:
+        return R.RS_TEMPORAL_NOT_FULL
+    if unknown:
+        return R.UNKNOWN_DIMENSION
+    if duplicate:
+        return R.DUPLICATE_DIMENSION
+    return R.OK
+
+
+@njit(cache=True, error_model="numpy")
+def _spatial_reason(i, first, last, dim, spatial, ignorable):
+    """A level in ``first:last`` without SpatialMap or with more than two."""
+    slots = dim.shape[2]
+    for lvl in range(first, last):
+        num_spatial = 0
+        for slot in range(slots):
+            code = dim[i, lvl, slot]
+            if code != EMPTY and not ignorable[code]:
+                num_spatial += spatial[i, lvl, slot]
+        if num_spatial == 0:
+            return R.NO_SPATIAL_MAP
+        if num_spatial > 2:
+            return R.TOO_MANY_SPATIAL_MAPS
+    return R.OK
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -92,6 +157,15 @@ def complete_candidate(i, dim, size, offset, spatial, cluster, num_levels, num_p
         return R.NO_SPATIAL_MAP
     slots = dim.shape[2]
     nvar = spec_sizes.shape[0]
+    # MAESTRO's order: its parser; then the SpatialMap count of each level as
+    # the levels are built top-down, the top level dividing by its unit count
+    # (0 when the Cluster product exceeds the PEs) right after its own check.
+    reason = _parser_reason(i, nl, dim, size, offset, spatial, code_to_var, ignorable,
+                            spec_sizes, r_var, s_var, scratch)
+    if reason == R.OK:
+        reason = _spatial_reason(i, 0, 1, dim, spatial, ignorable)
+    if reason != R.OK:
+        return reason
     # Number of top-level sub-clusters: floor(num_pes / product of Cluster sizes).
     cluster_product = 1
     for lvl in range(1, cluster.shape[1]):
@@ -102,6 +176,9 @@ def complete_candidate(i, dim, size, offset, spatial, cluster, num_levels, num_p
     top_units = num_pes[i] // cluster_product
     if top_units < 1:
         return R.CLUSTERS_EXCEED_PES
+    reason = _spatial_reason(i, 1, nl, dim, spatial, ignorable)
+    if reason != R.OK:
+        return reason
 
     # Rows of ``scratch`` (2-D indexing only: views would cost reference counts).
     for var in range(nvar):
@@ -111,41 +188,20 @@ def complete_candidate(i, dim, size, offset, spatial, cluster, num_levels, num_p
             for var in range(nvar):
                 if row != _KEY:
                     scratch[row, var] = 0
-        num_spatial = 0
-        unknown = duplicate = bad_value = rs_not_full = False
+        # (The directives passed the checks of _parser_reason/_spatial_reason.)
         for slot in range(slots):
             code = dim[i, lvl, slot]
             if code == EMPTY or ignorable[code]:
                 continue
             var = code_to_var[code]
-            sp = spatial[i, lvl, slot]
-            num_spatial += sp
             if var < 0:
-                unknown = True
-                continue
-            duplicate = duplicate or scratch[_GIVEN, var] != 0
-            sz, of = size[i, lvl, slot], offset[i, lvl, slot]
-            bad_value = bad_value or sz < 1 or of < 1
-            # Since 2021 MAESTRO demands TemporalMap(Sz(R), Sz(R)) R (and S alike).
-            if (not sp and (var == r_var or var == s_var)
-                    and (sz != spec_sizes[var] or of != spec_sizes[var])):
-                rs_not_full = True
-            scratch[_V_SIZE, var], scratch[_V_OFS, var], scratch[_V_SP, var] = sz, of, sp
+                continue            # DSCONV's K in a single-level mapping
+            scratch[_V_SIZE, var] = size[i, lvl, slot]
+            scratch[_V_OFS, var] = offset[i, lvl, slot]
+            scratch[_V_SP, var] = spatial[i, lvl, slot]
             scratch[_V_OUT, var] = is_output_code[code]
             scratch[_KEY, var] = slot
             scratch[_GIVEN, var] = 1
-        if unknown:
-            return R.UNKNOWN_DIMENSION
-        if duplicate:
-            return R.DUPLICATE_DIMENSION
-        if num_spatial == 0:
-            return R.NO_SPATIAL_MAP
-        if num_spatial > 2:
-            return R.TOO_MANY_SPATIAL_MAPS
-        if bad_value:
-            return R.BAD_DIRECTIVE_VALUE
-        if rs_not_full:
-            return R.RS_TEMPORAL_NOT_FULL
         # Y'/X' -> Y/X with the level's own R/S directive size.
         for j in range(2):
             ref, slide = (y_var, r_var) if j == 0 else (x_var, s_var)

@@ -3,8 +3,9 @@
 ``Costs.reason`` holds one of these codes per candidate; ``OK`` (0) means the
 mapping is valid.  The classes mirror what MAESTRO does with such inputs
 (reference ``errors.jsonl``): reject them with a message, crash, exit silently,
-or finish with runtime 0.  When several problems apply, the first one found is
-kept, checks running in the order of this table.
+or finish with runtime 0.  When several problems apply, the first one MAESTRO
+meets is kept (:func:`gamma.costmodel.levels.complete_candidate`): parser
+checks, then each level's structure, then the cluster product, then analysis.
 """
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ REASONS = {
     TOO_MANY_SPATIAL_MAPS: (
         "rejected-other", "more than two SpatialMaps in a cluster level: MAESTRO rejects it"),
     TOO_MANY_LEVELS: (
-        "crash-sigabrt", "more than three Cluster directives (four levels): MAESTRO aborts"),
+        "crash-sigabrt", "more than three Cluster directives (five or more levels): MAESTRO aborts"),
     RS_TEMPORAL_NOT_FULL: (
         "rejected-invalid-mapping",
         "TemporalMap on R/S not the full filter (size and offset must equal Sz(R)/Sz(S)): "

@@ -97,8 +97,14 @@ def build_search_parser() -> argparse.ArgumentParser:
                    help="population size (candidates per generation)")
     s.add_argument("--epochs", type=_positive_int("--epochs"), default=10,
                    help="generations")
-    s.add_argument("--method", choices=("gamma", "random"), default="gamma",
-                   help="search method: the genetic algorithm, or random sampling with the same budget")
+    s.add_argument("--method", choices=("gamma", "random", "exhaustive"), default="gamma",
+                   help="search method: the genetic algorithm, random sampling with the same "
+                        "budget, or exhaustive: branch and bound over the whole map space from "
+                        "the GA's best, proving the optimum latency (or, at --time_limit, a "
+                        "proven lower bound)")
+    s.add_argument("--time_limit", type=float, default=0.0, metavar="SECONDS",
+                   help="--method exhaustive: seconds per distinct layer before the best mapping "
+                        "found is reported with its proven bound (default 0: no limit)")
     s.add_argument("--seed", type=int, default=None,
                    help="random seed (a run with the same seed and flags gives the same results); "
                         "drawn and recorded in run.yaml if omitted")
@@ -365,6 +371,7 @@ def search_config(args, num_pes: int, constraint=None):
     if args.pareto and args.fitness1 == args.fitness2:
         raise GammaInputError(f"--pareto needs two different objectives; --fitness1 and "
                               f"--fitness2 are both {args.fitness1}")
+    _check_exhaustive(args)
     if args.allow_inexact:
         log.warning("--allow_inexact: mappings whose analysis is not exact are accepted; their "
                     "latency may be below the compute bound (MACs / PEs)")
@@ -377,7 +384,26 @@ def search_config(args, num_pes: int, constraint=None):
                     fixed_cluster=args.fixedCluster, par_rs=args.parRS,
                     use_factor=args.use_factor, constraint=constraint,
                     allow_inexact=args.allow_inexact, allow_undercount=args.allow_undercount,
-                    area_budget=args.area_budget if args.area_budget > 0 else 0.0)
+                    area_budget=args.area_budget if args.area_budget > 0 else 0.0,
+                    time_limit=args.time_limit)
+
+
+def _check_exhaustive(args) -> None:
+    """``--method exhaustive`` and ``--time_limit``: what the exact search supports."""
+    if not args.time_limit >= 0:
+        raise GammaInputError(f"--time_limit must be a number of seconds >= 0 (0: no limit), "
+                              f"got {args.time_limit:g}")
+    if args.time_limit and args.method != "exhaustive":
+        raise GammaInputError("--time_limit applies only to --method exhaustive; the other "
+                              "methods stop after --num_pop x --epochs samples")
+    if args.method != "exhaustive":
+        return
+    if args.fitness1 != "latency" or args.pareto:
+        raise GammaInputError("--method exhaustive proves the optimum latency: it needs "
+                              "--fitness1 latency and no --pareto")
+    if args.num_pe == -1:
+        raise GammaInputError("--method exhaustive searches mappings on fixed hardware; it does "
+                              "not co-design the PE count (--num_pe -1)")
 
 
 # ---------------------------------------------------------------------------
@@ -659,8 +685,7 @@ def _search(args, hw, cfg, selected, seed, outdir, settings, previous, client) -
             pes = s.get("num_pes", hw.num_pes)
             design = (f"{pes} PEs, area {s['area']:.0f} µm², " if cfg.codesign else "")
             print(f"layer {job.key}{same}: {result.layer.describe()}: {design}latency "
-                  f"{s['runtime']:.0f} cycles ({s['runtime'] * pes / result.layer.macs:.3f}x "
-                  f"bound), energy "
+                  f"{s['runtime']:.0f} cycles ({report.gap_text(result)}), energy "
                   f"{s['energy_nj']:.4g} nJ, L1 {s['l1_size_req']}, L2 {s['l2_size_req']}, "
                   f"{result.samples} samples, {result.seconds:.2f}s{source}{flag}", flush=True)
 

@@ -580,7 +580,7 @@ def codesign_model(layers, hw: Hardware, cfg: GAConfig, mcfg: ModelCodesignConfi
         t.update({"l1_size": np.array([l1]), "l2_size": np.array([l2]),
                   "area": np.array([area]), **{f"area_{k}": np.array([float(v)])
                                                for k, v in parts.items()}})
-        results.append(_layer_result(g.layer, m, t, final_cfg, polished))
+        results.append(_layer_result(g.layer, m, t, final_cfg, polished, final))
     runtime = float(sum(c * r.best_scores["runtime"] for c, r in zip(counts, results)))
     energy = float(sum(c * r.best_scores["energy"] for c, r in zip(counts, results)))
     totals = {"num_pes": final.num_pes, "l1_size": l1, "l2_size": l2, "area_um2": area,
@@ -606,13 +606,17 @@ def codesign_model(layers, hw: Hardware, cfg: GAConfig, mcfg: ModelCodesignConfi
 
 
 def _layer_result(layer: Layer, best: Population, table: dict, cfg: GAConfig,
-                  search: LayerResult) -> LayerResult:
-    """``search`` (the polish) with its best replaced by ``best`` re-scored on the final hardware."""
+                  search: LayerResult, final: Hardware) -> LayerResult:
+    """``search`` (the polish) with its best replaced by ``best`` re-scored on the final
+    hardware, and the proven latency bound of ``layer`` on that hardware."""
+    from gamma.bounds import layer_bounds
     scores = {k: np.asarray(v)[0].item() for k, v in table.items()}
     feas = bool(table["feasible"][0])
+    bound = layer_bounds(layer, final, replace(cfg, pe_limit=0)).latency_cycles
     return replace(search, layer=layer, best=best, best_scores=scores, feasible=feas,
                    front=best if feas else best.take(slice(0, 0)),
-                   front_scores={k: np.asarray(v)[:1 if feas else 0] for k, v in table.items()})
+                   front_scores={k: np.asarray(v)[:1 if feas else 0] for k, v in table.items()},
+                   lower_bound=bound, proven_optimal=False)
 
 
 def write_pareto(result: ModelCodesignResult, outdir, png_dir=None) -> tuple:

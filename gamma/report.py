@@ -35,7 +35,8 @@ RESULT_COLUMNS = [
     "latency_cycles", "energy_nj", "power", "area_um2", "edp_nj_cycles",
     "l1_req_elements", "l2_req_elements", "num_pes", "l1_size", "l2_size", "area_pe_um2",
     "area_l1_um2", "area_l2_um2", "avg_utilized_pes",
-    "latency_over_bound", "busiest_pe_macs", "feasible", "exact_analysis", "undercount",
+    "lower_bound", "gap", "below_bound", "proven_optimal", "energy_lower_bound_nj",
+    "busiest_pe_macs", "feasible", "exact_analysis", "undercount",
     "mapping", "samples", "seconds",
     "same_search_as_layer"]
 
@@ -112,7 +113,7 @@ def layer_row(index: int, result: LayerResult, hw, first_index: int) -> dict:
         "l2_size": s.get("l2_size", s["l2_size_req"]), "area_pe_um2": s.get("area_pe"),
         "area_l1_um2": s.get("area_l1"), "area_l2_um2": s.get("area_l2"),
         "avg_utilized_pes": s["avg_utilized_pes"],
-        "latency_over_bound": s["runtime"] * pes / layer.macs,
+        **bound_columns(result),
         "busiest_pe_macs": s["busiest_pe_macs"],
         "feasible": result.feasible, "exact_analysis": bool(s["exact_analysis"]),
         "undercount": bool(s["undercount"]),
@@ -120,6 +121,31 @@ def layer_row(index: int, result: LayerResult, hw, first_index: int) -> dict:
         "samples": 0 if reused else result.samples,
         "seconds": 0.0 if reused else round(result.seconds, 3),
         "same_search_as_layer": first_index}
+
+
+def bound_columns(result: LayerResult) -> dict:
+    """``lower_bound`` (cycles, proven for every trusted mapping of the map space), ``gap``
+    (latency / lower_bound; NaN without a bound), ``below_bound`` (gap < 1: a runtime no
+    hardware reaches, accepted only under --allow_undercount / --allow_inexact),
+    ``proven_optimal`` and the energy bound (nJ)."""
+    from gamma.bounds import energy_lower_bound, gap
+    from gamma.costmodel.hwcost import MAC_ENERGY_NJ
+    bound = int(getattr(result, "lower_bound", 0) or 0)
+    ratio = gap(result.best_scores["runtime"], bound)
+    return {"lower_bound": bound, "gap": ratio, "below_bound": bool(ratio < 1),
+            "proven_optimal": bool(getattr(result, "proven_optimal", False)),
+            "energy_lower_bound_nj": energy_lower_bound(result.layer) * MAC_ENERGY_NJ}
+
+
+def gap_text(result: LayerResult) -> str:
+    """The console's words for a result's gap, e.g. ``gap 1.004 to 700416``."""
+    cols = bound_columns(result)
+    if not cols["lower_bound"]:
+        return "no bound"
+    text = f"gap {cols['gap']:.4f} to {cols['lower_bound']}"
+    if cols["below_bound"]:
+        return text + " (BELOW the proven bound: untrusted runtime)"
+    return "proven optimal" if cols["proven_optimal"] else text
 
 
 class RunReport:
@@ -191,8 +217,11 @@ class RunReport:
             "max_area_um2": float(rows["area_um2"].max()),
             "max_l1_req_elements": int(rows["l1_req_elements"].max()),
             "max_l2_req_elements": int(rows["l2_req_elements"].max()),
-            "latency_over_bound": float(rows["latency_cycles"].sum()
-                                        / max((rows["macs"] / rows["num_pes"]).sum(), 1e-12)),
+            "lower_bound_cycles": int(rows["lower_bound"].sum()),
+            "gap": (float(rows["latency_cycles"].sum() / rows["lower_bound"].sum())
+                    if (rows["lower_bound"] > 0).all() and len(rows) else float("nan")),
+            "proven_optimal_layers": int(rows["proven_optimal"].astype(bool).sum()),
+            "below_bound_layers": int(rows["below_bound"].astype(bool).sum()),
             "infeasible_layers": int((~rows["feasible"].astype(bool)).sum()),
             "samples": int(rows["samples"].sum()),
             "search_seconds": float(rows["seconds"].sum()),

@@ -375,6 +375,10 @@ _TOTAL_LABELS = {
     "max_area_um2": ("max area (µm²)", ""), "max_l1_req_elements": ("max L1 need (elements)", ""),
     "max_l2_req_elements": ("max L2 need (elements)", ""),
     "latency_over_bound": ("latency / compute bound", "ratio"),
+    "lower_bound_cycles": ("proven lower bound (cycles)", ""),
+    "gap": ("gap: latency / proven lower bound", "ratio"),
+    "proven_optimal_layers": ("layers proven optimal", ""),
+    "below_bound_layers": ("layers below the proven bound (untrusted runtimes)", ""),
     "infeasible_layers": ("infeasible layers", ""), "samples": ("samples scored", ""),
     "search_seconds": ("search time (s)", ""),
 }
@@ -393,7 +397,7 @@ def _totals_section(summary: list[dict] | None, run: dict) -> str:
     pairs = []
     for key, value in source.items():
         label, kind = _TOTAL_LABELS.get(key, (key.replace("_", " "), ""))
-        if key == "infeasible_layers" and _number(value):
+        if key in ("infeasible_layers", "below_bound_layers") and _number(value):
             pairs.append((label, f'<span class="bad">{_e(_fmt(value))}</span>'))
         else:
             pairs.append((label, _e(_fmt(value, kind or "auto"))))
@@ -422,6 +426,9 @@ def _layers_section(rows: list[dict] | None, hw: dict) -> str:
         ("macs", "MACs", "", "num"),
         ("latency_cycles", "latency (cycles)", "", "num"),
         ("latency_over_bound", "× bound", "latency / (MACs / PEs): 1 is the compute bound", "ratio"),
+        ("lower_bound", "proven bound", "cycles no trusted mapping of the map space beats", "num"),
+        ("gap", "gap", "latency / proven bound: 1 is optimal; below 1 (red) the runtime is "
+         "untrusted (--allow_undercount / --allow_inexact)", "gap"),
         ("energy_nj", "energy (nJ)", "", "num"),
         ("area_um2", "area (µm²)", "", "num"),
         ("l1_req_elements", "L1 need", "elements per PE", "num"),
@@ -448,6 +455,8 @@ def _layers_section(rows: list[dict] | None, hw: dict) -> str:
             elif kind == "mapping":
                 parts = [f"<code>{_e(p.strip())}</code>" for p in str(value or "").split("|")]
                 cells.append(("<br>".join(parts), False))
+            elif kind == "gap":
+                cells.append((_gap_cell(row), True))
             elif kind == "bool":
                 flag = _truthy(value)
                 cells.append(("yes" if flag else ('<span class="bad">no</span>' if flag is False
@@ -463,6 +472,20 @@ def _layers_section(rows: list[dict] | None, hw: dict) -> str:
     headers = [(label, title) for _, label, title, _ in spec]
     return ('<section id="layers"><h2>Layers</h2>'
             + _table(headers, body, "layers") + "</section>")
+
+
+def _gap_cell(row: dict) -> str:
+    """The gap, ``1 (optimal)`` when an exact search proved it, red below 1."""
+    value = _number(row.get("gap"))
+    if value is None:
+        return ""
+    if _truthy(row.get("proven_optimal")) and value >= 1:
+        return '<span title="proven optimal by --method exhaustive">1 (optimal)</span>'
+    text = f"{value:.4f}"
+    if value < 1:
+        return (f'<span class="bad" title="below the proven lower bound: a runtime no hardware '
+                f'reaches (accepted by --allow_undercount / --allow_inexact)">{text}</span>')
+    return text
 
 
 def _mappings_section(outdir: Path, rows: list[dict] | None, num_pes) -> str:

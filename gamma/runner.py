@@ -164,7 +164,8 @@ def _load(path: Path):
 def run_job(job: Job, hw: Hardware, cfg: GAConfig, seed: int, evaluate=None,
             on_generation=None, *, checkpoints: Checkpoints | None = None,
             state: dict | None = None) -> LayerResult:
-    """Search one distinct layer (GA or random search, per ``cfg.method``).
+    """Search one distinct layer (GA, random or exhaustive search, per ``cfg.method``);
+    the result carries its proven latency bound (``LayerResult.lower_bound``).
 
     Parameters
     ----------
@@ -174,6 +175,11 @@ def run_job(job: Job, hw: Hardware, cfg: GAConfig, seed: int, evaluate=None,
         A saved state (:meth:`LayerSearch.state`) to continue from instead of
         starting afresh; the result is the same as an uninterrupted search's.
     """
+    if cfg.method == "exhaustive":
+        # an exact search is not checkpointed mid-layer: a resumed run redoes the layer
+        from gamma.search.exhaustive import exhaustive_search
+        return exhaustive_search(job.layer, hw, cfg, layer_rng(seed, job.key), evaluate=evaluate,
+                                 on_generation=on_generation)
     search = None
     if state is not None:
         try:
@@ -195,7 +201,15 @@ def run_job(job: Job, hw: Hardware, cfg: GAConfig, seed: int, evaluate=None,
                 log.warning("layer %d: cannot write its checkpoint (%s); going on without",
                             job.key, err)
                 can_save = False
-    return search.run()
+    return with_bound(search.run(), hw, cfg)
+
+
+def with_bound(result: LayerResult, hw: Hardware, cfg: GAConfig) -> LayerResult:
+    """``result`` with its proven latency bound (:func:`gamma.bounds.layer_bounds`) set."""
+    from gamma.bounds import layer_bounds
+    if not result.lower_bound:
+        result.lower_bound = layer_bounds(result.layer, hw, cfg).latency_cycles
+    return result
 
 
 def _run_indexed(i: int, job: Job, hw, cfg, seed, evaluate, checkpoints, state):
@@ -278,6 +292,7 @@ def run_model(selected: list[tuple[int, Layer]], hw: Hardware, cfg: GAConfig, se
     for job in work:
         saved = checkpoints.load_result(job.key) if checkpoints is not None else None
         if saved is not None:
+            saved = with_bound(saved, hw, cfg)      # saved by a version without bounds
             results[job.key] = saved
             callback = on_restored or on_result
             if callback is not None:

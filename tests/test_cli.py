@@ -41,6 +41,11 @@ def fails_with(capsys, argv, *words, code=2):
     (["--mapping_cstr", "no_such_plugin"], ["--mapping_cstr", "no_such_plugin"]),
     (["--accel_cstr", "no_such_accel"], ["--accel_cstr", "no_such_accel"]),
     (["--no_such_flag"], ["unrecognized"]),
+    (["--method", "exhaustive", "--time_limit", "-1"], ["--time_limit", ">= 0"]),
+    (["--time_limit", "5"], ["--time_limit", "--method exhaustive"]),
+    (["--method", "exhaustive", "--fitness1", "energy"], ["--method exhaustive", "--fitness1 latency"]),
+    (["--method", "exhaustive", "--num_pe", "-1", "--area_budget", "1"], ["--method exhaustive",
+                                                                          "--num_pe -1"]),
 ])
 def test_bad_input_is_one_line_and_exit_2(capsys, tmp_path, argv, words):
     err = fails_with(capsys, argv + ["--outdir", str(tmp_path / "out")], *words)
@@ -154,3 +159,29 @@ def test_allow_undercount_admits_what_maestro_underprices(caplog, tmp_path):
     trusting = pd.read_csv(tmp_path / "maestro" / "results.csv").iloc[0]
     assert not honest["undercount"] and honest["latency_cycles"] >= honest["busiest_pe_macs"]
     assert trusting["undercount"] and trusting["latency_cycles"] < honest["latency_cycles"]
+    # the proven bound holds for honest runtimes only: the trusting run's gap shows it
+    assert honest["gap"] >= 1 and not honest["below_bound"]
+    assert trusting["lower_bound"] == honest["lower_bound"] == 700416
+    assert trusting["below_bound"] == (trusting["gap"] < 1)
+    assert trusting["gap"] < honest["gap"]
+
+
+def test_exhaustive_proves_a_zoo_layer(capsys, tmp_path):
+    """dlrmRMC1_m layer 3 (FC 32 x 128) on edge: the exact mode proves the GA's result optimal."""
+    out = tmp_path / "exact"
+    argv = ["--model", "dlrmRMC1_m", "--singlelayer", "3", "--method", "exhaustive",
+            "--time_limit", "120", "--num_pop", "20", "--epochs", "5", "--seed", "1",
+            "--no_plots", "--outdir", str(out)]
+    assert main(argv) == 0
+    assert "proven optimal" in capsys.readouterr().out
+    row = pd.read_csv(out / "results.csv").iloc[0]
+    assert bool(row["proven_optimal"]) and row["gap"] == 1.0
+    assert row["lower_bound"] == row["latency_cycles"] == 28
+    assert pd.read_csv(out / "summary.csv").loc[0, "proven_optimal_layers"] == 1
+
+
+def test_console_shows_the_gap(capsys, tmp_path):
+    assert main(["--singlelayer", "2", "--outdir", str(tmp_path / "g"), "--num_pop", "8",
+                 "--epochs", "2", "--seed", "1", "--no_plots"]) == 0
+    text = capsys.readouterr().out
+    assert "gap 1.0" in text and "to 700416" in text

@@ -27,7 +27,12 @@ def test_results_csv(run_dir):
     assert list(rows["layer"]) == [1, 2, 3, 4]
     assert set(rows["type"]) >= {"CONV", "DSCONV"}
     assert rows["feasible"].all() and rows["exact_analysis"].all()
-    assert (rows["latency_over_bound"] >= 1).all()
+    # every latency is at least its proven bound, which is at least MACs / PEs
+    assert (rows["gap"] >= 1).all() and not rows["below_bound"].any()
+    np.testing.assert_allclose(rows["gap"], rows["latency_cycles"] / rows["lower_bound"])
+    assert (rows["lower_bound"] >= np.ceil(rows["macs"] / rows["num_pes"])).all()
+    assert not rows["proven_optimal"].any()
+    assert (rows["energy_lower_bound_nj"] <= rows["energy_nj"]).all()
     assert (rows["l1_req_elements"] <= 512).all() and (rows["l2_req_elements"] <= 108000).all()
     assert rows["samples"].sum() == 30 * rows["same_search_as_layer"].nunique()
 
@@ -36,6 +41,9 @@ def test_summary_history_and_run_yaml(run_dir):
     summary = pd.read_csv(run_dir / "summary.csv")
     rows = pd.read_csv(run_dir / "results.csv")
     assert summary.loc[0, "total_latency_cycles"] == rows["latency_cycles"].sum()
+    assert summary.loc[0, "gap"] == pytest.approx(rows["latency_cycles"].sum()
+                                                  / rows["lower_bound"].sum())
+    assert summary.loc[0, "proven_optimal_layers"] == 0
     history = pd.read_csv(run_dir / "history.csv")
     assert set(history["generation"]) == {0, 1, 2}
     assert {"best_latency", "mean_energy", "feasible_fraction"} <= set(history.columns)
@@ -79,3 +87,27 @@ def test_outdir_helpers(tmp_path):
     (tmp_path / "full" / "f").write_text("")
     with pytest.raises(GammaInputError, match="not empty"):
         prepare_outdir(tmp_path / "full")
+
+
+def _fake_result(runtime, bound, proven=False):
+    from types import SimpleNamespace
+
+    from gamma.workload import Layer
+    return SimpleNamespace(layer=Layer("CONV", 64, 64, 58, 58, 3, 3),
+                           best_scores={"runtime": runtime}, lower_bound=bound,
+                           proven_optimal=proven)
+
+
+def test_bound_columns_flag_latencies_below_the_proven_bound():
+    from gamma.report import bound_columns, gap_text
+    ok = bound_columns(_fake_result(700673, 700416))
+    assert ok["gap"] == pytest.approx(700673 / 700416) and not ok["below_bound"]
+    assert gap_text(_fake_result(700673, 700416)) == "gap 1.0004 to 700416"
+    # --allow_undercount: MAESTRO's runtime may be below what the busiest PE needs
+    low = bound_columns(_fake_result(690000, 700416))
+    assert low["below_bound"] and low["gap"] < 1
+    assert "BELOW the proven bound" in gap_text(_fake_result(690000, 700416))
+    assert gap_text(_fake_result(28, 28, proven=True)) == "proven optimal"
+    missing = bound_columns(_fake_result(28, 0))
+    assert np.isnan(missing["gap"]) and not missing["below_bound"]
+    assert gap_text(_fake_result(28, 0)) == "no bound"

@@ -95,7 +95,7 @@ def _check_page(page: Page, run_dir: Path) -> None:
     totals = dict(row for row in page.tables["kv totals"] if len(row) == 2)
     assert totals["layers"] == "3" and totals["latency (cycles)"].replace(",", "").isdigit()
     header, *rows = page.tables["layers"]
-    for label in ("latency (cycles)", "× bound", "energy (nJ)", "area (µm²)", "L1 need",
+    for label in ("latency (cycles)", "proven bound", "gap", "energy (nJ)", "area (µm²)", "L1 need",
                   "L2 need", "utilization", "mapping"):
         assert label in header
     assert [r[0].split()[0] for r in rows] == ["1", "2", "3"]
@@ -209,3 +209,12 @@ def test_report_renders_in_headless_chromium(run_dir, browser, tmp_path):
     assert pixels.shape[0] == 2400 and pixels.shape[1] == 1280
     colours = np.unique((pixels[..., :3] * 255).astype(np.uint8).reshape(-1, 3), axis=0)
     assert len(colours) > 50  # text, tables and plots, not a blank or single-colour page
+
+
+def test_gap_cell_marks_optimal_and_untrusted_results():
+    from gamma.report_html import _gap_cell
+    assert _gap_cell({"gap": "1.0004", "proven_optimal": "False"}) == "1.0004"
+    assert "1 (optimal)" in _gap_cell({"gap": "1.0", "proven_optimal": "True"})
+    below = _gap_cell({"gap": "0.98", "proven_optimal": "False"})
+    assert 'class="bad"' in below and "0.9800" in below
+    assert _gap_cell({}) == ""

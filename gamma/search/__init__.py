@@ -1,1 +1,2 @@
-"""Mapping search: the GAMMA genetic algorithm and a random-search baseline."""
+"""Mapping search: the GAMMA genetic algorithm, a random-search baseline and an exact
+branch-and-bound mode (:mod:`gamma.search.exhaustive`)."""

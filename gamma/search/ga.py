@@ -67,7 +67,8 @@ class GAConfig:
     pareto : bool
         NSGA-II survival and a Pareto-front result instead of lexicographic order.
     method : str
-        ``"gamma"`` (the genetic algorithm) or ``"random"`` (random search).
+        ``"gamma"`` (the genetic algorithm), ``"random"`` (random search) or
+        ``"exhaustive"`` (branch and bound, :mod:`gamma.search.exhaustive`).
     slevel_min, slevel_max, fixed_cluster, par_rs, use_factor, constraint
         The map space, see :class:`~gamma.search.operators.SearchSpace`.
     allow_inexact : bool
@@ -84,6 +85,9 @@ class GAConfig:
         (the hardware's ``num_pes`` is then ignored).  0: the hardware's PE count.
     area_budget : float
         Chip area budget in mm² (0: none), enforced as a violation (see module doc).
+    time_limit : float
+        ``method="exhaustive"``: seconds per layer before the best mapping found
+        is returned with its proven bound (0: no limit).
     """
 
     num_pop: int = 20
@@ -103,6 +107,7 @@ class GAConfig:
     rates: tuple = ()
     pe_limit: int = 0
     area_budget: float = 0.0
+    time_limit: float = 0.0
 
     @property
     def codesign(self) -> bool:
@@ -298,6 +303,14 @@ class LayerResult:
     samples : int
         Candidates scored.
     seconds : float
+    method : str
+        The search that produced it.
+    lower_bound : int
+        Proven lower bound (cycles) on the latency of every trusted mapping of
+        the map space (:mod:`gamma.bounds`; after an exhaustive search, the
+        bound it proved); 0 when not computed.
+    proven_optimal : bool
+        An exhaustive search proved ``best`` optimal in latency.
     """
 
     layer: Layer
@@ -311,6 +324,8 @@ class LayerResult:
     samples: int
     seconds: float = 0.0
     method: str = "gamma"
+    lower_bound: int = 0
+    proven_optimal: bool = False
 
 
 class Tracker:

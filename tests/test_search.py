@@ -1,5 +1,4 @@
 """The genetic search of one layer: scoring, ranking, budget, repeatability, stalls."""
-import time
 
 import numpy as np
 import pytest
@@ -9,8 +8,7 @@ from gamma.mapping import K
 from gamma.runner import group_layers, layer_rng, run_model, select_layers
 from gamma.search import operators as ops
 from gamma.search.baselines import random_search
-from gamma.search.ga import (GAConfig, OBJECTIVES, pareto_front, rank_order, score,
-                             search_layer, violation)
+from gamma.search.ga import OBJECTIVES, GAConfig, pareto_front, rank_order, score, search_layer, violation
 from gamma.workload import Layer
 
 HW = Hardware(num_pes=168, l1_size=512, l2_size=108000, noc_bw=81920000, name="edge")
@@ -93,8 +91,21 @@ def test_same_seed_same_result_and_other_seed_differs():
 
 
 def test_no_candidate_is_scored_twice():
-    r = run(cfg=GAConfig(num_pop=20, epochs=6))
-    assert r.samples == 120
+    from gamma.costmodel import evaluate
+
+    seen = []
+
+    def recording(layer, hw, directives, **kwargs):
+        for i in range(len(directives)):
+            one = directives.take(i)
+            levels = int(one.num_levels[0])
+            seen.append(b"".join(np.ascontiguousarray(getattr(one, f)[:, :levels]).tobytes()
+                                 for f in ("dim", "size", "offset", "spatial", "cluster")))
+        return evaluate(layer, hw, directives, **kwargs)
+
+    r = run(cfg=GAConfig(num_pop=20, epochs=6), evaluate=recording)
+    assert r.samples == len(seen) == 120
+    assert len(set(seen)) == len(seen)
 
 
 @pytest.mark.parametrize("lo,hi", [(1, 1), (1, 3), (3, 3)])
@@ -110,7 +121,7 @@ def test_pareto_mode_returns_a_front():
     assert len(f1) >= 1 and np.all(np.diff(f1) > 0) and np.all(np.diff(f2) < 0)
     assert r.best_scores["latency"] == f1.min()
     feas = r.scored[r.scored["feasible"]]
-    for x, y in zip(feas["latency_1"], feas["energy_2"]):       # nothing dominates the front
+    for x, y in zip(feas["latency_1"], feas["energy_2"], strict=True):       # nothing dominates the front
         assert not np.any((x <= f1) & (y <= f2) & ((x < f1) | (y < f2)))
 
 
@@ -120,11 +131,9 @@ def test_energy_objective():
     assert r.best_scores["energy"] == r.scored.loc[r.scored["feasible"], "energy_1"].min()
 
 
-def test_stall_case_ends_with_an_infeasible_result_in_bounded_time():
+def test_stall_case_ends_with_an_infeasible_result_after_its_budget():
     tiny = HW.replace(l1_size=1, l2_size=1)
-    start = time.perf_counter()
     r = run(hw=tiny, cfg=GAConfig(num_pop=10, epochs=5))
-    assert time.perf_counter() - start < 30
     assert not r.feasible and r.samples == 50
     assert r.best_scores["violation"] > 0 and np.isfinite(r.best_scores["violation"])
     assert r.history["feasible_fraction"].max() == 0
@@ -181,7 +190,7 @@ def test_jobs_2_equals_jobs_1():
     one = run_model(select_layers(LAYERS), HW, cfg, 11, jobs=1)
     two = run_model(select_layers(LAYERS), HW, cfg, 11, jobs=2)
     assert [j.indices for j, _ in one] == [j.indices for j, _ in two]
-    for (_, a), (_, b) in zip(one, two):
+    for (_, a), (_, b) in zip(one, two, strict=True):
         assert a.best.keys() == b.best.keys() and a.best_scores == b.best_scores
         assert a.scored.equals(b.scored)
 
@@ -199,6 +208,7 @@ def _same(a, b):
                                  GAConfig(num_pop=8, epochs=4, method="random")])
 def test_resume_after_any_generation_equals_the_uninterrupted_run(cfg):
     import pickle
+
     from gamma.search.ga import LayerSearch
     whole = LayerSearch(CONV, HW, cfg, np.random.default_rng(5)).run()
     states = []
@@ -331,6 +341,7 @@ def test_selection_keeps_several_structures():
 
 def test_lexicographic_rank_order_is_deaps_selbest():
     from deap import tools
+
     from gamma.search.ga import _LexFitness, _Member
     rng = np.random.default_rng(3)
     n = 200

@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from gamma import codesign as cd  # noqa: E402
 from gamma.hardware import load_hardware  # noqa: E402
+from gamma.runner import group_layers  # noqa: E402
 from gamma.search.ga import GAConfig, search_layer  # noqa: E402
 from gamma.workload import load_model  # noqa: E402
 
@@ -41,7 +42,7 @@ LIMIT_SECONDS = 120.0
 
 def per_layer(layers, hw, budget, pop, epochs, seed=0):
     start = time.perf_counter()
-    groups = cd.group_model(layers)
+    groups = group_layers(layers)
     cfg = cd.layer_codesign_config([g.layer for g in groups], hw,
                                    GAConfig(num_pop=pop, epochs=epochs, area_budget=budget))
     rows = []

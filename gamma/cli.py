@@ -21,8 +21,8 @@ import threading
 from pathlib import Path
 
 from gamma.errors import GammaInputError
-
-OBJECTIVES = ("latency", "energy", "power", "EDP", "area")
+from gamma.files import plain
+from gamma.objectives import OBJECTIVES
 
 log = logging.getLogger("gamma")
 
@@ -575,7 +575,7 @@ def _run_search(args, argv=()) -> int:
     if previous is not None:
         outdir = Path(args.outdir)
         settings = {**vars(args), **settings_extra, "outdir": str(outdir)}
-        _check_resumable(previous, settings, report._plain(hw.to_dict()), outdir / "run.yaml")
+        _check_resumable(previous, settings, plain(hw.to_dict()), outdir / "run.yaml")
         (outdir / "mappings").mkdir(parents=True, exist_ok=True)
     else:
         outdir = Path(args.outdir or report.default_outdir(args.model, hw.name))
@@ -647,7 +647,7 @@ def _codesign_model(args, hw, cfg, selected, seed, outdir, settings) -> int:
 
 def _search(args, hw, cfg, selected, seed, outdir, settings, previous, client) -> int:
     from gamma import report, runner
-    from gamma.search.ga import OBJECTIVE_UNITS
+    from gamma.objectives import OBJECTIVE_UNITS
 
     rep = report.RunReport(outdir, hw, settings, pareto=cfg.pareto,
                            fitness=(cfg.fitness1, cfg.fitness2), previous=previous)

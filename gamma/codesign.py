@@ -56,6 +56,7 @@ import pandas as pd
 from gamma.errors import GammaInputError
 from gamma.hardware import Hardware
 from gamma.mapping import NUM_DIMS, Population
+from gamma.runner import group_layers
 from gamma.search import operators as ops
 from gamma.search.ga import GAConfig, LayerResult, LayerSearch, score
 from gamma.workload import Layer
@@ -232,17 +233,6 @@ class ModelCodesignConfig:
 
 
 @dataclass
-class LayerGroup:
-    """A distinct layer shape and its occurrences (1-based indices into the model)."""
-    layer: Layer
-    indices: tuple
-
-    @property
-    def count(self) -> int:
-        return len(self.indices)
-
-
-@dataclass
 class Archive:
     """Feasible mappings of one layer at one PE count, Pareto-reduced on
     (runtime, energy, L1 need, L2 need)."""
@@ -253,11 +243,11 @@ class Archive:
     l2: np.ndarray
 
     @classmethod
-    def empty(cls, like: Population) -> "Archive":
+    def empty(cls, like: Population) -> Archive:
         z = np.zeros(0)
         return cls(like.take(slice(0, 0)), z, z, z.astype(np.int64), z.astype(np.int64))
 
-    def add(self, pop: Population, table: dict) -> "Archive":
+    def add(self, pop: Population, table: dict) -> Archive:
         ok = np.flatnonzero(table["feasible"])
         if not len(ok):
             return self
@@ -267,7 +257,7 @@ class Archive:
                        np.concatenate([self.l1, table["l1_size_req"][ok].astype(np.int64)]),
                        np.concatenate([self.l2, table["l2_size_req"][ok].astype(np.int64)]))
 
-    def reduced(self) -> "Archive":
+    def reduced(self) -> Archive:
         """The non-dominated entries (duplicates once)."""
         if not len(self.runtime):
             return self
@@ -306,7 +296,7 @@ class ModelCodesignResult:
     ----------
     hardware : Hardware
         The chosen accelerator (``num_pes``, ``l1_size``, ``l2_size`` sized to the mappings).
-    groups : list of LayerGroup
+    groups : list of gamma.runner.Job
     results : list of LayerResult
         Per group, its mapping on ``hardware`` (``best``, ``best_scores``: re-scored on it).
     totals : dict
@@ -412,15 +402,6 @@ def _front_mask(obj: np.ndarray, area: np.ndarray) -> np.ndarray:
 _OBJ_COLUMN = {"latency": "latency_cycles", "energy": "energy_nj", "EDP": "edp_nj_cycles"}
 
 
-def group_model(layers) -> list[LayerGroup]:
-    """Distinct shapes in order of first occurrence; ``layers``: Layers or (index, Layer) pairs."""
-    pairs = [(i + 1, x) if isinstance(x, Layer) else x for i, x in enumerate(layers)]
-    groups: dict = {}
-    for index, layer in pairs:
-        groups.setdefault(layer.shape_key, [layer, []])[1].append(index)
-    return [LayerGroup(layer, tuple(idx)) for layer, idx in groups.values()]
-
-
 def codesign_model(layers, hw: Hardware, cfg: GAConfig, mcfg: ModelCodesignConfig | None = None,
                    *, seed: int = 0, pe_limit: int = 0, info=None,
                    on_progress=None) -> ModelCodesignResult:
@@ -447,7 +428,7 @@ def codesign_model(layers, hw: Hardware, cfg: GAConfig, mcfg: ModelCodesignConfi
     start = time.perf_counter()
     mcfg = mcfg or ModelCodesignConfig()
     say = info or (lambda message: None)
-    groups = group_model(layers)
+    groups = group_layers(layers)
     counts = np.array([g.count for g in groups], dtype=float)
     cfg = layer_codesign_config([g.layer for g in groups], hw, cfg, pe_limit=pe_limit,
                                 shared=True, info=say)

@@ -15,10 +15,7 @@ In the output folder:
 """
 from __future__ import annotations
 
-import functools
-import os
 import shutil
-import tempfile
 from datetime import datetime
 from pathlib import Path
 
@@ -27,8 +24,10 @@ import pandas as pd
 import yaml
 
 from gamma.errors import GammaInputError
+from gamma.files import plain, write_atomic
 from gamma.mapping import describe, to_maestro_text
-from gamma.search.ga import OBJECTIVE_UNITS, OBJECTIVES, LayerResult
+from gamma.objectives import OBJECTIVE_UNITS, OBJECTIVES
+from gamma.search.ga import LayerResult
 
 RESULT_COLUMNS = [
     "layer", "name", "type", "K", "C", "Y", "X", "R", "S", "stride", "shape", "macs",
@@ -66,33 +65,6 @@ def prepare_outdir(path: str | Path, overwrite: bool = False) -> Path:
         stale.unlink()
     (path / "mappings").mkdir(parents=True, exist_ok=True)
     return path
-
-
-def write_atomic(path: Path, data: str | bytes) -> None:
-    """Write ``data`` to a temporary file in the same folder, then rename it over ``path``.
-
-    A reader (or a run killed part-way) sees either the old file or the new
-    one, never half of one.  The file is flushed to disk before the rename.
-    """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data.encode() if isinstance(data, str) else data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's files are private; keep the usual mode
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-@functools.cache
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def layer_row(index: int, result: LayerResult, hw, first_index: int) -> dict:
@@ -252,14 +224,14 @@ class RunReport:
         import gamma
         data = {"gamma_version": gamma.__version__, "status": status,
                 "started": self.started.isoformat(timespec="seconds"),
-                "settings": self.settings, "hardware": _plain(self.hw.to_dict())}
+                "settings": self.settings, "hardware": plain(self.hw.to_dict())}
         if self.resumed:
             data["resumed"] = self.resumed
         if note:
             data["note"] = note
         if totals is not None:
             data["finished" if status == "done" else "stopped"] = _now()
-            data["totals"] = _plain(totals)
+            data["totals"] = plain(totals)
         write_atomic(self.outdir / "run.yaml", yaml.safe_dump(data, sort_keys=False))
 
     # ------------------------------------------------------------------ plots
@@ -339,14 +311,3 @@ class RunReport:
 
 def _now() -> str:
     return datetime.now().isoformat(timespec="seconds")
-
-
-def _plain(value):
-    """YAML-safe plain data (numpy scalars to Python)."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    return value

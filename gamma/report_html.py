@@ -16,13 +16,13 @@ import base64
 import csv
 import html
 import math
-import os
 import re
-import tempfile
 from datetime import datetime
 from pathlib import Path
 
 import yaml
+
+from gamma.files import write_atomic
 
 __all__ = ["write_report_html", "loop_nest"]
 
@@ -160,16 +160,6 @@ def _kv_table(pairs: list[tuple[str, str]], cls: str) -> str:
     return f'<table class="kv {_e(cls)}"><tbody>{body}</tbody></table>'
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a report is meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # ---------------------------------------------------------------------------- loop nest
@@ -649,5 +639,5 @@ def write_report_html(outdir: Path) -> Path:
         "</body></html>",
     ]
     path = outdir / "report.html"
-    _write_atomic(path, "\n".join(page) + "\n")
+    write_atomic(path, "\n".join(page) + "\n")
     return path

@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from gamma.errors import GammaInputError
+from gamma.files import write_atomic
 from gamma.hardware import Hardware
 from gamma.search.ga import GAConfig, LayerResult, LayerSearch
 from gamma.workload import Layer
@@ -60,14 +61,23 @@ class Job:
     layer: Layer
 
     @property
+    def count(self) -> int:
+        """How often the shape occurs in the model."""
+        return len(self.indices)
+
+    @property
     def key(self) -> int:
         return self.indices[0]
 
 
-def group_layers(selected: list[tuple[int, Layer]]) -> list[Job]:
-    """Distinct shapes in order of first occurrence."""
+def group_layers(selected) -> list[Job]:
+    """Distinct shapes in order of first occurrence.
+
+    ``selected``: (1-based index, Layer) pairs, or Layers (numbered from 1).
+    """
+    pairs = [(i + 1, x) if isinstance(x, Layer) else x for i, x in enumerate(selected)]
     groups: dict[tuple, list] = {}
-    for index, layer in selected:
+    for index, layer in pairs:
         groups.setdefault(layer.shape_key, [layer, []])[1].append(index)
     return [Job(tuple(idx), layer) for layer, idx in groups.values()]
 
@@ -139,7 +149,6 @@ class Checkpoints:
 
 
 def _dump(path: Path, obj) -> None:
-    from gamma.report import write_atomic
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
 

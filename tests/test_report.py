@@ -6,10 +6,11 @@ import yaml
 
 from gamma.cli import main
 from gamma.costmodel import evaluate
+from gamma.errors import GammaInputError
+from gamma.files import write_atomic
 from gamma.hardware import load_hardware
 from gamma.maestro_files import parse_mapping
-from gamma.report import RESULT_COLUMNS, default_outdir, prepare_outdir, write_atomic
-from gamma.errors import GammaInputError
+from gamma.report import RESULT_COLUMNS, default_outdir, prepare_outdir
 
 
 @pytest.fixture(scope="module")

@@ -42,12 +42,9 @@ from deap import base, tools
 from gamma import constraints as cst
 from gamma.hardware import Hardware
 from gamma.mapping import Population, pe_counts, to_directives
+from gamma.objectives import OBJECTIVES
 from gamma.search import operators as ops
 from gamma.workload import Layer
-
-OBJECTIVES = ("latency", "energy", "power", "EDP", "area")
-OBJECTIVE_UNITS = {"latency": "cycles", "energy": "nJ", "power": "maestro_units",
-                   "EDP": "nJ_cycles", "area": "um2"}
 
 
 class NoFeasibleMapping(RuntimeError):
@@ -537,7 +534,7 @@ class LayerSearch:
 
     @classmethod
     def from_state(cls, state: dict, layer: Layer, hw: Hardware, cfg: GAConfig, *,
-                   evaluate=None, on_generation=None) -> "LayerSearch":
+                   evaluate=None, on_generation=None) -> LayerSearch:
         """The search saved by :meth:`state`, ready to continue.
 
         ``cfg`` may raise ``epochs`` (a longer run); any other difference

@@ -140,8 +140,11 @@ def score(pop: Population, layer: Layer, hw: Hardware, cfg: GAConfig, evaluate=N
     Returns
     -------
     dict of str to ndarray of shape (P,)
-        Every field of the cost model's ``Costs``, each objective of
-        :data:`OBJECTIVES` by name, ``num_pes`` (the candidate's PE count),
+        Every field of the cost model's ``Costs`` (its ``energy``, in MAC
+        units, as ``energy_mac_units``, and MAESTRO's ``area`` formula as
+        ``maestro_area``), each objective of :data:`OBJECTIVES` by name (so
+        ``energy`` in nJ, ``area`` in µm² from the hardware's area model),
+        ``num_pes`` (the candidate's PE count),
         ``area_pe``/``area_l1``/``area_l2``/``area_noc`` (µm², the parts of
         ``area``), ``violation`` (0 when feasible, ``inf`` when the model
         rejects the mapping) and ``feasible``.
@@ -153,6 +156,9 @@ def score(pop: Population, layer: Layer, hw: Hardware, cfg: GAConfig, evaluate=N
     else:
         costs = (evaluate or _costmodel_evaluate)(layer, hw, directives)
     table = {f.name: np.asarray(getattr(costs, f.name)) for f in fields(costs)}
+    # The objectives take these two names in their own units: keep the cost model's figures apart.
+    table["energy_mac_units"] = table.pop("energy")
+    table["maestro_area"] = table.pop("area")
     runtime = table["runtime"].astype(float)
     energy = table["energy_nj"].astype(float)
     table["latency"] = runtime

@@ -7,15 +7,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_costmodel_reference import hardware_of
 
 from gamma.costmodel import evaluate
 from gamma.costmodel.busiest import busiest_pe_macs
 from gamma.hardware import Hardware
 from gamma.maestro_files import parse_mapping
-from gamma.mapping import NUM_DIMS, units_per_level, to_directives
+from gamma.mapping import NUM_DIMS, to_directives, units_per_level
 from gamma.search import operators as ops
 from gamma.workload import Layer
-from test_costmodel_reference import hardware_of
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -49,9 +49,12 @@ def brute_force_busiest(pop, i, layer, num_pes):
 ])
 @pytest.mark.parametrize("levels", [1, 2, 3])
 def test_busiest_pe_matches_walking_every_mac_to_its_pe(layer, levels):
+    # The walk above tiles output rows and filter taps independently, which is
+    # the cost model's semantics only while the filter is not cut spatially
+    # (par_rs); cut filters are checked against tests/loopnest_sim.py.
     num_pes = 12
     space = ops.SearchSpace(layer=layer, num_pes=num_pes, slevel_min=levels, slevel_max=levels,
-                            par_rs=True)
+                            par_rs=False)
     pop = ops.random_population(space, 40, np.random.default_rng(levels))
     got = busiest_pe_macs(layer, to_directives(pop, layer), num_pes)
     want = [brute_force_busiest(pop, i, layer, num_pes) for i in range(len(pop))]
@@ -72,18 +75,38 @@ def test_an_even_split_gives_every_pe_an_equal_share():
     assert busiest_pe_macs(layer, directives, 48)[0] == 2 * layer.macs // 64
 
 
-def test_outside_the_exact_cases_the_floor_is_the_average_share():
-    strided = Layer("CONV", K=8, C=4, Y=9, X=9, R=3, S=3, stride=2)
-    space = ops.SearchSpace(layer=strided, num_pes=6)
-    pop = ops.random_population(space, 10, np.random.default_rng(0))
-    assert (busiest_pe_macs(strided, to_directives(pop, strided), 6)
-            == -(-strided.macs // 6)).all()
+def test_strided_and_sliding_mappings_get_their_exact_floor_not_the_average():
+    # 1x1 stride 2, Y' = X' = 4 output rows.  Y'(1,1) becomes Y(1,2): one output row
+    # per window, windows 0..3 over 3 PEs -> PE 0 holds rows 0 and 3.  X'(2,2)
+    # becomes X(1,2) (MAESTRO's stride rewrite): all 4 columns, one per step.
+    strided = """Network n { Layer L { Type: CONV
+    Stride { X: 2, Y: 2 }
+    Dimensions { K: 4, C: 2, Y: 8, X: 8, R: 1, S: 1 }
+    Dataflow { SpatialMap(1,1) Y'; TemporalMap(2,2) X'; TemporalMap(4,4) K; TemporalMap(2,2) C;
+               TemporalMap(1,1) R; TemporalMap(1,1) S; } } }"""
+    (layer, directives), = parse_mapping(strided)
+    assert layer.macs == 128
+    assert busiest_pe_macs(layer, directives, 3)[0] == 2 * 4 * 4 * 2
+    # Input rows 3 at offset 1 over Y = 8: six windows of one output row each; of
+    # five PEs the first holds windows 0 and 5.  X: six windows, one column each.
     sliding = """Network n { Layer L { Type: CONV
     Dimensions { K: 4, C: 2, Y: 8, X: 8, R: 3, S: 3 }
     Dataflow { SpatialMap(3,1) Y; TemporalMap(3,1) X; TemporalMap(4,4) K; TemporalMap(2,2) C;
                TemporalMap(3,3) R; TemporalMap(3,3) S; } } }"""
     (layer, directives), = parse_mapping(sliding)
-    assert busiest_pe_macs(layer, directives, 5)[0] == -(-layer.macs // 5)
+    assert busiest_pe_macs(layer, directives, 5)[0] == 2 * 6 * 4 * 2 * 9 > -(-layer.macs // 5)
+
+
+def test_the_busiest_pe_need_not_be_the_first():
+    # One output row of a 3-tap filter, the taps spread over 3 PEs, the input rows
+    # walked by a window of 2 stepping 1: [0, 2) then [1, 3).  PE r computes tap r
+    # whenever input row r lies in the window: PE 1 twice, PEs 0 and 2 once.
+    text = """Network n { Layer L { Type: CONV
+    Dimensions { K: 1, C: 1, Y: 3, X: 1, R: 3, S: 1 }
+    Dataflow { SpatialMap(1,1) R; TemporalMap(2,1) Y; TemporalMap(1,1) X; TemporalMap(1,1) S;
+               TemporalMap(1,1) K; TemporalMap(1,1) C; } } }"""
+    (layer, directives), = parse_mapping(text)
+    assert busiest_pe_macs(layer, directives, 3)[0] == 2
 
 
 def _reference(case_id):

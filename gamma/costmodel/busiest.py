@@ -12,28 +12,50 @@ per cycle, so a mapping cannot run in fewer than ``busiest / lanes`` cycles,
 analysis of that mapping is not trustworthy, just as a throughput above the
 PE count is not (:attr:`gamma.costmodel.Costs.exact_analysis`).
 
-The busiest PE is the first unit of every level: at a level a SpatialMap of
-``n`` chunks over ``u`` units gives unit 0 chunks ``0, u, 2u, ...`` — the most
-chunks, all full but possibly the last.  Dimensions are tiled independently,
-so its work is the product over dimensions of the extent it covers of each.
-A dimension's extent is followed through the levels as a few distinct tile
-sizes with their counts (a full tile and an edge tile per level).
+How a mapping assigns MACs to PEs
+---------------------------------
+* ``Y'``/``X'`` directives become input rows/columns of size
+  ``s + Sz(R) - 1`` (the level's R directive); under a stride ``st``, a Y/X
+  directive at least as large as the filter holds ``out = (size + st - R) //
+  st`` output rows and steps ``out * st`` input rows (MAESTRO's stride rewrite;
+  the window spans the true ``(out - 1) * st + R`` input rows of those outputs).
+* A directive ``(m, o)`` cuts its dimension's current window of ``S`` elements
+  into ``1 + ceil((S - m) / o)`` windows (one if ``S <= m``), the last one
+  clipped; a TemporalMap visits them all, a SpatialMap gives unit ``u`` of its
+  level windows ``u, u + U, ...``.  Directives nest in loop order, levels nest;
+  the top level has ``max(PEs // prod(Cluster sizes), 1)`` units.
+* A step computes every index of its N, G, K, C windows and, for an input
+  window ``[a, b)`` and filter window ``[r0, r1)``, the filter taps
+  ``[r0, r1)`` of every output row whose whole filter window lies in
+  ``[a, b)``; recomputed MACs count each time.
+
+The count is exact for every mapping form (strides, sliding windows,
+input-centric windows, two SpatialMaps or a dimension mapped twice in a level,
+clusters that do not divide the PEs), computed by
+:mod:`gamma.costmodel.busiest_kernel`.  Unit 0 of every level is the busiest
+unless a filter is cut into partial windows (a SpatialMap on R or S smaller
+than the filter): then where a window starts decides which output rows it
+holds, and the kernel searches the units of the levels that map Y, X, R or S
+spatially.  ``tests/loopnest_sim.py`` checks it against an enumeration of
+every window of every PE.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from gamma.costmodel.directives import DIM_CODE, EMPTY, Directives
+from gamma.costmodel.busiest_kernel import busiest_batch, busiest_positional
+from gamma.costmodel.directives import Directives
 from gamma.workload import Layer
 
-#: Dimensions of the iteration space, by directive code; Y and X output-centric.
-_SPACE = ("N", "G", "K", "C", "Y'", "X'", "R", "S")
 
-
-def _space_sizes(layer: Layer) -> dict:
-    return {"N": layer.N, "G": layer.G, "K": 1 if layer.type == "DSCONV" else layer.K,
-            "C": layer.C, "Y'": layer.Y - layer.R + 1, "X'": layer.X - layer.S + 1,
-            "R": layer.R, "S": layer.S}
+def _variables(layer: Layer):
+    """Per variable N, G, K, C, Y, X, R, S: whether the layer has it, its size."""
+    present = np.array([layer.N > 1, layer.type == "NGCONV", layer.type != "DSCONV",
+                        True, True, True, True, True])
+    extent = np.array([layer.N, layer.G if layer.type == "NGCONV" else 1,
+                       layer.K if layer.type != "DSCONV" else 1, layer.C, layer.Y, layer.X,
+                       layer.R, layer.S], dtype=np.int64)
+    return present, extent
 
 
 def busiest_pe_macs(layer: Layer, directives: Directives, num_pes) -> np.ndarray:
@@ -50,57 +72,24 @@ def busiest_pe_macs(layer: Layer, directives: Directives, num_pes) -> np.ndarray
     Returns
     -------
     ndarray of shape (N,), int64
-        The busiest PE's MACs.  Where the mapping is outside what this floor
-        covers — a strided layer, a directive whose offset differs from its
-        size, input-centric ``Y``/``X`` under a filter taller/wider than 1, two
-        SpatialMaps in one level — the floor falls back to
-        ``ceil(true MACs / PEs)``, the average PE's share.
+        The MACs of the mapping's busiest PE, recomputed MACs included.  Equals
+        ``ceil(layer.macs / PEs)`` only when the mapping splits the work evenly.
     """
-    n, levels, _ = directives.dim.shape
-    pes = np.broadcast_to(np.asarray(num_pes, dtype=np.int64), (n,))
-    average = -(-layer.macs // pes)
-    sizes = _space_sizes(layer)
-    codes = {name: DIM_CODE[name] for name in _SPACE}
-    # Input-centric Y/X mean the same as Y'/X' only without a sliding window.
-    alias = {DIM_CODE["Y"]: codes["Y'"] if layer.R == 1 else None,
-             DIM_CODE["X"]: codes["X'"] if layer.S == 1 else None}
-    dim = directives.dim.astype(np.int64)
-    for code, target in alias.items():
-        if target is not None:
-            dim = np.where(dim == code, target, dim)
-    known = np.isin(dim, [*codes.values(), EMPTY])
-    in_use = np.arange(levels)[None, :] < directives.num_levels[:, None]
-    used = (dim != EMPTY) & in_use[..., None]
-    covered = (np.all(known | ~used, axis=(1, 2))
-               & np.all((directives.offset == directives.size) | ~used, axis=(1, 2))
-               & (np.sum(directives.spatial & used, axis=2) <= 1).all(axis=1)
-               & (layer.stride == 1))
-
-    cluster = np.where(in_use, directives.cluster, 1)
-    cluster[:, 0] = 1
-    units = cluster.copy()
-    units[:, 0] = np.maximum(pes // np.prod(cluster, axis=1), 1)
-
-    work = np.ones(n, dtype=np.int64)
-    for name in _SPACE:
-        # (N, M) distinct extents of this dimension and how many tiles have each.
-        extent = np.full((n, 1), sizes[name], dtype=np.int64)
-        count = np.ones((n, 1), dtype=np.int64)
-        for level in range(levels):
-            slot = (dim[:, level] == codes[name]) & in_use[:, level, None]
-            has = slot.any(axis=1)
-            tile = np.where(has, np.where(slot, directives.size[:, level], 0).max(axis=1), 0)
-            spatial = (slot & directives.spatial[:, level]).any(axis=1)
-            tile = np.where(has, np.maximum(tile, 1), extent.max(axis=1))[:, None]
-            step = np.maximum(np.minimum(tile, extent), 1)
-            full, edge = extent // step, extent % step
-            chunks = full + (edge > 0)
-            # Unit 0 of a spatial level takes chunks 0, u, 2u, ...; the edge
-            # chunk is its own when it is the last of those.
-            u = np.where(spatial, units[:, level], 1)[:, None]
-            mine = -(-chunks // u)
-            edge_mine = (edge > 0) & ((mine - 1) * u == chunks - 1)
-            extent = np.concatenate([step, edge], axis=1)
-            count = np.concatenate([count * (mine - edge_mine), count * edge_mine], axis=1)
-        work *= np.sum(extent * count, axis=1)
-    return np.where(covered, np.maximum(work, average), average)
+    n = len(directives)
+    pes = np.ascontiguousarray(np.broadcast_to(np.asarray(num_pes, dtype=np.int64), (n,)))
+    present, extent = _variables(layer)
+    args = (np.ascontiguousarray(directives.dim),
+            np.ascontiguousarray(directives.size, dtype=np.int64),
+            np.ascontiguousarray(directives.offset, dtype=np.int64),
+            np.ascontiguousarray(directives.spatial, dtype=np.bool_),
+            np.ascontiguousarray(directives.cluster, dtype=np.int64),
+            np.ascontiguousarray(directives.num_levels, dtype=np.int64),
+            pes, present, extent, np.int64(layer.stride))
+    busiest, positional = busiest_batch(*args)
+    if positional.any():
+        # A filter cut into partial windows: search the units (rarely needed,
+        # compiled on first use).
+        index = np.flatnonzero(positional)
+        out_rows = np.array([layer.Yo, layer.Xo], dtype=np.int64)
+        busiest[index] = busiest_positional(*args, out_rows, index)
+    return busiest

@@ -1,0 +1,214 @@
+"""The busiest-PE floor against a brute-force loop-nest simulator (tests/loopnest_sim.py).
+
+Random mappings of small layers in every directive form the floor covers:
+strides 1, 2 and 4, filters up to 7x7, 1-3 levels, sliding windows (offset
+below, and above, the size), input-centric Y/X and output-centric Y'/X',
+two SpatialMaps in a level, a dimension mapped twice in a level, filters cut
+spatially, tiles and clusters that do not divide.
+"""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import loopnest_sim as sim
+import numpy as np
+import pytest
+
+from gamma.costmodel import evaluate
+from gamma.costmodel.busiest import busiest_pe_macs
+from gamma.costmodel.directives import DIM_CODE, EMPTY, Directives
+from gamma.hardware import Hardware
+from gamma.maestro_files import parse_mapping
+from gamma.workload import Layer
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+SLOTS = 9
+MAX_LEVELS = 3
+
+
+def random_layer(rng: np.random.Generator, scale: int = 1) -> Layer:
+    """A small CONV, DSCONV or GEMM-like layer, stride 1, 2 or 4, filter up to 7x7.
+
+    ``scale`` multiplies the channel and row ranges.
+    """
+    kind = str(rng.choice(["CONV", "CONV", "DSCONV", "GEMM"]))
+    if kind == "GEMM":
+        return Layer("GEMM", K=int(rng.integers(1, 8 * scale + 1)),
+                     C=int(rng.integers(1, 8 * scale + 1)),
+                     Y=int(rng.integers(1, 12 * scale + 1)), X=1, R=1, S=1)
+    stride = int(rng.choice([1, 2, 4]))
+    r, s = (int(v) for v in rng.integers(1, 8, size=2))
+    y = r + int(rng.integers(0, (2 * stride + 4) * scale))
+    x = s + int(rng.integers(0, (2 * stride + 3) * scale))
+    return Layer(kind, K=int(rng.integers(1, 4 * scale + 1)), C=int(rng.integers(1, 3 * scale + 1)),
+                 Y=y, X=x, R=r, S=s, stride=stride, N=int(rng.choice([1, 1, 1, 2])))
+
+
+def _dims_of(layer: Layer):
+    names = ["K", "C", "Y", "X", "R", "S"]
+    if layer.type == "DSCONV":
+        names.remove("K")
+    if layer.N > 1:
+        names.append("N")
+    return names
+
+
+def random_mapping(layer: Layer, rng: np.random.Generator, scale: int = 1):
+    """One random mapping as directive arrays (1, MAX_LEVELS, SLOTS), its PEs and forms."""
+    full = {"N": layer.N, "K": layer.K, "C": layer.C, "Y": layer.Y, "X": layer.X,
+            "R": layer.R, "S": layer.S}
+    levels = int(rng.integers(1, MAX_LEVELS + 1))
+    dim = np.full((1, MAX_LEVELS, SLOTS), EMPTY, dtype=np.int8)
+    size = np.zeros((1, MAX_LEVELS, SLOTS), dtype=np.int64)
+    offset = np.zeros_like(size)
+    spatial = np.zeros((1, MAX_LEVELS, SLOTS), dtype=bool)
+    cluster = np.zeros((1, MAX_LEVELS), dtype=np.int64)
+    forms = {f"{levels} levels", layer.type, f"stride {layer.stride}"}
+    for lvl in range(levels):
+        names = [d for d in _dims_of(layer) if rng.random() < 0.85]
+        if rng.random() < 0.15:
+            names.append(str(rng.choice(_dims_of(layer))))
+            forms.add("dimension mapped twice in a level")
+        names = list(rng.permutation(names)) or ["C"]
+        num_spatial = 2 if rng.random() < 0.25 and len(names) > 1 else 1
+        spatial_slots = set(rng.choice(len(names), size=num_spatial, replace=False).tolist())
+        if num_spatial == 2:
+            forms.add("two SpatialMaps in a level")
+        for slot, name in enumerate(names):
+            sp = slot in spatial_slots
+            code, m = name, int(rng.integers(1, full[name] + 2))
+            if name in ("R", "S") and not sp:
+                m = full[name]
+            if name in ("R", "S") and sp and m < full[name]:
+                forms.add("filter cut spatially")
+            if name in ("Y", "X"):
+                filt = full["R" if name == "Y" else "S"]
+                if rng.random() < 0.5:
+                    # Output rows: the window holds m - filt + 1 of them.
+                    code, m = name + "'", max(m - filt + 1, 1)
+                    forms.add("output-centric Y'/X'")
+                elif filt > 1:
+                    forms.add("input-centric Y/X, filter > 1")
+            o = m
+            if name not in ("R", "S") and rng.random() < 0.35:
+                o = int(rng.integers(1, m + 2))
+                if o != m:
+                    forms.add("sliding window (offset < size)" if o < m else "offset > size")
+            dim[0, lvl, slot] = DIM_CODE[code]
+            size[0, lvl, slot], offset[0, lvl, slot], spatial[0, lvl, slot] = m, o, sp
+        if lvl:
+            cluster[0, lvl] = int(rng.integers(1, 4 * scale + 1))
+    num_pes = int(rng.integers(1, 24 * scale + 1))
+    product = int(np.prod(cluster[0, 1:levels])) if levels > 1 else 1
+    if num_pes % product:
+        forms.add("clusters not dividing the PEs")
+    directives = Directives(dim, size, offset, spatial, cluster, np.array([levels]))
+    return directives, num_pes, forms
+
+
+def _cases(count: int, seed: int, scale: int = 1):
+    rng = np.random.default_rng(seed)
+    for _ in range(count):
+        layer = random_layer(rng, scale)
+        directives, num_pes, forms = random_mapping(layer, rng, scale)
+        yield layer, directives, num_pes, forms
+
+
+def _check(count: int, seed: int, scale: int = 1):
+    forms_seen, mismatches = Counter(), []
+    for layer, directives, num_pes, forms in _cases(count, seed, scale):
+        want = sim.busiest(layer, directives, 0, num_pes)
+        got = int(busiest_pe_macs(layer, directives, num_pes)[0])
+        forms_seen.update(forms)
+        if got != want:
+            mismatches.append((layer.describe(), num_pes, got, want))
+    return forms_seen, mismatches
+
+
+def test_floor_equals_the_simulated_busiest_pe_on_5000_mappings():
+    forms, mismatches = _check(5000, seed=2)
+    print("cases per directive form:", dict(sorted(forms.items())))
+    assert mismatches == []
+    assert len(forms) == 17 and min(forms.values()) >= 300
+
+
+@pytest.mark.slow
+def test_floor_equals_the_simulated_busiest_pe_on_larger_layers_and_arrays():
+    # Channels and rows up to 4x larger, up to 96 PEs and clusters of up to 16.
+    forms, mismatches = _check(3000, seed=5, scale=4)
+    print("cases per directive form:", dict(sorted(forms.items())))
+    assert mismatches == []
+    assert len(forms) == 17 and min(forms.values()) >= 100
+
+
+def test_the_factored_count_equals_walking_every_step_of_the_loop_nest():
+    # simulate() sums each dimension's windows per PE; mac_multiset() lists every
+    # MAC of every step of the full loop nest.  They must agree PE by PE.
+    checked = 0
+    for layer, directives, num_pes, _ in _cases(400, seed=3):
+        if layer.macs > 1500:
+            continue
+        per_pe, _ = sim.mac_multiset(layer, directives, 0, num_pes)
+        counts = sim.simulate(layer, directives, 0, num_pes)
+        assert {pe: n for pe, n in per_pe.items() if n} == {
+            pe: int(counts[pe]) for pe in zip(*np.nonzero(counts), strict=True)}
+        assert int(busiest_pe_macs(layer, directives, num_pes)[0]) == counts.max()
+        checked += 1
+    assert checked > 150
+
+
+def _exact_fixture_cases(budget: int):
+    """MAESTRO fixture cases whose MAC count is the layer's, cheap enough to simulate."""
+    for line in (FIXTURES / "maestro_cases.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        try:
+            (layer, directives), = parse_mapping(record["mapping_m"])
+        except Exception:  # cases MAESTRO rejects have no MAC count to check
+            continue
+        if record["expected"].get("macs") != layer.macs:
+            continue
+        num_pes = record["hw"]["num_pes"]
+        _, units = sim.complete(layer, directives, 0, num_pes)
+        cost = int(np.prod(units)) * (layer.Yo * layer.Y + layer.Xo * layer.X + layer.K + layer.C)
+        if cost <= budget:
+            yield record["id"], layer, directives, num_pes
+
+
+def _check_fixtures(budget: int):
+    cases = 0
+    for case_id, layer, directives, num_pes in _exact_fixture_cases(budget):
+        counts = sim.simulate(layer, directives, 0, num_pes)
+        assert counts.sum() == layer.macs, case_id
+        assert busiest_pe_macs(layer, directives, num_pes)[0] == counts.max(), case_id
+        cases += 1
+    return cases
+
+
+def test_simulator_computes_every_mac_of_maestro_exact_fixture_cases():
+    # Where MAESTRO counts exactly the layer's MACs, every MAC is computed once.
+    assert _check_fixtures(budget=100_000) >= 60
+
+
+@pytest.mark.slow
+def test_simulator_computes_every_mac_of_all_small_maestro_exact_fixture_cases():
+    assert _check_fixtures(budget=3_000_000) >= 240
+
+
+def test_cost_model_runtime_is_floored_by_the_simulated_busiest_pe():
+    valid = undercount = 0
+    for layer, directives, num_pes, _ in _cases(300, seed=4):
+        lanes = 1 + num_pes % 3
+        costs = evaluate(layer, Hardware(num_pes=num_pes, simd_lanes=lanes), directives)
+        if not costs.valid[0]:
+            continue
+        busiest = sim.busiest(layer, directives, 0, num_pes)
+        assert costs.busiest_pe_macs[0] == busiest
+        assert costs.undercount[0] == (costs.runtime[0] * lanes < busiest)
+        if not costs.undercount[0]:
+            assert costs.runtime[0] * lanes >= busiest
+        valid += 1
+        undercount += bool(costs.undercount[0])
+    print(f"{valid} valid, {undercount} undercount")
+    assert valid > 50 and undercount > 0

@@ -627,7 +627,7 @@ def _codesign_model(args, hw, cfg, selected, seed, outdir, settings) -> int:
                                      pe_limit=max(args.pe_limit, 0), info=info)
     rep = report.RunReport(outdir, result.hardware, {**settings, "codesign_totals": result.totals},
                            fitness=(cfg.fitness1, cfg.fitness2))
-    for group, res in zip(result.groups, result.results):
+    for group, res in zip(result.groups, result.results, strict=True):
         rep.add(group.indices, res)
     codesign.write_pareto(result, outdir, png_dir=outdir / "plots")
     totals = rep.finish(plots=not args.no_plots)

@@ -364,7 +364,7 @@ def _sweep(P: int, archives: list[Archive], counts: np.ndarray, hw: Hardware, ob
     for _ in range(3 if objective == "EDP" else 1):
         choice, total_t, total_e, need1, need2 = [], np.zeros(shape), np.zeros(shape), \
             np.zeros(shape, np.int64), np.zeros(shape, np.int64)
-        for a, f, c in zip(archives, fits, counts):
+        for a, f, c in zip(archives, fits, counts, strict=True):
             cost = w_t[..., None] * a.runtime + w_e[..., None] * a.energy
             # ties: smaller buffers first
             cost = cost + 1e-9 * np.abs(cost) * (a.l1 + a.l2) / max(float((a.l1 + a.l2).max()), 1)
@@ -546,7 +546,7 @@ def codesign_model(layers, hw: Hardware, cfg: GAConfig, mcfg: ModelCodesignConfi
         searches.append(polished)
     # final hardware: the largest needs of the chosen mappings, re-scored on it
     rescore_cfg = replace(base, area_budget=0.0)
-    tables = [score(m, g.layer, caps, rescore_cfg) for m, g in zip(chosen, groups)]
+    tables = [score(m, g.layer, caps, rescore_cfg) for m, g in zip(chosen, groups, strict=True)]
     l1 = int(max(t["l1_size_req"][0] for t in tables))
     l2 = int(max(t["l2_size_req"][0] for t in tables))
     final = hw.replace(num_pes=int(P), l1_size=max(l1, 1), l2_size=max(l2, 1))
@@ -555,15 +555,15 @@ def codesign_model(layers, hw: Hardware, cfg: GAConfig, mcfg: ModelCodesignConfi
                                  simd_lanes=final.simd_lanes)
     area = float(sum(parts.values()))
     results = []
-    for m, g, polished in zip(chosen, groups, searches):
+    for m, g, polished in zip(chosen, groups, searches, strict=True):
         t = score(m, g.layer, final, final_cfg)
         # the row's design is the shared accelerator: its buffers and area
         t.update({"l1_size": np.array([l1]), "l2_size": np.array([l2]),
                   "area": np.array([area]), **{f"area_{k}": np.array([float(v)])
                                                for k, v in parts.items()}})
         results.append(_layer_result(g.layer, m, t, final_cfg, polished, final))
-    runtime = float(sum(c * r.best_scores["runtime"] for c, r in zip(counts, results)))
-    energy = float(sum(c * r.best_scores["energy"] for c, r in zip(counts, results)))
+    runtime = float(sum(c * r.best_scores["runtime"] for c, r in zip(counts, results, strict=True)))
+    energy = float(sum(c * r.best_scores["energy"] for c, r in zip(counts, results, strict=True)))
     totals = {"num_pes": final.num_pes, "l1_size": l1, "l2_size": l2, "area_um2": area,
               "area_pe_um2": float(parts["pe"]), "area_l1_um2": float(parts["l1"]),
               "area_l2_um2": float(parts["l2"]), "area_noc_um2": float(parts["noc"]),

@@ -440,7 +440,8 @@ def _layers_section(rows: list[dict] | None, hw: dict) -> str:
                 if key == "layer":
                     same = row.get("same_search_as_layer")
                     if same and str(same) != str(value):
-                        text += f' <span class="sub" title="same search as layer {_e(same)}">(= {_e(same)})</span>'
+                        text += (f' <span class="sub" title="same search as layer {_e(same)}">'
+                                 f'(= {_e(same)})</span>')
                 cells.append((text, False))
             elif kind == "mapping":
                 parts = [f"<code>{_e(p.strip())}</code>" for p in str(value or "").split("|")]
@@ -452,7 +453,8 @@ def _layers_section(rows: list[dict] | None, hw: dict) -> str:
                 cells.append(("yes" if flag else ('<span class="bad">no</span>' if flag is False
                                                   else ""), False))
             else:
-                text = _e(_fmt(value, kind if kind in ("ratio", "pct") else "auto")) if value is not None else ""
+                style = kind if kind in ("ratio", "pct") else "auto"
+                text = _e(_fmt(value, style)) if value is not None else ""
                 cap = {"l1_req_elements": l1_cap, "l2_req_elements": l2_cap}.get(key)
                 number = _number(value)
                 if cap and number is not None and number > cap:

@@ -145,7 +145,7 @@ def test_model_one_hardware_and_every_mapping_fits(model_result):
     assert hw.area.area_um2(hw.num_pes, hw.l1_size, hw.l2_size) <= BUDGET * 1e6
     assert result.totals["area_um2"] <= BUDGET * 1e6 and result.totals["feasible"]
     total = 0
-    for group, res in zip(result.groups, result.results):
+    for group, res in zip(result.groups, result.results, strict=True):
         costs = evaluate(group.layer, hw, to_directives(res.best, group.layer))
         assert costs.valid[0] and costs.exact_analysis[0]
         assert costs.l1_size_req[0] <= hw.l1_size and costs.l2_size_req[0] <= hw.l2_size
@@ -199,6 +199,7 @@ def test_cli_unsatisfiable_budget_exit_2_one_line(capsys, tmp_path):
 
 def test_cli_layer_codesign_rows_have_hardware_columns(capsys, tmp_path):
     import pandas as pd
+
     from gamma.cli import main
     out = tmp_path / "run"
     assert main(["--model", _tiny_model(tmp_path), "--num_pe", "-1", "--area_budget", str(BUDGET),
@@ -213,6 +214,7 @@ def test_cli_layer_codesign_rows_have_hardware_columns(capsys, tmp_path):
 
 def test_cli_model_codesign(capsys, tmp_path):
     import pandas as pd
+
     from gamma.cli import main
     out = tmp_path / "run"
     assert main(["--model", _tiny_model(tmp_path), "--num_pe", "-1", "--area_budget", str(BUDGET),

@@ -148,7 +148,7 @@ def test_loop_nest_of_a_two_level_mapping():
     assert "# level 0: 8 PEs as 4 cluster(s) of 2 PE(s)" in lines
     assert lines[2] == "par_for k0 in range(0, 8, 2):  # K: tile 2, 4 steps, spatial over 4 cluster(s)"
     assert "  for yo0 in range(0, 4, 2):  # Y': tile 2, 2 steps" in nest
-    inner = [l for l in lines if "k1 in" in l][0]
+    inner = [line for line in lines if "k1 in" in line][0]
     assert inner == ("            par_for k1 in range(k0, k0 + 2, 1):  "
                      "# K: tile 1, 2 steps, spatial over 2 PE(s)")
     assert lines[-1].strip() == "MAC on the innermost tile"

@@ -45,7 +45,8 @@ def results(out):
 
 def test_sigkill_then_resume_equals_an_uninterrupted_run(tmp_path, model, capsys):
     out = tmp_path / "killed"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "PYTHONPATH": path}
     proc = subprocess.Popen([sys.executable, str(ROOT / "main.py"), *flags(model, out)], cwd=tmp_path,
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             start_new_session=True)

@@ -50,7 +50,7 @@ def test_workers_forms_give_the_same_results(reference):
     legacy = run_model(select_layers(LAYERS), HW, CFG, SEED, jobs=1)
     for other in (two, mapped, legacy):
         assert [j.indices for j, _ in other] == [(1, 3), (2,)]
-        for (_, x), (_, y) in zip(reference, other):
+        for (_, x), (_, y) in zip(reference, other, strict=True):
             assert_same(x, y)
 
 
@@ -71,7 +71,7 @@ def test_finished_layers_are_saved_and_not_searched_again(tmp_path, reference):
                       on_result=lambda job, r: fresh.append(job.key),
                       on_restored=lambda job, r: restored.append(job.key))
     assert counting.calls == 0 and restored == [1, 2] and fresh == []
-    for (_, x), (_, y) in zip(reference, again):
+    for (_, x), (_, y) in zip(reference, again, strict=True):
         assert_same(x, y)
 
 
@@ -108,7 +108,7 @@ def test_a_layer_interrupted_part_way_continues_from_its_checkpoint(tmp_path, re
     resumed = run_model(select_layers(LAYERS), HW, CFG, SEED, checkpoints=ck, evaluate=counting)
     # Layer 1 from scratch (7 generations), layer 2 from generation 4 (3 more).
     assert counting.calls == CFG.epochs + (CFG.epochs - 4)
-    for (_, x), (_, y) in zip(reference, resumed):
+    for (_, x), (_, y) in zip(reference, resumed, strict=True):
         assert_same(x, y)
     assert ck.finished() == [1, 2] and ck.load_state(job.key) is None
 
@@ -117,7 +117,7 @@ def test_checkpoints_from_worker_processes(tmp_path, reference):
     ck = Checkpoints(tmp_path, every=1)
     out = run_model(select_layers(LAYERS), HW, CFG, SEED, workers=2, checkpoints=ck)
     assert ck.finished() == [1, 2]
-    for (_, x), (_, y) in zip(reference, out):
+    for (_, x), (_, y) in zip(reference, out, strict=True):
         assert_same(x, y)
 
 
@@ -130,7 +130,7 @@ def test_random_search_is_checkpointed_too(tmp_path):
         run_job(job, HW, cfg, SEED, Counting(stop=3), checkpoints=ck)
     assert ck.load_state(job.key) is not None
     out = run_model(select_layers(LAYERS), HW, cfg, SEED, checkpoints=ck)
-    for (_, x), (_, y) in zip(ref, out):
+    for (_, x), (_, y) in zip(ref, out, strict=True):
         assert_same(x, y)
         assert y.method == "random"
 

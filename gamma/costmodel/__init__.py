@@ -15,8 +15,8 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from gamma.costmodel import engine, hwcost
-from gamma.costmodel.busiest import busiest_pe_macs
 from gamma.costmodel import reasons as R
+from gamma.costmodel.busiest import busiest_pe_macs
 from gamma.costmodel.directives import DIM_CODE, DIM_NAMES, EMPTY, Directives
 from gamma.costmodel.layertable import TENSORS, layer_spec
 from gamma.costmodel.levels import MAX_LEVELS, code_tables
@@ -62,7 +62,8 @@ class Costs:
     valid : MAESTRO would produce numbers.
     reason : :data:`REASONS` code (0 when valid).
     exact_analysis : valid, ``macs == true_macs``, ``throughput <= PEs * lanes``
-        and no access count or buffer size below zero.
+        and no access count or buffer size below zero, no total size beyond
+        32 bits (``l1_size_req``/``l2_size_req`` wrap as in MAESTRO).
     busiest_pe_macs : MACs of the mapping's busiest PE
         (:func:`~gamma.costmodel.busiest.busiest_pe_macs`): no execution of
         the mapping takes fewer than ``busiest_pe_macs / lanes`` cycles.
@@ -224,8 +225,10 @@ def evaluate(layer: Layer, hw: Hardware, directives: Directives, *,
     values["arithmetic_intensity"] = out_float[engine.F_INTENSITY]
     with np.errstate(divide="ignore", invalid="ignore"):
         values["throughput"] = values["macs"] / values["runtime"]
-    l1 = sum(values[f"{t}_l1_size_req"] for t in TENSORS)
-    l2 = sum(values[f"{t}_l2_size_req"] for t in TENSORS)
+    # MAESTRO reports (and sizes the SRAMs from) the totals as 32-bit ints.
+    l1_true = sum(values[f"{t}_l1_size_req"] for t in TENSORS)
+    l2_true = sum(values[f"{t}_l2_size_req"] for t in TENSORS)
+    l1, l2 = _wrap_int32(l1_true), _wrap_int32(l2_true)
     values["l1_size_req"], values["l2_size_req"] = l1, l2
     l1_accesses = sum(values[f"{t}_l1_{op}"] for t in TENSORS for op in ("read", "write"))
     l2_accesses = sum(values[f"{t}_l2_{op}"] for t in TENSORS for op in ("read", "write"))
@@ -244,11 +247,16 @@ def evaluate(layer: Layer, hw: Hardware, directives: Directives, *,
     # MAESTRO counts output L1 accesses even on the steps it skips (a tile
     # smaller than the filter window has negative partial sums), which can
     # leave a count, or an output buffer size, below zero: such an analysis is
-    # not trustworthy either.
+    # not trustworthy either; nor is a total size that wrapped around.
     non_negative = np.all([values[name] >= 0 for name in (*COUNT_FIELDS, *_SIZE_FIELDS)],
-                          axis=0)
+                          axis=0) & (l1 == l1_true) & (l2 == l2_true)
     values["exact_analysis"] = (valid & (values["macs"] == layer.macs)
                                 & (values["throughput"] <= pes * hw.simd_lanes) & non_negative)
     values["busiest_pe_macs"] = np.where(valid, busiest_pe_macs(layer, directives, pes), 0)
     values["undercount"] = valid & (values["runtime"] * hw.simd_lanes < values["busiest_pe_macs"])
     return Costs(**values)
+
+
+def _wrap_int32(values: np.ndarray) -> np.ndarray:
+    """``values`` (int64) as C's conversion to a 32-bit int gives them (two's complement)."""
+    return (values + 2**31) % 2**32 - 2**31

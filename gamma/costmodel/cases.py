@@ -32,8 +32,19 @@ from __future__ import annotations
 from numba import njit
 
 from gamma.costmodel.intmath import tdiv
-from gamma.costmodel.layout import (K_EDGE_EE, K_HAS_EDGE, K_HAS_STEADY, K_INIT_EDGE,
-                                    K_UNROLLED, R_C, R_KEY, R_WEIGHT)
+from gamma.costmodel.layout import (
+    K_EDGE_EE,
+    K_HAS_EDGE,
+    K_HAS_STEADY,
+    K_INIT_EDGE,
+    K_PH_EDGE,
+    K_PH_STEADY,
+    K_PH_WEIGHT,
+    K_UNROLLED,
+    R_C,
+    R_KEY,
+    R_WEIGHT,
+)
 
 INIT, STEADY, EDGE = 0, 1, 2
 #: MAESTRO counts the steps of one case in a 32-bit int.
@@ -41,14 +52,33 @@ INT32_MAX = 2**31 - 1
 
 
 @njit(cache=True, error_model="numpy", inline="always")
+def _spatial_steps(dim, m, o, units):
+    """Steady step count, whether there are Steady steps and whether there is an
+    Edge step of a SpatialMap(m, o) over ``dim`` on ``units`` sub-units."""
+    coverage = m + o * (units - 1)
+    ns = tdiv(tdiv(dim - m, o) + 1, units) - 1
+    has_steady = coverage < dim and ns > 0
+    has_edge = (dim > coverage and (ns + 1) * o * units + coverage > dim
+                and ns * o * units + coverage != dim)
+    return ns, has_steady, has_edge
+
+
+@njit(cache=True, error_model="numpy", inline="always")
 def iteration_states(k, lvl, nvar, call_dims, lv_order, ps_size, ps_ofs, spatial_mask, units,
-                     call_int, call_steady):
+                     dup_mask, dup_size, dup_ofs, call_int, call_steady):
     """Per-directive states of level call ``k`` (IterationAnalysis, §4.2).
 
     ``call_dims[k]`` holds the call's dimension sizes per variable,
     ``lv_order[lvl]`` the variable at each loop position, ``ps_size[lvl]`` /
     ``ps_ofs[lvl]`` the directive arguments per loop position.  Writes the state
     masks into ``call_int[k]`` and the Steady step counts into ``call_steady[k]``.
+
+    A row-stationary pair (``dup_mask``: the loop position of its spatial
+    half, which is a SpatialMap(``dup_size``, ``dup_ofs``)) takes the states of
+    its temporal half (``ps_size``/``ps_ofs`` there; a single Init step); the
+    spatial half's own steps only repeat every case.  They go to the call's
+    ``K_PH_STEADY``/``K_PH_EDGE`` masks (MAESTRO's case order) and multiply
+    every class weight by ``K_PH_WEIGHT``.
 
     Returns
     -------
@@ -60,17 +90,23 @@ def iteration_states(k, lvl, nvar, call_dims, lv_order, ps_size, ps_ofs, spatial
     classes = 1
     edges_below = 0
     m_steady = m_edge = m_unrolled = m_init_edge = m_edge_ee = 0
+    ph_steady = ph_edge = 0
+    ph_weight = 1
     for p in range(nvar):
         bit = 1 << p
         dim, m, o = call_dims[k, lv_order[lvl, p]], ps_size[lvl, p], ps_ofs[lvl, p]
-        if spatial_mask & bit:
+        if dup_mask & bit:
+            ns, steady, edge = _spatial_steps(dim, dup_size, dup_ofs, units)
+            if steady:
+                ph_steady, ph_weight = bit, ph_weight + ns
+                biggest *= max(ns, 1)
+            if edge:
+                ph_edge, ph_weight = bit, ph_weight + 1
+        if spatial_mask & ~dup_mask & bit:
             # SpatialMap: the whole array advances by offset*units per step.
             coverage = m + o * (units - 1)
-            ns = tdiv(tdiv(dim - m, o) + 1, units) - 1
+            ns, has_steady, has_edge = _spatial_steps(dim, m, o, units)
             unrolled = dim <= coverage
-            has_steady = coverage < dim and ns > 0
-            has_edge = (not unrolled and (ns + 1) * o * units + coverage > dim
-                        and ns * o * units + coverage != dim)
             remaining = dim - (ns + 1) * o * units
             active = 1 if remaining < m else tdiv(remaining - m, o) + 1
             if dim < coverage:
@@ -100,6 +136,8 @@ def iteration_states(k, lvl, nvar, call_dims, lv_order, ps_size, ps_ofs, spatial
     call_int[k, K_UNROLLED] = m_unrolled
     call_int[k, K_INIT_EDGE] = m_init_edge
     call_int[k, K_EDGE_EE] = m_edge_ee
+    call_int[k, K_PH_STEADY], call_int[k, K_PH_EDGE] = ph_steady, ph_edge
+    call_int[k, K_PH_WEIGHT] = ph_weight
     return biggest > INT32_MAX, classes
 
 
@@ -112,8 +150,9 @@ def fill_classes(k, nvar, call_int, call_steady, row0, row_int):
     stands for, ``row_int[R_KEY]`` its key.  Returns the end row.
     """
     m_steady, m_edge = call_int[k, K_HAS_STEADY], call_int[k, K_HAS_EDGE]
+    ph_weight = call_int[k, K_PH_WEIGHT]
     r = row0
-    row_int[R_C, r], row_int[R_WEIGHT, r], row_int[R_KEY, r] = -1, 1, 0
+    row_int[R_C, r], row_int[R_WEIGHT, r], row_int[R_KEY, r] = -1, ph_weight, 0
     r += 1
     for c in range(nvar):
         bit = 1 << c
@@ -126,7 +165,7 @@ def fill_classes(k, nvar, call_int, call_steady, row0, row_int):
             base = ((c + 1) * 2 + kind) << nvar
             mask = 0
             while True:                     # subsets of ``below``, increasing
-                w = call_steady[k, c] if kind == 0 else 1
+                w = ph_weight * (call_steady[k, c] if kind == 0 else 1)
                 for q in range(c):
                     qbit = 1 << q
                     if not (mask & qbit) and (m_steady & qbit):
@@ -149,8 +188,8 @@ def num_cases(nvar, m_steady, m_edge):
     return total
 
 
-@njit("int64(int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
-def case_key(case, nvar, m_steady, m_edge, total):
+@njit("int64(int64, int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
+def case_key(case, nvar, m_steady, m_edge, total, phantom):
     """Key of the class of MAESTRO's enumerated case ``case`` of a call (§4.3 order).
 
     MAESTRO's case counter is mixed-radix: directive p has ``num_states[p]``
@@ -158,7 +197,9 @@ def case_key(case, nvar, m_steady, m_edge, total):
     directives inside it); its state index at case k is 0 for k = 0, else
     ``((k - 1) // freq[p] + 1) % num_states[p]``.  ``total`` is
     :func:`num_cases`.  The rows of a call are sorted by key, so the class row
-    is found by binary search.
+    is found by binary search.  Positions in ``phantom`` (the spatial halves of
+    row-stationary pairs; their states are in ``m_steady``/``m_edge`` here) only
+    repeat cases and do not change the class.
     """
     c, kind, mask = -1, 0, 0
     freq = total
@@ -166,7 +207,7 @@ def case_key(case, nvar, m_steady, m_edge, total):
         num_states = 1 + ((m_steady >> p) & 1) + ((m_edge >> p) & 1)
         freq //= num_states
         idx = 0 if case == 0 else ((case - 1) // freq + 1) % num_states
-        if idx == 0:
+        if idx == 0 or (phantom >> p) & 1:
             continue
         is_edge = not (idx == 1 and (m_steady >> p) & 1)
         if c >= 0 and kind == 1:

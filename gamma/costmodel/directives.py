@@ -53,7 +53,7 @@ class Directives:
     def __len__(self) -> int:
         return self.dim.shape[0]
 
-    def take(self, index) -> "Directives":
+    def take(self, index) -> Directives:
         """The candidates at ``index`` (an int array, a slice or a mask)."""
         if isinstance(index, (int, np.integer)):
             index = [index]
@@ -61,7 +61,7 @@ class Directives:
                           self.spatial[index], self.cluster[index], self.num_levels[index])
 
     @staticmethod
-    def concatenate(batches) -> "Directives":
+    def concatenate(batches) -> Directives:
         """Stack batches with the same (L, D) along the population axis."""
         batches = list(batches)
         fields = ("dim", "size", "offset", "spatial", "cluster", "num_levels")

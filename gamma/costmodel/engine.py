@@ -41,17 +41,56 @@ from numba import njit
 from gamma.costmodel import reasons as R
 from gamma.costmodel.cases import case_key, fill_classes, iteration_states, num_cases
 from gamma.costmodel.intmath import ceil_div, tdiv
-from gamma.costmodel.layout import (B_EXITS, B_SP_EDGE, B_SP_EE, B_VALID, K_EDGE_EE,
-                                    K_HAS_EDGE, K_HAS_STEADY, K_INIT_EDGE, K_L1, K_LEVEL, K_OVERFLOW,
-                                    K_ROW0, K_ROW1, K_RUNTIME, K_SILENT, K_UNROLLED,
-                                    NUM_CALL_INTS, NUM_ROW_BOOLS, NUM_ROW_INTS, R_C, R_COMPUTE,
-                                    R_EGRESS, R_FILTER, R_INPUT, R_IS_EDGE, R_KEY, R_MACS,
-                                    R_PSUMS, R_SUB_EE, R_SUB_NORMAL, R_WEIGHT)
+from gamma.costmodel.layout import (
+    B_EXITS,
+    B_SP_EDGE,
+    B_SP_EE,
+    B_VALID,
+    K_EDGE_EE,
+    K_HAS_EDGE,
+    K_HAS_STEADY,
+    K_INIT_EDGE,
+    K_L1,
+    K_LEVEL,
+    K_OVERFLOW,
+    K_PH_EDGE,
+    K_PH_STEADY,
+    K_ROW0,
+    K_ROW1,
+    K_RUNTIME,
+    K_SILENT,
+    K_UNROLLED,
+    NUM_CALL_INTS,
+    NUM_ROW_BOOLS,
+    NUM_ROW_INTS,
+    R_C,
+    R_COMPUTE,
+    R_EGRESS,
+    R_FILTER,
+    R_INPUT,
+    R_IS_EDGE,
+    R_KEY,
+    R_MACS,
+    R_PSUMS,
+    R_SUB_EE,
+    R_SUB_NORMAL,
+    R_WEIGHT,
+)
 from gamma.costmodel.levels import MAX_LEVELS, complete_candidate
-from gamma.costmodel.tables import (L_COUPLED, L_EDGE_UNITS, L_FIRST_SPATIAL, L_LAST_SPATIAL,
-                                    L_LAST_SPATIAL_ALL, L_SPATIAL, L_UNITS, NUM_COLUMNS,
-                                    NUM_LEVEL_INTS, edge_units, level_table)
-from gamma.costmodel.tables import MAPPED, MAPPED_EDGE
+from gamma.costmodel.tables import (
+    L_COUPLED,
+    L_DUP,
+    L_DUP_OFS,
+    L_DUP_SIZE,
+    L_EDGE_UNITS,
+    L_SPATIAL,
+    L_UNITS,
+    MAPPED,
+    MAPPED_EDGE,
+    NUM_COLUMNS,
+    NUM_LEVEL_INTS,
+    prepare_level,
+)
 from gamma.costmodel.volumes import FILTER, INPUT, OUTPUT, call_volumes, sub_size
 
 #: Integer outputs per candidate (rows of ``out_int``): runtime, MACs, the twelve
@@ -89,52 +128,6 @@ def noc_delay(volume, bw, latency):
     if volume != sends * bw:
         sends += 1
     return latency + sends - 1
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def _prepare_level(lvl, lv_size, lv_ofs, lv_sp, lv_order, lv_dims, lv_units, coupled,
-                   coupled_order, sliding, table, rank, ps_sizes, ps_size, ps_ofs, lvi):
-    """Level-static tables of level ``lvl``, rearranged in loop-position order
-    (``ps_sizes``, ``ps_size``, ``ps_ofs``), and the level's integers ``lvi[lvl]``
-    (:mod:`gamma.costmodel.tables`)."""
-    nvar = lv_order.shape[1]
-    level_table(lvl, lv_size, lv_ofs, lv_sp, lv_dims, sliding, table)
-    first_pos, last_pos, spatial = -1, -1, 0
-    for t in range(3):
-        lvi[lvl, L_COUPLED + t] = 0
-    for p in range(nvar):
-        var = lv_order[lvl, p]
-        rank[var] = p
-        for col in range(NUM_COLUMNS):
-            ps_sizes[lvl, p, col] = table[var, col]
-        ps_size[lvl, p] = lv_size[lvl, var]
-        ps_ofs[lvl, p] = lv_ofs[lvl, var]
-        for t in range(3):
-            if coupled[var, t]:
-                lvi[lvl, L_COUPLED + t] |= 1 << p
-        if lv_sp[lvl, var]:
-            spatial |= 1 << p
-            last_pos = p
-            if first_pos < 0:
-                first_pos = p
-    first_pos = max(first_pos, 0)
-    lvi[lvl, L_FIRST_SPATIAL] = first_pos
-    lvi[lvl, L_SPATIAL] = spatial
-    lvi[lvl, L_LAST_SPATIAL_ALL] = last_pos
-    lvi[lvl, L_UNITS] = lv_units[lvl]
-    fv = lv_order[lvl, first_pos]
-    lvi[lvl, L_EDGE_UNITS] = edge_units(lv_dims[lvl, fv], lv_size[lvl, fv], lv_ofs[lvl, fv],
-                                        lv_units[lvl])
-    # Last SpatialMap met scanning each tensor's dimensions in MAESTRO's order.
-    for t in range(3):
-        last = -1
-        for j in range(coupled_order.shape[1]):
-            var = coupled_order[t, j]
-            if var < 0:
-                break
-            if lv_sp[lvl, var]:
-                last = rank[var]
-        lvi[lvl, L_LAST_SPATIAL + t] = last
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -178,7 +171,9 @@ def _expand_call(k, ncalls, nrows, num_levels, nvar, lv_order, ps_sizes, ps_size
     lvl = call_int[k, K_LEVEL]
     units, e_units = lvi[lvl, L_UNITS], lvi[lvl, L_EDGE_UNITS]
     overflow, count = iteration_states(k, lvl, nvar, call_dims, lv_order, ps_size, ps_ofs,
-                                       lvi[lvl, L_SPATIAL], units, call_int, call_steady)
+                                       lvi[lvl, L_SPATIAL], units, lvi[lvl, L_DUP],
+                                       lvi[lvl, L_DUP_SIZE], lvi[lvl, L_DUP_OFS], call_int,
+                                       call_steady)
     call_int[k, K_OVERFLOW] = overflow
     if nrows + count > row_int.shape[1]:
         return -1, -1
@@ -282,11 +277,14 @@ def _first_valid_case(k, nvar, r0, r1, row_int, row_bool, call_int):
     lead_exit = row_bool[B_EXITS, r0]
     if row_bool[B_VALID, r0]:
         return r0, 1, lead_in, lead_f, lead_exit
-    m_steady, m_edge = call_int[k, K_HAS_STEADY], call_int[k, K_HAS_EDGE]
+    # Case order counts the own steps of row-stationary spatial halves too.
+    phantom = call_int[k, K_PH_STEADY] | call_int[k, K_PH_EDGE]
+    m_steady = call_int[k, K_HAS_STEADY] | call_int[k, K_PH_STEADY]
+    m_edge = call_int[k, K_HAS_EDGE] | call_int[k, K_PH_EDGE]
     total = num_cases(nvar, m_steady, m_edge)
     count = 1
     for case in range(1, total):
-        row = _find_row(case_key(case, nvar, m_steady, m_edge, total), r0, r1, row_int)
+        row = _find_row(case_key(case, nvar, m_steady, m_edge, total, phantom), r0, r1, row_int)
         count += 1
         lead_in += row_int[R_INPUT, row]
         lead_f += row_int[R_FILTER, row]
@@ -457,12 +455,15 @@ def _last_cases(nvar, r0, r1, row_int, row_bool, call_int, l2_output, l2_input):
     ``r = max(r, L2_out // cd, L2_in // cd) // 2``, so only the last few cases
     can matter; the arithmetic intensity is that of the last analysed case.
     """
-    m_steady, m_edge = call_int[0, K_HAS_STEADY], call_int[0, K_HAS_EDGE]
+    # Case order counts the own steps of row-stationary spatial halves too.
+    phantom = call_int[0, K_PH_STEADY] | call_int[0, K_PH_EDGE]
+    m_steady = call_int[0, K_HAS_STEADY] | call_int[0, K_PH_STEADY]
+    m_edge = call_int[0, K_HAS_EDGE] | call_int[0, K_PH_EDGE]
     total = num_cases(nvar, m_steady, m_edge)
     bound = max(l2_output, l2_input)
     offchip, intensity, rank = 0, np.nan, 0
     for case in range(total - 1, -1, -1):
-        row = _find_row(case_key(case, nvar, m_steady, m_edge, total), r0, r1, row_int)
+        row = _find_row(case_key(case, nvar, m_steady, m_edge, total, phantom), r0, r1, row_int)
         if not row_bool[B_VALID, row]:
             continue
         cd = max(row_int[R_COMPUTE, row], 1)
@@ -514,6 +515,7 @@ def evaluate_batch(start, dim, size, offset, spatial, cluster, num_levels, num_p
     lv_order = np.zeros((MAX_LEVELS, nvar), dtype=np.int64)
     lv_dims = np.zeros((MAX_LEVELS, nvar), dtype=np.int64)
     lv_units = np.zeros(MAX_LEVELS, dtype=np.int64)
+    lv_dup = np.zeros((MAX_LEVELS, 3), dtype=np.int64)
     lvi = np.zeros((MAX_LEVELS, NUM_LEVEL_INTS), dtype=np.int64)
     ps_sizes = np.zeros((MAX_LEVELS, nvar, NUM_COLUMNS), dtype=np.int64)
     ps_size = np.zeros((MAX_LEVELS, nvar), dtype=np.int64)
@@ -525,14 +527,15 @@ def evaluate_batch(start, dim, size, offset, spatial, cluster, num_levels, num_p
         reason = complete_candidate(
             i, dim, size, offset, spatial, cluster, num_levels, num_pes, code_to_var,
             is_output_code, ignorable, spec_sizes, y_var, x_var, r_var, s_var, stride,
-            lv_size, lv_ofs, lv_sp, lv_order, lv_dims, lv_units, completion)
+            lv_size, lv_ofs, lv_sp, lv_order, lv_dims, lv_units, lv_dup, completion)
         out_reason[i] = reason
         if reason != R.OK:
             continue
         nl = num_levels[i]
         for lvl in range(nl):
-            _prepare_level(lvl, lv_size, lv_ofs, lv_sp, lv_order, lv_dims, lv_units, coupled,
-                           coupled_order, sliding, table, rank, ps_sizes, ps_size, ps_ofs, lvi)
+            prepare_level(lvl, lv_size, lv_ofs, lv_sp, lv_order, lv_dims, lv_units, lv_dup,
+                          coupled, coupled_order, sliding, table, rank, ps_sizes, ps_size,
+                          ps_ofs, lvi)
         call_int[0, K_LEVEL] = 0
         for var in range(nvar):
             call_dims[0, var] = lv_dims[0, var]

@@ -29,8 +29,10 @@ def energy(macs, l1_accesses, l2_accesses):
 
 
 def _sram_cells(size):
-    """SRAM cells of one element each; an empty buffer still has one cell."""
-    return np.maximum(np.asarray(size, dtype=np.float64), 1.0)
+    """SRAM cells of one element each; an empty buffer still has one cell (a
+    negative size, from MAESTRO's 32-bit totals, is used as it is)."""
+    size = np.asarray(size, dtype=np.float64)
+    return np.where(size == 0, 1.0, size)
 
 
 def _arbiter_scale(pes):

@@ -3,7 +3,8 @@
 For one candidate this module reproduces what MAESTRO's cluster analysis does
 before any cost is computed:
 
-* checks the level structure (known dimensions, one directive per dimension,
+* checks the level structure (known dimensions, one directive per dimension
+  except MAESTRO's row-stationary pair on R or S,
   one or two SpatialMaps, R/S TemporalMaps covering the whole filter, at most
   three Cluster directives, cluster sizes fitting the PEs);
 * rewrites ``Y'``/``X'`` directives to input rows/columns (size ``s + Sz(R) - 1``
@@ -16,7 +17,8 @@ before any cost is computed:
   and the number of sub-units per level.
 
 After completion every level maps each layer variable exactly once, so a level
-is fully described by per-variable arrays of length V plus the loop order.
+is fully described by per-variable arrays of length V plus the loop order (and,
+for a row-stationary pair, the temporal half's arguments in ``lv_dup``).
 The function is compiled and called once per candidate by
 :func:`gamma.costmodel.engine.evaluate_batch`.
 """
@@ -76,6 +78,7 @@ def _parser_reason(i, nl, dim, size, offset, spatial, code_to_var, ignorable, sp
     for lvl in range(nl):
         for var in range(spec_sizes.shape[0]):
             scratch[_GIVEN, var] = 0
+        scratch[_KEY, 0] = 0
         for slot in range(slots):
             code = dim[i, lvl, slot]
             if code == EMPTY or ignorable[code]:
@@ -88,8 +91,17 @@ def _parser_reason(i, nl, dim, size, offset, spatial, code_to_var, ignorable, sp
                 unknown = unknown or not (var == _DECLARED_UNUSED and nl == 1
                                           and not spatial[i, lvl, slot])
                 continue
-            duplicate = duplicate or scratch[_GIVEN, var] != 0
-            scratch[_GIVEN, var] = 1
+            # A second directive on a variable is analysed only in the
+            # row-stationary form (see :func:`_is_shadow_pair`); _GIVEN counts
+            # the directives on the variable, _KEY counts the level's pairs.
+            if scratch[_GIVEN, var] != 0:
+                scratch[_KEY, 0] += 1
+                duplicate = duplicate or not (
+                    scratch[_GIVEN, var] == 1 and scratch[_KEY, 0] == 1
+                    and _is_shadow_pair(scratch[_V_SP, var] != 0, spatial[i, lvl, slot], var,
+                                        r_var, s_var))
+            scratch[_GIVEN, var] += 1
+            scratch[_V_SP, var] = spatial[i, lvl, slot]
             if (not spatial[i, lvl, slot] and var in (r_var, s_var)
                     and (sz != spec_sizes[var] or of != spec_sizes[var])):
                 rs_not_full = True
@@ -102,6 +114,22 @@ def _parser_reason(i, nl, dim, size, offset, spatial, code_to_var, ignorable, sp
     if duplicate:
         return R.DUPLICATE_DIMENSION
     return R.OK
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _is_shadow_pair(first_spatial, second_spatial, var, r_var, s_var):
+    """Whether a second directive on ``var`` forms the pair MAESTRO's row-stationary
+    files write: ``SpatialMap(a, b) S`` then ``TemporalMap(Sz(S), Sz(S)) S`` (R alike).
+
+    MAESTRO analyses such a level with the steps of both directives, the
+    iteration state and the level-static tile sizes of the later (temporal) one
+    (tables keyed by dimension name, overwritten), and the first (spatial) one
+    wherever it looks a directive up by name (first match): directive class,
+    spatial edge, lower-level dimension sizes.  The temporal directive covers
+    the whole filter side (checked as RS_TEMPORAL_NOT_FULL), so it has a single
+    Init step at every call.  Other repeated directives remain DUPLICATE_DIMENSION.
+    """
+    return first_spatial and not second_spatial and var in (r_var, s_var)
 
 
 @njit(cache=True, error_model="numpy")
@@ -125,7 +153,7 @@ def _spatial_reason(i, first, last, dim, spatial, ignorable):
 def complete_candidate(i, dim, size, offset, spatial, cluster, num_levels, num_pes,
                        code_to_var, is_output_code, ignorable, spec_sizes, y_var, x_var,
                        r_var, s_var, stride, lv_size, lv_ofs, lv_sp, lv_order, lv_dims,
-                       lv_units, scratch):
+                       lv_units, lv_dup, scratch):
     """Complete every level of candidate ``i`` as MAESTRO does.
 
     Parameters
@@ -141,6 +169,9 @@ def complete_candidate(i, dim, size, offset, spatial, cluster, num_levels, num_p
         loop position (outermost first); the level's own ("static") dimension sizes.
     lv_units : ndarray (MAX_LEVELS,), output
         Sub-units (sub-clusters or PEs) of one cluster of each level.
+    lv_dup : ndarray (MAX_LEVELS, 3), output
+        Per level the variable of a row-stationary pair (-1: none) and the size
+        and offset of its temporal half; ``lv_size`` ... hold its spatial half.
     scratch : ndarray (8, V), int64
         Working memory (rows ``_V_SIZE`` ... ``_DIMS``).
 
@@ -189,6 +220,7 @@ def complete_candidate(i, dim, size, offset, spatial, cluster, num_levels, num_p
                 if row != _KEY:
                     scratch[row, var] = 0
         # (The directives passed the checks of _parser_reason/_spatial_reason.)
+        lv_dup[lvl, 0] = -1
         for slot in range(slots):
             code = dim[i, lvl, slot]
             if code == EMPTY or ignorable[code]:
@@ -196,19 +228,28 @@ def complete_candidate(i, dim, size, offset, spatial, cluster, num_levels, num_p
             var = code_to_var[code]
             if var < 0:
                 continue            # DSCONV's K in a single-level mapping
+            if scratch[_GIVEN, var]:
+                # The temporal half of a row-stationary pair (_is_shadow_pair).
+                lv_dup[lvl, 0] = var
+                lv_dup[lvl, 1] = size[i, lvl, slot]
+                lv_dup[lvl, 2] = offset[i, lvl, slot]
+                continue
             scratch[_V_SIZE, var] = size[i, lvl, slot]
             scratch[_V_OFS, var] = offset[i, lvl, slot]
             scratch[_V_SP, var] = spatial[i, lvl, slot]
             scratch[_V_OUT, var] = is_output_code[code]
             scratch[_KEY, var] = slot
             scratch[_GIVEN, var] = 1
-        # Y'/X' -> Y/X with the level's own R/S directive size.
+        # Y'/X' -> Y/X with the level's own R/S directive size (the later one
+        # of a row-stationary pair).
         for j in range(2):
             ref, slide = (y_var, r_var) if j == 0 else (x_var, s_var)
             if scratch[_GIVEN, ref] and scratch[_V_OUT, ref]:
                 if scratch[_GIVEN, slide] == 0:
                     return R.OUTPUT_DIM_WITHOUT_FILTER
-                scratch[_V_SIZE, ref] += scratch[_V_SIZE, slide] - 1
+                slide_size = lv_dup[lvl, 1] if lv_dup[lvl, 0] == slide else scratch[_V_SIZE,
+                                                                                      slide]
+                scratch[_V_SIZE, ref] += slide_size - 1
         for var in range(nvar):
             if scratch[_GIVEN, var]:
                 continue

@@ -35,8 +35,8 @@ REASONS = {
         "MAESTRO rejects it"),
     DUPLICATE_DIMENSION: (
         "rejected-other",
-        "a dimension is mapped twice in one cluster level (or both Y and Y'): "
-        "MAESTRO's analysis is undefined"),
+        "a dimension is mapped twice in one cluster level (or both Y and Y') other than as "
+        "SpatialMap then full TemporalMap on R or S: not reproduced"),
     NO_SPATIAL_MAP: ("rejected-other", "a cluster level without SpatialMap: MAESTRO rejects it"),
     TOO_MANY_SPATIAL_MAPS: (
         "rejected-other", "more than two SpatialMaps in a cluster level: MAESTRO rejects it"),

@@ -31,7 +31,10 @@ NUM_COLUMNS = 8
 #: SpatialMap of the level.
 L_UNITS, L_EDGE_UNITS, L_FIRST_SPATIAL, L_SPATIAL = 0, 1, 2, 3
 L_COUPLED, L_LAST_SPATIAL, L_LAST_SPATIAL_ALL = 4, 7, 10
-NUM_LEVEL_INTS = 11
+#: Row-stationary pair (levels.py): bitmask of the loop position of its spatial
+#: half (0: none), and that half's size and offset.
+L_DUP, L_DUP_SIZE, L_DUP_OFS = 11, 12, 13
+NUM_LEVEL_INTS = 14
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -82,3 +85,71 @@ def edge_units(dim, m, o, units):
     if o * (within - 1) + m < dim:
         within += 1
     return within
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def prepare_level(lvl, lv_size, lv_ofs, lv_sp, lv_order, lv_dims, lv_units, lv_dup, coupled,
+                  coupled_order, sliding, table, rank, ps_sizes, ps_size, ps_ofs, lvi):
+    """Level-static tables of level ``lvl``, rearranged in loop-position order
+    (``ps_sizes``, ``ps_size``, ``ps_ofs``), and the level's integers ``lvi[lvl]``
+    (module docstring).
+
+    For a row-stationary pair (``lv_dup[lvl, 0]`` >= 0) MAESTRO keys its tile
+    sizes and iteration states by variable, so the later (temporal) half
+    overwrites them: the table row and ``ps_size``/``ps_ofs`` are the temporal
+    half's, while the directive class, the spatial edge and the lower level's
+    dimensions stay the spatial half's (kept in ``lv_size`` ...).
+    """
+    nvar = lv_order.shape[1]
+    dup = lv_dup[lvl, 0]
+    sp_size = sp_ofs = 0
+    if dup >= 0:
+        sp_size, sp_ofs = lv_size[lvl, dup], lv_ofs[lvl, dup]
+        lv_size[lvl, dup], lv_ofs[lvl, dup] = lv_dup[lvl, 1], lv_dup[lvl, 2]
+        lv_sp[lvl, dup] = False
+    level_table(lvl, lv_size, lv_ofs, lv_sp, lv_dims, sliding, table)
+    lvi[lvl, L_DUP] = 0
+    if dup >= 0:
+        for p in range(nvar):
+            if lv_order[lvl, p] == dup:
+                ps_size[lvl, p], ps_ofs[lvl, p] = lv_dup[lvl, 1], lv_dup[lvl, 2]
+                lvi[lvl, L_DUP] = 1 << p
+        lv_size[lvl, dup], lv_ofs[lvl, dup], lv_sp[lvl, dup] = sp_size, sp_ofs, True
+        lvi[lvl, L_DUP_SIZE], lvi[lvl, L_DUP_OFS] = sp_size, sp_ofs
+    first_pos, last_pos, spatial = -1, -1, 0
+    for t in range(3):
+        lvi[lvl, L_COUPLED + t] = 0
+    for p in range(nvar):
+        var = lv_order[lvl, p]
+        rank[var] = p
+        for col in range(NUM_COLUMNS):
+            ps_sizes[lvl, p, col] = table[var, col]
+        if var != dup:
+            ps_size[lvl, p] = lv_size[lvl, var]
+            ps_ofs[lvl, p] = lv_ofs[lvl, var]
+        for t in range(3):
+            if coupled[var, t]:
+                lvi[lvl, L_COUPLED + t] |= 1 << p
+        if lv_sp[lvl, var]:
+            spatial |= 1 << p
+            last_pos = p
+            if first_pos < 0:
+                first_pos = p
+    first_pos = max(first_pos, 0)
+    lvi[lvl, L_FIRST_SPATIAL] = first_pos
+    lvi[lvl, L_SPATIAL] = spatial
+    lvi[lvl, L_LAST_SPATIAL_ALL] = last_pos
+    lvi[lvl, L_UNITS] = lv_units[lvl]
+    fv = lv_order[lvl, first_pos]
+    lvi[lvl, L_EDGE_UNITS] = edge_units(lv_dims[lvl, fv], lv_size[lvl, fv], lv_ofs[lvl, fv],
+                                        lv_units[lvl])
+    # Last SpatialMap met scanning each tensor's dimensions in MAESTRO's order.
+    for t in range(3):
+        last = -1
+        for j in range(coupled_order.shape[1]):
+            var = coupled_order[t, j]
+            if var < 0:
+                break
+            if lv_sp[lvl, var]:
+                last = rank[var]
+        lvi[lvl, L_LAST_SPATIAL + t] = last

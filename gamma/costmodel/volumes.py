@@ -35,17 +35,43 @@ from __future__ import annotations
 
 from numba import njit
 
-from gamma.costmodel.layout import (B_EXITS, B_SP_EDGE, B_SP_EE, R_C, R_EGRESS, R_FILTER,
-                                    R_INPUT, R_IS_EDGE, R_KEY, R_MACS, R_PSUMS)
-from gamma.costmodel.tables import (L_COUPLED, L_EDGE_UNITS, L_FIRST_SPATIAL, L_LAST_SPATIAL,
-                                    L_LAST_SPATIAL_ALL, L_SPATIAL, L_UNITS, MAPPED,
-                                    MAPPED_EDGE, OUT_MAPPED, OUT_MAPPED_EDGE, OUT_UNIQUE,
-                                    OUT_UNIQUE_EDGE, UNIQUE, UNIQUE_EDGE)
+from gamma.costmodel.layout import (
+    B_EXITS,
+    B_SP_EDGE,
+    B_SP_EE,
+    R_C,
+    R_EGRESS,
+    R_FILTER,
+    R_INPUT,
+    R_IS_EDGE,
+    R_KEY,
+    R_MACS,
+    R_PSUMS,
+)
+from gamma.costmodel.tables import (
+    L_COUPLED,
+    L_DUP,
+    L_EDGE_UNITS,
+    L_FIRST_SPATIAL,
+    L_LAST_SPATIAL,
+    L_LAST_SPATIAL_ALL,
+    L_SPATIAL,
+    L_UNITS,
+    MAPPED,
+    MAPPED_EDGE,
+    OUT_MAPPED,
+    OUT_MAPPED_EDGE,
+    OUT_UNIQUE,
+    OUT_UNIQUE_EDGE,
+    UNIQUE,
+    UNIQUE_EDGE,
+)
 
 INPUT, FILTER, OUTPUT = 0, 1, 2
 
 
-@njit("int64(boolean, boolean, boolean, boolean, boolean, boolean, boolean, int64, int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
+@njit("int64(boolean, boolean, boolean, boolean, boolean, boolean, "
+      "boolean, int64, int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
 def _out_factor(first, ee, reuse_at_edge, one_edge_unit, steady, edge, is_edge, m, me, om, ou,
                 ome, oue):
     """Factor of an output-coupled SpatialMap in a sub-unit's egress or partial sums
@@ -66,7 +92,8 @@ def _out_factor(first, ee, reuse_at_edge, one_edge_unit, steady, edge, is_edge, 
     return oue if ee else plain
 
 
-@njit("int64(boolean, boolean, boolean, boolean, boolean, boolean, int64, int64, int64, int64)", cache=True, error_model="numpy")
+@njit("int64(boolean, boolean, boolean, boolean, boolean, "
+      "boolean, int64, int64, int64, int64)", cache=True, error_model="numpy")
 def _reduction_factor(first, ee, one_edge_unit, steady, edge, is_edge, m, u, me, ue):
     """Factor of a SpatialMap not coupled to the output in a sub-unit's partial sums."""
     if first:
@@ -82,7 +109,8 @@ def _reduction_factor(first, ee, one_edge_unit, steady, edge, is_edge, m, u, me,
     return ue if ee else plain
 
 
-@njit("int64(boolean, boolean, int64, int64, boolean, boolean, boolean, boolean, int64, int64, int64, int64)", cache=True, error_model="numpy")
+@njit("int64(boolean, boolean, int64, int64, boolean, boolean, "
+      "boolean, boolean, int64, int64, int64, int64)", cache=True, error_model="numpy")
 def _ingress_factor(first, ee, c, p, changing, moving, is_edge, one_edge_unit, m, u, me, ue):
     """Factor of a SpatialMap in the ingress of one sub-unit (GetPEIngressVolume);
     for ``c < 0`` in its full all-Init tile (GetPEMappedVolume)."""
@@ -128,6 +156,11 @@ def call_volumes(sizes, lvi, lvl, nvar, r0, r1, m_unrolled, m_init_edge, m_edge_
     last_f, last_all = lvi[lvl, L_LAST_SPATIAL + FILTER], lvi[lvl, L_LAST_SPATIAL_ALL]
     first_sp = lvi[lvl, L_FIRST_SPATIAL]
     full_mask = (1 << nvar) - 1
+    # Row-stationary pair: its spatial half's position (its factors use the
+    # temporal half's state and sizes), and the temporal half's own factor.
+    dup, dup_pos = lvi[lvl, L_DUP], 0
+    while dup and not (dup >> dup_pos) & 1:
+        dup_pos += 1
     for r in range(r0, r1):
         c, key = row_int[R_C, r], row_int[R_KEY, r]
         mask = key & full_mask
@@ -140,7 +173,7 @@ def call_volumes(sizes, lvi, lvl, nvar, r0, r1, m_unrolled, m_init_edge, m_edge_
         moving = edge | steady
         init = full_mask & ~moving
         is_edge = edge | (init & m_init_edge)
-        has_ee = (edge & m_edge_ee) | (init & m_init_edge)
+        has_ee = ((edge & m_edge_ee) | (init & m_init_edge)) & ~dup
         # A directive inside c coupled to the tensor restarts (is not unrolled).
         inner_mask = ~((2 << c) - 1) if c >= 0 else 0
         inited_in = (cin & ~m_unrolled & inner_mask) != 0
@@ -184,6 +217,16 @@ def call_volumes(sizes, lvi, lvl, nvar, r0, r1, m_unrolled, m_init_edge, m_edge_
                     base_in *= factor_in
                 if cf & bit:
                     base_f *= factor_f
+
+        if dup:
+            # The temporal half: always in its Init step, a full tile.
+            factor = sizes[lvl, dup_pos, MAPPED_EDGE if is_edge & dup else MAPPED]
+            if not out & dup:
+                base_red *= factor
+            if cin & dup:
+                base_in *= factor
+            if cf & dup:
+                base_f *= factor
 
         # SpatialMap factors per sub-unit role: e_* egress, s_* partial sums,
         # i_* / f_* input / filter ingress; suffix (first, ee) as T/F.
@@ -288,7 +331,8 @@ def call_volumes(sizes, lvi, lvl, nvar, r0, r1, m_unrolled, m_init_edge, m_edge_
         row_bool[B_SP_EE, r] = (has_ee >> first_sp) & 1 != 0
 
 
-@njit("int64(boolean, boolean, boolean, boolean, int64, int64, int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
+@njit("int64(boolean, boolean, boolean, boolean, int64, "
+      "int64, int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
 def _ingress(stationary, mapped, at_edge, ee, units, edge_units, base, v_tf, v_ff, v_tt, v_ft):
     """Ingress of an input tensor over the active sub-units (GetSpatialIngressTraffic)
     from its per-role SpatialMap factors (first / other unit, edge-edge or not)."""

@@ -4,6 +4,8 @@ Usage::
 
     python tools/maestro_oracle/make_cases.py random --maestro PATH --count 20000 \
         --seed 7 --jobs 2 --out cases.jsonl --errors errors.jsonl
+    python tools/maestro_oracle/make_cases.py twice --maestro PATH --count 2000 \
+        --seed 11 --out twice_cases.jsonl --errors twice_errors.jsonl
     python tools/maestro_oracle/make_cases.py shipped --maestro PATH --repo MAESTRO_CHECKOUT \
         --out shipped.jsonl --errors shipped_errors.jsonl
 
@@ -23,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from maestro_run import run_case  # noqa: E402
-from random_cases import random_case  # noqa: E402
+from random_cases import random_case, twice_case  # noqa: E402
 from shipped_cases import shipped_cases  # noqa: E402
 
 
@@ -33,9 +35,9 @@ def _run(args: tuple[str, dict]) -> dict:
     return record
 
 
-def _random_record(args: tuple[str, int, int]) -> dict:
-    maestro, seed, index = args
-    return _run((maestro, random_case(seed, index)))
+def _random_record(args: tuple[str, int, int, bool]) -> dict:
+    maestro, seed, index, twice = args
+    return _run((maestro, (twice_case if twice else random_case)(seed, index)))
 
 
 def _write(records, out: Path, errors: Path) -> tuple[int, int]:
@@ -54,7 +56,9 @@ def _write(records, out: Path, errors: Path) -> tuple[int, int]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("mode", choices=("random", "shipped"))
+    parser.add_argument("mode", choices=("random", "twice", "shipped"),
+                        help="random mappings, random mappings with a dimension mapped twice "
+                             "in a level, or MAESTRO's shipped layers")
     parser.add_argument("--maestro", required=True, help="MAESTRO binary")
     parser.add_argument("--out", required=True, type=Path, help="JSONL of evaluated cases")
     parser.add_argument("--errors", required=True, type=Path, help="JSONL of error cases")
@@ -67,8 +71,9 @@ def main(argv=None) -> int:
     if not Path(args.maestro).is_file():
         parser.error(f"--maestro {args.maestro}: no such file")
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        if args.mode == "random":
-            work = [(args.maestro, args.seed, i) for i in range(args.start, args.start + args.count)]
+        if args.mode in ("random", "twice"):
+            work = [(args.maestro, args.seed, i, args.mode == "twice")
+                    for i in range(args.start, args.start + args.count)]
             records = pool.map(_random_record, work, chunksize=16)
         else:
             if args.repo is None or not (args.repo / "data" / "mapping").is_dir():

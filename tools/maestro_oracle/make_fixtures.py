@@ -3,11 +3,14 @@
 Usage::
 
     python tools/maestro_oracle/make_fixtures.py random_cases.jsonl random_errors.jsonl \
-        shipped_cases.jsonl shipped_errors.jsonl --out tests/fixtures/oracle
+        twice_cases.jsonl twice_errors.jsonl --out tests/fixtures/oracle
 
 Writes ``cases.jsonl.gz`` (records MAESTRO evaluated) and ``errors.jsonl.gz``
 (records it rejected, crashed on or evaluated to runtime 0), each sorted by
 ``id`` and gzip'd without a timestamp, so the same inputs give the same bytes.
+Records cut from MAESTRO's own mapping files (source ``maestro-shipped``) are
+left out: those files are MAESTRO's, not this project's to redistribute; check
+them against a MAESTRO checkout with ``compare.py`` instead.
 """
 from __future__ import annotations
 
@@ -33,6 +36,8 @@ def main(argv=None) -> int:
                     record = json.loads(line)
                 except json.JSONDecodeError as err:
                     parser.error(f"{path}:{number}: not a JSON record ({err.msg})")
+                if record["source"] == "maestro-shipped":
+                    continue
                 (errors if "error" in record["expected"] else cases).append(record)
     args.out.mkdir(parents=True, exist_ok=True)
     for name, records in (("cases", cases), ("errors", errors)):

@@ -174,3 +174,58 @@ def random_case(seed: int, index: int) -> dict:
     return {"id": f"oracle-{seed}-{index:06d}", "source": "oracle-random", "layer": layer,
             "hw": hw, "genome": None, "mapping_m": mapping_text(layer, dataflow), "hw_m": hw_m,
             "meta": meta}
+
+
+def _level_spans(lines: list) -> list:
+    """(first, end) line indices of each cluster level's directives in a dataflow."""
+    spans, first = [], 0
+    for i, line in enumerate(lines):
+        if line.startswith("Cluster"):
+            spans.append((first, i))
+            first = i + 1
+    spans.append((first, len(lines)))
+    return spans
+
+
+def twice_case(seed: int, index: int) -> dict:
+    """Random case ``index`` of a seeded run with one dimension mapped twice in a level.
+
+    The base draw is :func:`random_case` (same seed and index); a second stream
+    (``[seed, index, 2]``) then picks a level and, for CONV-like layers with
+    probability 0.6, rewrites its R or S directive as MAESTRO's row-stationary
+    pair ``SpatialMap(s,o) S; ... TemporalMap(Sz(S),Sz(S)) S`` at random
+    positions; otherwise it adds a second directive (spatial or temporal, any
+    size) on a dimension of the level.  ``meta["twice"]`` says which.
+    """
+    record = random_case(seed, index)
+    rng = np.random.default_rng([seed, index, 2])
+    text = record["mapping_m"]
+    head, rest = text.split("Dataflow {\n", 1)
+    body, tail = rest.split("\n}\n}\n}", 1)
+    lines = body.split("\n")
+    first, end = _level_spans(lines)[int(rng.integers(len(_level_spans(lines))))]
+    level = lines[first:end]
+    names = [line.rstrip(";").split()[-1] for line in level]
+    layer = record["layer"]
+    sliding = [d for d in ("R", "S") if d in names and layer["type"] != "GEMM"]
+    if sliding and rng.random() < 0.6:
+        d = str(rng.choice(sliding))
+        del level[names.index(d)]
+        size = 1 if rng.random() < 0.6 else int(rng.integers(1, layer[d] + 1))
+        offset = 1 if rng.random() < 0.7 else size
+        i, j = sorted(int(v) for v in rng.choice(len(level) + 2, size=2, replace=False))
+        level.insert(i, f"SpatialMap({size},{offset}) {d};")
+        level.insert(j, f"TemporalMap(Sz({d}),Sz({d})) {d};")
+        twice = {"form": "pair", "dim": d}
+    else:
+        d = str(rng.choice(names)).rstrip("'")
+        kind = "SpatialMap" if rng.random() < 0.5 else "TemporalMap"
+        size = int(rng.integers(1, 8))
+        offset = 1 if rng.random() < 0.5 else size
+        level.insert(int(rng.integers(len(level) + 1)), f"{kind}({size},{offset}) {d};")
+        twice = {"form": "other", "dim": d, "kind": kind}
+    lines[first:end] = level
+    record["mapping_m"] = head + "Dataflow {\n" + "\n".join(lines) + "\n}\n}\n}" + tail
+    record["id"] = f"oracle-twice-{seed}-{index:06d}"
+    record["meta"]["twice"] = twice
+    return record

@@ -252,7 +252,12 @@ def evaluate(layer: Layer, hw: Hardware, directives: Directives, *,
                           axis=0) & (l1 == l1_true) & (l2 == l2_true)
     values["exact_analysis"] = (valid & (values["macs"] == layer.macs)
                                 & (values["throughput"] <= pes * hw.simd_lanes) & non_negative)
-    values["busiest_pe_macs"] = np.where(valid, busiest_pe_macs(layer, directives, pes), 0)
+    # The floor only matters where MAESTRO gives numbers: skip the rest (often half a batch).
+    scored = np.flatnonzero(valid)
+    busiest = np.zeros(n, dtype=np.int64)
+    if len(scored):
+        busiest[scored] = busiest_pe_macs(layer, directives.take(scored), pes[scored])
+    values["busiest_pe_macs"] = busiest
     values["undercount"] = valid & (values["runtime"] * hw.simd_lanes < values["busiest_pe_macs"])
     return Costs(**values)
 

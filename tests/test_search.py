@@ -342,7 +342,7 @@ def test_selection_keeps_several_structures():
 def test_lexicographic_rank_order_is_deaps_selbest():
     from deap import tools
 
-    from gamma.search.ga import _LexFitness, _Member
+    from gamma.search.selection import _LexFitness, _Member
     rng = np.random.default_rng(3)
     n = 200
     t = {"violation": np.where(rng.random(n) < 0.3, rng.integers(0, 3, n) * 0.5, 0.0),

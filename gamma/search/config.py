@@ -1,0 +1,84 @@
+"""Settings of one layer search: :class:`GAConfig` (the search flags of the command line)."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from gamma import constraints as cst
+from gamma.hardware import Hardware
+from gamma.search import operators as ops
+from gamma.workload import Layer
+
+
+@dataclass(frozen=True)
+class GAConfig:
+    """Settings of one layer search (the search flags of the command line).
+
+    Parameters
+    ----------
+    num_pop, epochs : int
+        Population size and generations; the budget is ``num_pop * epochs`` samples.
+    fitness1, fitness2 : str
+        Objectives, from :data:`OBJECTIVES`.
+    pareto : bool
+        NSGA-II survival and a Pareto-front result instead of lexicographic order.
+    method : str
+        ``"gamma"`` (the genetic algorithm), ``"random"`` (random search) or
+        ``"exhaustive"`` (branch and bound, :mod:`gamma.search.exhaustive`).
+    slevel_min, slevel_max, fixed_cluster, par_rs, use_factor, constraint
+        The map space, see :class:`~gamma.search.operators.SearchSpace`.
+    allow_inexact : bool
+        Accept candidates whose analysis is not exact, or whose runtime is an
+        undercount (implies ``allow_undercount``).
+    allow_undercount : bool
+        Accept candidates whose MAESTRO runtime is below their busiest PE's
+        work (``Costs.undercount``); GAMMA's search, which reads MAESTRO's
+        runtime as it is, behaves so.
+    rates : tuple of (str, float)
+        Operator probabilities overriding :func:`~gamma.search.operators.vary`'s.
+    pe_limit : int
+        > 0: hardware/mapping co-design, the PE count is a gene in ``[1, pe_limit]``
+        (the hardware's ``num_pes`` is then ignored).  0: the hardware's PE count.
+    area_budget : float
+        Chip area budget in mm² (0: none), enforced as a violation (see module doc).
+    time_limit : float
+        ``method="exhaustive"``: seconds per layer before the best mapping found
+        is returned with its proven bound (0: no limit).
+    """
+
+    num_pop: int = 20
+    epochs: int = 10
+    fitness1: str = "latency"
+    fitness2: str = "energy"
+    pareto: bool = False
+    method: str = "gamma"
+    slevel_min: int = 2
+    slevel_max: int = 2
+    fixed_cluster: int = 0
+    par_rs: bool = False
+    use_factor: bool = False
+    constraint: cst.MappingConstraint = cst.MAESTRO_CSTR
+    allow_inexact: bool = False
+    allow_undercount: bool = False
+    rates: tuple = ()
+    pe_limit: int = 0
+    area_budget: float = 0.0
+    time_limit: float = 0.0
+
+    @property
+    def codesign(self) -> bool:
+        return self.pe_limit > 0
+
+    @property
+    def area_budget_um2(self) -> float:
+        """The area budget in µm² (``inf`` when there is none)."""
+        return self.area_budget * 1e6 if self.area_budget and self.area_budget > 0 else math.inf
+
+    def space(self, layer: Layer, hw: Hardware) -> ops.SearchSpace:
+        return ops.SearchSpace(layer=layer, num_pes=self.pe_limit if self.codesign else hw.num_pes,
+                               codesign=self.codesign, slevel_min=self.slevel_min,
+                               slevel_max=self.slevel_max, constraint=self.constraint,
+                               fixed_cluster=self.fixed_cluster, par_rs=self.par_rs,
+                               use_factor=self.use_factor, l1_size=hw.l1_limit,
+                               exact_only=not self.allow_inexact,
+                               undercount_ok=self.allow_undercount or self.allow_inexact)

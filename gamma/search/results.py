@@ -1,0 +1,144 @@
+"""What one layer search returns (:class:`LayerResult`) and how it is tracked while it runs."""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from deap import tools
+
+from gamma.mapping import Population
+from gamma.objectives import OBJECTIVES
+from gamma.search.config import GAConfig
+from gamma.search.scoring import concat_rows, take_rows
+from gamma.search.selection import lex_key, pareto_front
+from gamma.workload import Layer
+
+
+class NoFeasibleMapping(RuntimeError):
+    """No candidate met the hardware limits within the sample budget."""
+
+
+
+
+@dataclass
+class LayerResult:
+    """Outcome of one layer search.
+
+    Attributes
+    ----------
+    layer : Layer
+    best : Population
+        The best mapping (one individual; in Pareto mode the front's best in fitness1).
+    best_scores : dict of str to scalar
+        Its cost-model outputs, objectives and violation.
+    feasible : bool
+        Whether ``best`` meets every limit.
+    front, front_scores : Population, dict of ndarray
+        Pareto front of (fitness1, fitness2) over every feasible candidate scored.
+    scored : pandas.DataFrame
+        fitness1, fitness2 and feasibility of every candidate scored.
+    history : pandas.DataFrame
+        One row per generation (see :func:`search_layer`).
+    samples : int
+        Candidates scored.
+    seconds : float
+    method : str
+        The search that produced it.
+    lower_bound : int
+        Proven lower bound (cycles) on the latency of every trusted mapping of
+        the map space (:mod:`gamma.bounds`; after an exhaustive search, the
+        bound it proved); 0 when not computed.
+    proven_optimal : bool
+        An exhaustive search proved ``best`` optimal in latency.
+    """
+
+    layer: Layer
+    best: Population
+    best_scores: dict
+    feasible: bool
+    front: Population
+    front_scores: dict
+    scored: pd.DataFrame
+    history: pd.DataFrame
+    samples: int
+    seconds: float = 0.0
+    method: str = "gamma"
+    lower_bound: int = 0
+    proven_optimal: bool = False
+
+
+class Tracker:
+    """Bookkeeping shared by the GA and random search: incumbent, front, history."""
+
+    def __init__(self, layer: Layer, cfg: GAConfig, on_generation=None):
+        self.layer, self.cfg, self.on_generation = layer, cfg, on_generation
+        self.best: Population | None = None
+        self.best_scores: dict | None = None
+        self.front: Population | None = None
+        self.front_scores: dict | None = None
+        self.scored = []
+        self.samples = 0
+        self.logbook = tools.Logbook()
+        self.stats = tools.Statistics()
+        for j, name in enumerate(OBJECTIVES):
+            self.stats.register(f"min_{name}", _column_stat(np.min, j))
+            self.stats.register(f"mean_{name}", _column_stat(np.mean, j))
+        self.start = time.perf_counter()
+
+    def update(self, pop: Population, table: dict, gen: int) -> None:
+        """Record one generation's newly scored candidates."""
+        cfg = self.cfg
+        self.samples += len(pop)
+        f1, f2, feas = table[cfg.fitness1], table[cfg.fitness2], table["feasible"]
+        self.scored.append({"generation": np.full(len(f1), gen, dtype=np.int64),
+                            cfg.fitness1 + "_1": f1, cfg.fitness2 + "_2": f2, "feasible": feas})
+        top = np.lexsort((f2, f1, table["violation"]))[0]
+        if self.best is None or lex_key(table, top, cfg) < lex_key(self.best_scores, 0, cfg):
+            self.best, self.best_scores = pop.take(top), take_rows(table, [top])
+        ok = np.flatnonzero(feas)
+        if len(ok):
+            cand_pop = pop.take(ok) if self.front is None else Population.concatenate(
+                [self.front, pop.take(ok)])
+            cand = take_rows(table, ok) if self.front is None else concat_rows(self.front_scores,
+                                                                      take_rows(table, ok))
+            keep = pareto_front(cand[cfg.fitness1], cand[cfg.fitness2])
+            self.front, self.front_scores = cand_pop.take(keep), take_rows(cand, keep)
+        rows = np.stack([table[o] for o in OBJECTIVES], axis=1)[feas]
+        record = self.stats.compile(rows)
+        best = self.best_scores
+        self.logbook.record(generation=gen, samples=self.samples,
+                            feasible_fraction=float(feas.mean()) if len(feas) else 0.0,
+                            **{f"best_{o}": float(best[o][0]) if best["feasible"][0] else math.nan
+                               for o in OBJECTIVES},
+                            **record)
+        if self.on_generation is not None:
+            self.on_generation(self.logbook[-1])
+
+    def result(self) -> LayerResult:
+        feasible = bool(self.best_scores["feasible"][0])
+        if self.cfg.pareto and self.front is not None:
+            i = int(np.lexsort((self.front_scores[self.cfg.fitness2],
+                                self.front_scores[self.cfg.fitness1]))[0])
+            self.best, self.best_scores = self.front.take(i), take_rows(self.front_scores, [i])
+        history = pd.DataFrame(self.logbook)
+        empty = self.best.take(slice(0, 0))
+        return LayerResult(
+            layer=self.layer, best=self.best,
+            best_scores={k: v[0].item() for k, v in self.best_scores.items()},
+            feasible=feasible,
+            front=self.front if self.front is not None else empty,
+            front_scores=self.front_scores or take_rows(self.best_scores, slice(0, 0)),
+            scored=pd.DataFrame({k: np.concatenate([part[k] for part in self.scored])
+                                 for k in self.scored[0]}), history=history,
+            samples=self.samples, seconds=time.perf_counter() - self.start,
+            method=self.cfg.method)
+
+
+def _column_stat(func, j):
+    def stat(rows):
+        values = np.asarray(rows, dtype=float)
+        return float(func(values[:, j])) if len(values) else math.nan
+    return stat

@@ -99,7 +99,7 @@ def test_parallel_jobs_log_each_layer_and_match_one_job(capsys, tmp_path):
 
 
 def test_jobs_default_is_all_cores():
-    from gamma.cli import build_search_parser
+    from gamma.flags import build_search_parser
     assert build_search_parser().parse_args([]).jobs is None  # resolved to os.cpu_count() at run time
     assert "all cores" in build_search_parser().format_help()
 

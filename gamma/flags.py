@@ -1,0 +1,182 @@
+"""The command line's flags: GAMMA's names and meanings, each with its unit in ``--help``.
+
+One parser per command (the search, ``evaluate``, ``import-onnx``, ``report``);
+:mod:`gamma.cli` runs them.  A malformed value is a one-line error naming the flag.
+"""
+from __future__ import annotations
+
+import argparse
+
+from gamma.errors import GammaInputError
+from gamma.objectives import OBJECTIVES
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but usage errors are one line and exit status 2."""
+
+    def error(self, message):
+        raise GammaInputError(message)
+
+
+def _whole_number(flag, minimum: int, expected: str):
+    """An argparse type: an int of at least ``minimum``; ``expected`` words the rule."""
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag} expects a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{flag} must be {expected}, got {value}")
+        return value
+    return parse
+
+
+def _positive_int(flag):
+    return _whole_number(flag, 1, "at least 1")
+
+
+def _size_or_unset(flag):
+    """Sizes and bandwidths: positive, or -1/0 meaning "take it from the config"."""
+    return _whole_number(flag, -1, "positive (or -1 to keep the hardware config's value)")
+
+
+def build_search_parser() -> argparse.ArgumentParser:
+    """The parser of the main job (mapping search), with GAMMA's flag names."""
+    p = _Parser(
+        prog="gamma",
+        description="Search the mapping (tiling, loop order, parallelism, clustering) of every layer "
+                    "of a DNN on an accelerator, scored by a MAESTRO-compatible cost model. "
+                    "Sub-command: 'gamma evaluate --help' scores MAESTRO mapping files.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    w = p.add_argument_group("workload")
+    w.add_argument("--model", default="resnet18",
+                   help="model zoo name (data/model/<name>.csv) or path to a model CSV")
+    w.add_argument("--singlelayer", type=int, default=0,
+                   help="search only this layer (1-based row of the model file); 0 = not used")
+    w.add_argument("--num_layer", type=int, default=0,
+                   help="search only the first N layers; 0 = all layers")
+    h = p.add_argument_group("hardware (flags override the --hwconfig file)")
+    h.add_argument("--hwconfig", default="edge",
+                   help="hardware config: a name in hwconfigs/ (edge, cloud) or a path to a YAML, "
+                        "GAMMA hw_config.m or MAESTRO hardware file")
+    h.add_argument("--num_pe", type=int, default=0,
+                   help="number of PEs; 0 = from the config; -1 = co-design the PE count")
+    h.add_argument("--l1_size", type=_size_or_unset("--l1_size"), default=-1,
+                   help="L1 buffer per PE, elements; -1 = from the config")
+    h.add_argument("--l2_size", type=_size_or_unset("--l2_size"), default=-1,
+                   help="shared L2 buffer, elements; -1 = from the config")
+    h.add_argument("--NocBW", type=_size_or_unset("--NocBW"), default=-1,
+                   help="NoC bandwidth, elements/cycle; -1 = from the config")
+    h.add_argument("--offchipBW", type=_size_or_unset("--offchipBW"), default=-1,
+                   help="off-chip bandwidth, elements/cycle; -1 = from the config")
+    s = p.add_argument_group("search")
+    s.add_argument("--fitness1", choices=OBJECTIVES, default="latency",
+                   help="first objective (latency: cycles; energy: nJ; power: MAESTRO units; "
+                        "EDP: nJ*cycles; area: um^2)")
+    s.add_argument("--fitness2", choices=OBJECTIVES, default="energy",
+                   help="second objective: breaks ties of the first, or the second axis with --pareto")
+    s.add_argument("--pareto", action="store_true",
+                   help="true two-objective search (NSGA-II); reports the Pareto front")
+    s.add_argument("--num_pop", type=_positive_int("--num_pop"), default=20,
+                   help="population size (candidates per generation)")
+    s.add_argument("--epochs", type=_positive_int("--epochs"), default=10,
+                   help="generations")
+    s.add_argument("--method", choices=("gamma", "random", "exhaustive"), default="gamma",
+                   help="search method: the genetic algorithm, random sampling with the same "
+                        "budget, or exhaustive: branch and bound over the whole map space from "
+                        "the GA's best, proving the optimum latency (or, at --time_limit, a "
+                        "proven lower bound)")
+    s.add_argument("--time_limit", type=float, default=0.0, metavar="SECONDS",
+                   help="--method exhaustive: seconds per distinct layer before the best mapping "
+                        "found is reported with its proven bound (default 0: no limit)")
+    s.add_argument("--seed", type=int, default=None,
+                   help="random seed (a run with the same seed and flags gives the same results); "
+                        "drawn and recorded in run.yaml if omitted")
+    s.add_argument("--slevel_min", type=_positive_int("--slevel_min"), default=2,
+                   help="fewest levels of spatial parallelism (cluster levels) per mapping")
+    s.add_argument("--slevel_max", type=_positive_int("--slevel_max"), default=2,
+                   help="most levels of spatial parallelism per mapping (at most 3)")
+    s.add_argument("--fixedCluster", type=int, default=0,
+                   help="fix every inner level's cluster size (PEs per cluster) to this; 0 = free")
+    s.add_argument("--parRS", action="store_true",
+                   help="also allow R and S as parallel dimensions")
+    s.add_argument("--use_factor", action="store_true",
+                   help="draw tile sizes only from divisors of the dimension")
+    s.add_argument("--allow_inexact", action="store_true",
+                   help="accept mappings whose analysis is not exact (model MACs differ from the "
+                        "layer's, or throughput above the PE count)")
+    s.add_argument("--allow_undercount", action="store_true",
+                   help="accept mappings whose MAESTRO runtime is below their busiest PE's MACs "
+                        "(MAESTRO's edge pricing; GAMMA's search reads them as they are)")
+    c = p.add_argument_group("constraints and co-design")
+    c.add_argument("--mapping_cstr", default=None,
+                   help="mapping-constraint plugin: a name in data/mapping_cstr/ or a path")
+    c.add_argument("--costmodel_cstr", default="maestro_cstr",
+                   help="cost-model constraint; maestro_cstr keeps R and S tiles full; '' = none")
+    c.add_argument("--accel_cstr", default=None,
+                   help="accelerator constraint (buffer and NoC kinds), e.g. dla_accel")
+    c.add_argument("--area_budget", type=float, default=-1,
+                   help="chip area budget in mm^2, always enforced (area model: the hardware "
+                        "config's 'area:' block); required by co-design; -1 = none")
+    c.add_argument("--pe_limit", type=int, default=-1,
+                   help="largest PE count in co-design (--num_pe -1); -1 = the most PEs whose MAC "
+                        "area alone fits --area_budget")
+    c.add_argument("--codesign", choices=("layer", "model"), default="layer",
+                   help="with --num_pe -1: 'layer' gives every layer its own PE count and buffers "
+                        "(DiGamma); 'model' one accelerator for the whole model (objective: "
+                        "--fitness1 latency, energy or EDP of the model; --num_pop/--epochs set "
+                        "each layer's final search on the chosen hardware)")
+    r = p.add_argument_group("parallel runs, checkpoints and resuming")
+    r.add_argument("--jobs", type=_positive_int("--jobs"), default=None,
+                   help="worker processes searching distinct layers in parallel (same results as "
+                        "--jobs 1); default: all cores")
+    r.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                   help="run the layer searches on this Dask distributed scheduler's workers "
+                        "(needs pip install -e .[dask]; same results as a local run)")
+    r.add_argument("--checkpoint_every", type=int, default=5, metavar="G",
+                   help="save each running layer's search state every G generations to "
+                        "<outdir>/checkpoints (finished layers are always saved); 0 = only "
+                        "finished layers")
+    r.add_argument("--resume", default=None, metavar="OUTDIR",
+                   help="continue the interrupted run in OUTDIR with the settings of its run.yaml: "
+                        "finished layers are kept, the others continue from their checkpoints")
+    o = p.add_argument_group("output")
+    o.add_argument("--outdir", default=None,
+                   help="results folder; default outputs/<model>-<hw>-<timestamp>")
+    o.add_argument("--overwrite", action="store_true",
+                   help="write into --outdir even if it is not empty")
+    o.add_argument("--no_plots", action="store_true",
+                   help="skip the plots (results, history and mappings are still written)")
+    o.add_argument("--log_level", type=int, choices=(0, 1, 2), default=1,
+                   help="0 quiet, 1 one line per layer, 2 one line per generation")
+    return p
+
+
+def build_evaluate_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="gamma evaluate",
+                description="Score MAESTRO mapping files (.m) with the cost model.")
+    p.add_argument("mapping", nargs="?", default=None, metavar="MAPPING_FILE",
+                   help="MAESTRO mapping file (.m); or give it with --mapping_file")
+    p.add_argument("--mapping_file", default=None, help="MAESTRO mapping file (.m)")
+    p.add_argument("--hw_file", "--hwconfig", dest="hw_file", default="edge",
+                   help="hardware: a name in hwconfigs/ or a YAML, GAMMA or MAESTRO hardware file")
+    p.add_argument("--dataflow", default=None, metavar="DATAFLOW_FILE",
+                   help="a dataflow-only file (Dataflow { ... }) for layers without a dataflow, "
+                        "e.g. those of MAESTRO's model-only files")
+    p.add_argument("--out", default=None, help="write one CSV row per layer here")
+    return p
+
+
+def build_import_onnx_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="gamma import-onnx",
+                description="Write the layers of an ONNX network as a model CSV (data/model format).")
+    p.add_argument("onnx_file", help="the ONNX network")
+    p.add_argument("-o", "--output", required=True, help="the model CSV to write")
+    return p
+
+
+def build_report_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="gamma report",
+                description="(Re)build report.html of a results folder from its files.")
+    p.add_argument("outdir", help="a results folder written by a search")
+    return p

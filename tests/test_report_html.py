@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from gamma.cli import main
-from gamma.report_html import loop_nest, write_report_html
+from gamma.loop_nest import loop_nest
+from gamma.report_html import write_report_html
 
 MODEL_DIR = Path(__file__).resolve().parents[1] / "data" / "model"
 # A model file whose name needs escaping: it shows up in the settings and the title.

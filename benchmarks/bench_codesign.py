@@ -8,7 +8,7 @@ NoC with buffers sized by the search, latency first:
   PE count and buffers (40 x 20 per layer); model latency is the sum over
   all layers, area / PEs / L1 / L2 are the largest over layers;
 * whole model (``--codesign model``): one accelerator for all layers
-  (:func:`gamma.codesign.codesign_model`, default settings).
+  (:func:`gamma.codesign_model.codesign_model`, default settings).
 
 Prints a table and ends with ``RESULT {json}``.  The whole-model co-design
 of ResNet-18 at 0.2 mm² must take under 2 minutes.
@@ -30,6 +30,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from gamma import codesign as cd  # noqa: E402
+from gamma import codesign_model as cdm  # noqa: E402
 from gamma.hardware import load_hardware  # noqa: E402
 from gamma.runner import group_layers  # noqa: E402
 from gamma.search.ga import GAConfig, search_layer  # noqa: E402
@@ -66,7 +67,7 @@ def per_layer(layers, hw, budget, pop, epochs, seed=0):
 
 def whole_model(layers, hw, budget, mcfg, seed=0):
     start = time.perf_counter()
-    res = cd.codesign_model(layers, hw, GAConfig(area_budget=budget), mcfg, seed=seed)
+    res = cdm.codesign_model(layers, hw, GAConfig(area_budget=budget), mcfg, seed=seed)
     t = res.totals
     return {"latency_cycles": t["latency_cycles"], "energy_nj": t["energy_nj"],
             "area_um2": t["area_um2"], "area_pe_um2": t["area_pe_um2"],
@@ -85,11 +86,11 @@ def main(argv=None):
     models = MODELS[:1] if args.quick else MODELS
     budgets = (0.2,) if args.quick else BUDGETS
     pop, epochs = (20, 10) if args.quick else (40, 20)
-    mcfg = (cd.ModelCodesignConfig(explore=(12, 6), polish=(20, 8), grid=6, refine=3)
-            if args.quick else cd.ModelCodesignConfig())
+    mcfg = (cdm.ModelCodesignConfig(explore=(12, 6), polish=(20, 8), grid=6, refine=3)
+            if args.quick else cdm.ModelCodesignConfig())
     # compile the cost model once, outside the timings
-    cd.codesign_model(load_model("resnet18")[1:2], hw, GAConfig(area_budget=0.05),
-                      cd.ModelCodesignConfig(explore=(4, 2), polish=(4, 2), grid=2, refine=0))
+    cdm.codesign_model(load_model("resnet18")[1:2], hw, GAConfig(area_budget=0.05),
+                      cdm.ModelCodesignConfig(explore=(4, 2), polish=(4, 2), grid=2, refine=0))
     out = {"area_model": "digamma: 282*PEs + 0.086*8*(L1*PEs + L2) um2", "runs": []}
     header = (f"{'model':<13}{'budget':>7} {'mode':<6}{'latency(cyc)':>14}{'energy(nJ)':>12}"
               f"{'area(um2)':>11}{'PEs':>10}{'L1':>6}{'L2':>8}{'wall(s)':>9}")

@@ -433,9 +433,10 @@ def _codesign_setup(args, hw, cfg, selected):
     layer's own PE count is in its results row).
     """
     from gamma import codesign
+    from gamma.codesign_model import MODEL_OBJECTIVES
 
     if args.codesign == "model":
-        if args.fitness1 not in codesign.MODEL_OBJECTIVES:
+        if args.fitness1 not in MODEL_OBJECTIVES:
             raise GammaInputError(f"--codesign model optimises the model's latency, energy or EDP "
                                   f"(--fitness1), got {args.fitness1}")
         if args.pareto:
@@ -451,8 +452,9 @@ def _codesign_setup(args, hw, cfg, selected):
 
 
 def _codesign_model(args, hw, cfg, selected, seed, outdir, settings) -> int:
-    """``--num_pe -1 --codesign model``: one accelerator for all layers (gamma.codesign)."""
-    from gamma import codesign, report
+    """``--num_pe -1 --codesign model``: one accelerator for all layers (gamma.codesign_model)."""
+    from gamma import codesign_model as codesign
+    from gamma import report
 
     info = print if args.log_level >= 1 else None
     mcfg = codesign.ModelCodesignConfig(objective=args.fitness1,

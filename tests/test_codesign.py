@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from gamma import codesign as cd
+from gamma import codesign_model as cdm
 from gamma.costmodel import evaluate
 from gamma.errors import GammaInputError
 from gamma.hardware import AreaModel, Hardware, load_hardware
@@ -134,8 +135,8 @@ def test_codesign_without_budget_is_an_error():
 @pytest.fixture(scope="module")
 def model_result():
     layers = [SMALL, POINTWISE, SMALL, DEPTHWISE]
-    mcfg = cd.ModelCodesignConfig(explore=(10, 4), polish=(12, 4), grid=4, refine=2)
-    return layers, cd.codesign_model(layers, HW, _cfg(), mcfg, seed=0)
+    mcfg = cdm.ModelCodesignConfig(explore=(10, 4), polish=(12, 4), grid=4, refine=2)
+    return layers, cdm.codesign_model(layers, HW, _cfg(), mcfg, seed=0)
 
 
 def test_model_one_hardware_and_every_mapping_fits(model_result):
@@ -159,7 +160,7 @@ def test_model_one_hardware_and_every_mapping_fits(model_result):
 
 def test_model_pareto_outputs(model_result, tmp_path):
     _, result = model_result
-    csv, png = cd.write_pareto(result, tmp_path)
+    csv, png = cdm.write_pareto(result, tmp_path)
     assert csv.is_file() and png.stat().st_size > 1000
     points = result.points
     assert points["on_front"].any() and points["chosen"].sum() == 1
@@ -172,7 +173,7 @@ def test_model_pareto_outputs(model_result, tmp_path):
 
 def test_model_unsatisfiable_budget():
     with pytest.raises(GammaInputError, match="--area_budget"):
-        cd.codesign_model([SMALL, POINTWISE], HW, _cfg(area_budget=1e-5))
+        cdm.codesign_model([SMALL, POINTWISE], HW, _cfg(area_budget=1e-5))
 
 
 # -- command line ---------------------------------------------------------------------

@@ -75,14 +75,15 @@ HONEST_BEST = {
     "mobilenet_v2_L2_dw": 1.028258, "mobilenet_v2_L3": 1.018223, "BERT_m_L5_gemm": 1.000326,
     "alexnet_L1": 1.111014,
 }
-#: (key, method, allow_undercount): the runs per layer, budget and seed.
-RUNS = (("gamma", "gamma", False), ("random", "random", False),
-        ("gamma_allow_undercount", "gamma", True), ("random_allow_undercount", "random", True))
+#: (key, method, trust): the runs per layer, budget and seed.
+RUNS = (("gamma", "gamma", "exact"), ("random", "random", "exact"),
+        ("gamma_allow_undercount", "gamma", "undercount"),
+        ("random_allow_undercount", "random", "undercount"))
 
 
-def run_layer(layer, pop, gens, seed, method, allow_undercount=False):
+def run_layer(layer, pop, gens, seed, method, trust="exact"):
     cfg = GAConfig(num_pop=pop, epochs=gens, fitness1="latency", fitness2="energy", method=method,
-                   allow_undercount=allow_undercount)
+                   trust=trust)
     search = random_search if method == "random" else search_layer
     start = time.perf_counter()
     result = search(layer, HW, cfg, np.random.default_rng(np.random.SeedSequence(seed)))
@@ -135,8 +136,8 @@ def main(argv=None):
                                           "best_honest_ratio_known": HONEST_BEST[name]}
         for b, (pop, gens) in enumerate(budgets):
             row, ratios = {}, {}
-            for key, method, undercount in RUNS:
-                runs = [run_layer(layer, pop, gens, s, method, undercount) for s in seeds]
+            for key, method, trust in RUNS:
+                runs = [run_layer(layer, pop, gens, s, method, trust) for s in seeds]
                 lat = np.array([r[0] for r in runs])
                 found = np.isfinite(lat)
                 ratios[key] = np.where(found, lat / bound, np.inf)

@@ -217,9 +217,16 @@ def search_config(args, num_pes: int, constraint=None):
                     slevel_min=args.slevel_min, slevel_max=args.slevel_max,
                     fixed_cluster=args.fixedCluster, par_rs=args.parRS,
                     use_factor=args.use_factor, constraint=constraint,
-                    allow_inexact=args.allow_inexact, allow_undercount=args.allow_undercount,
+                    trust=trust_level(args),
                     area_budget=args.area_budget if args.area_budget > 0 else 0.0,
                     time_limit=args.time_limit)
+
+
+def trust_level(args) -> str:
+    """The search's :attr:`~gamma.search.config.GAConfig.trust` from GAMMA-style flags."""
+    if args.allow_inexact:
+        return "any"
+    return "undercount" if args.allow_undercount else "exact"
 
 
 def _check_exhaustive(args) -> None:

@@ -152,7 +152,7 @@ def test_sound_under_mapping_constraints(plugin):
     rng = np.random.default_rng(11)
     checked = 0
     for layer in (RESNET_L2, LAYERS[3], LAYERS[6], LAYERS[4]):
-        cfg = GAConfig(slevel_min=1, slevel_max=3, constraint=constraint, allow_inexact=False)
+        cfg = GAConfig(slevel_min=1, slevel_max=3, constraint=constraint)
         space = cfg.space(layer, EDGE)
         pop = Population.concatenate([ops.random_population(space, 300, rng),
                                       ops.structured_population(space, 300, rng)])

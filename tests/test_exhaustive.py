@@ -88,7 +88,7 @@ def test_two_levels_equal_full_enumeration():
 
 
 def test_undercounts_allowed_enumerates_everything():
-    cfg = GAConfig(num_pop=6, epochs=2, slevel_min=1, slevel_max=1, allow_undercount=True)
+    cfg = GAConfig(num_pop=6, epochs=2, slevel_min=1, slevel_max=1, trust="undercount")
     result = exhaustive_search(TINY, HW, cfg, np.random.default_rng(0))
     assert result.proven_optimal
     assert result.best_scores["runtime"] == _brute_force(TINY, HW, cfg)
@@ -138,7 +138,7 @@ def test_one_step_loops_may_move_outermost(layer):
     from gamma.search import operators as ops
     from gamma.search.exhaustive import _canonical_orders
     hw = HW.replace(num_pes=30, l1_size=512)
-    cfg = GAConfig(slevel_min=1, slevel_max=3, allow_inexact=True)
+    cfg = GAConfig(slevel_min=1, slevel_max=3, trust="any")
     space = cfg.space(layer, hw)
     rng = np.random.default_rng(4)
     pop = Population.concatenate([ops.random_population(space, 400, rng),

@@ -43,14 +43,14 @@ def test_violation_measures_how_far_limits_are_broken():
              "busiest_pe_macs": np.array([5, 5, 5, 5, 0]),
              "undercount": np.zeros(5, dtype=bool),
              **{o: np.ones(5) for o in OBJECTIVES}}
-    v = violation(table, HW, allow_inexact=False)
+    v = violation(table, HW)
     np.testing.assert_allclose(v, [0, 1, 1, 1.2, np.inf])
-    assert violation(table, HW, allow_inexact=True)[3] == 0
+    assert violation(table, HW, trust="any")[3] == 0
     # A runtime of 5 cycles where the busiest PE alone needs 8 misses 3/8 of it.
     table["busiest_pe_macs"][0], table["undercount"][0] = 8, True
-    assert violation(table, HW, allow_inexact=False)[0] == pytest.approx(1.375)
-    assert violation(table, HW, allow_inexact=False, allow_undercount=True)[0] == 0
-    assert violation(table, HW, allow_inexact=True)[0] == 0
+    assert violation(table, HW)[0] == pytest.approx(1.375)
+    assert violation(table, HW, "undercount")[0] == 0
+    assert violation(table, HW, trust="any")[0] == 0
 
 
 def _table(v, f1, f2):
@@ -318,7 +318,7 @@ def test_edge_tile_gives_cheap_edges_and_the_cost_model_prices_them_so():
     two = Population(par=np.array([[X, Y]] * 2), par2=np.full((2, 2), -1),
                      cluster=np.array([[0, 27]] * 2), order=order, tile=tiles,
                      levels=np.array([2, 2]))
-    table = score(two, CONV, HW, GAConfig(allow_undercount=True))
+    table = score(two, CONV, HW, GAConfig(trust="undercount"))
     ratio = table["runtime"] / (CONV.macs / HW.num_pes)
     assert table["feasible"].all()
     assert ratio[0] == pytest.approx(168 / 162, abs=1e-3) and ratio[1] < 1.005
@@ -356,12 +356,12 @@ def test_lexicographic_rank_order_is_deaps_selbest():
 
 def test_by_default_no_reported_runtime_is_below_the_busiest_pe():
     # resnet18 layer 2: MAESTRO prices many mappings near 1.005 of the bound whose
-    # first PE alone needs 1.037 of it; GAMMA's reading (allow_undercount) finds them.
+    # first PE alone needs 1.037 of it; GAMMA's reading (trust="undercount") finds them.
     cfg = GAConfig(num_pop=60, epochs=10)
     honest = run(cfg=cfg, seed=1)
     assert honest.feasible and not honest.best_scores["undercount"]
     assert honest.best_scores["runtime"] * 168 >= honest.best_scores["busiest_pe_macs"]
-    trusting = run(cfg=GAConfig(num_pop=60, epochs=10, allow_undercount=True), seed=1)
+    trusting = run(cfg=GAConfig(num_pop=60, epochs=10, trust="undercount"), seed=1)
     assert trusting.best_scores["undercount"]
     assert trusting.best_scores["runtime"] < honest.best_scores["runtime"]
 
@@ -390,7 +390,7 @@ def test_priced_estimate_reproduces_maestros_runtime_with_its_edge_quirks(layer)
     # Cheap edges (edge_tile) are where MAESTRO's pricing departs from the honest
     # cost: there the honest estimate is off by several percent, the priced one
     # matches the cost model, undercounts included.
-    cfg = GAConfig(num_pop=1, epochs=1, allow_undercount=True)
+    cfg = GAConfig(num_pop=1, epochs=1, trust="undercount")
     space = cfg.space(layer, HW)
     rng = np.random.default_rng(0)
     pop = ops.repair(ops.edge_tile(ops.structured_population(space, 400, rng), space, rng),
@@ -407,7 +407,7 @@ def test_priced_estimate_reproduces_maestros_runtime_with_its_edge_quirks(layer)
 
 def test_screening_with_the_priced_estimate_when_undercounts_count(monkeypatch):
     from gamma.search.ga import LayerSearch
-    cfg = GAConfig(num_pop=40, epochs=6, allow_undercount=True)
+    cfg = GAConfig(num_pop=40, epochs=6, trust="undercount")
     bound = CONV.macs / HW.num_pes
 
     def children(draws):
@@ -426,7 +426,7 @@ def test_screening_with_the_priced_estimate_when_undercounts_count(monkeypatch):
 
 
 def test_seeds_carry_cheap_edges_ranked_by_their_price_when_undercounts_count():
-    cfg = GAConfig(allow_undercount=True)
+    cfg = GAConfig(trust="undercount")
     space = cfg.space(CONV, HW)
     n = 60
     seeds = ops.seeded_population(space, n, np.random.default_rng(0), l1_size=512, l2_size=108000)
@@ -442,6 +442,6 @@ def test_resnet18_layer2_reaches_gammas_paper_figure_at_a_fifth_of_its_budget():
     # GAMMA with MAESTRO: 1.003 of MACs / PEs after 200 x 50 samples (undercounts kept).
     bound = CONV.macs / HW.num_pes
     for seed in range(3):
-        result = run(cfg=GAConfig(num_pop=100, epochs=20, allow_undercount=True), seed=seed)
+        result = run(cfg=GAConfig(num_pop=100, epochs=20, trust="undercount"), seed=seed)
         assert result.feasible and result.samples == 2000
         assert result.best_scores["runtime"] <= 1.003 * bound

@@ -9,6 +9,9 @@ from gamma.hardware import Hardware
 from gamma.search import operators as ops
 from gamma.workload import Layer
 
+#: What a search may count as a result, strictest first (:attr:`GAConfig.trust`).
+TRUST_LEVELS = ("exact", "undercount", "any")
+
 
 @dataclass(frozen=True)
 class GAConfig:
@@ -27,13 +30,13 @@ class GAConfig:
         ``"exhaustive"`` (branch and bound, :mod:`gamma.search.exhaustive`).
     slevel_min, slevel_max, fixed_cluster, par_rs, use_factor, constraint
         The map space, see :class:`~gamma.search.operators.SearchSpace`.
-    allow_inexact : bool
-        Accept candidates whose analysis is not exact, or whose runtime is an
-        undercount (implies ``allow_undercount``).
-    allow_undercount : bool
-        Accept candidates whose MAESTRO runtime is below their busiest PE's
-        work (``Costs.undercount``); GAMMA's search, which reads MAESTRO's
-        runtime as it is, behaves so.
+    trust : {"exact", "undercount", "any"}
+        Which cost-model results count (:data:`TRUST_LEVELS`): ``"exact"``
+        (default) only exact analyses whose runtime the busiest PE can reach;
+        ``"undercount"`` also runtimes below the busiest PE's work
+        (``Costs.undercount``), as GAMMA reads MAESTRO (``--allow_undercount``);
+        ``"any"`` every valid analysis, inexact MAC counts included
+        (``--allow_inexact``).
     rates : tuple of (str, float)
         Operator probabilities overriding :func:`~gamma.search.operators.vary`'s.
     pe_limit : int
@@ -58,12 +61,15 @@ class GAConfig:
     par_rs: bool = False
     use_factor: bool = False
     constraint: cst.MappingConstraint = cst.MAESTRO_CSTR
-    allow_inexact: bool = False
-    allow_undercount: bool = False
+    trust: str = "exact"
     rates: tuple = ()
     pe_limit: int = 0
     area_budget: float = 0.0
     time_limit: float = 0.0
+
+    def __post_init__(self):
+        if self.trust not in TRUST_LEVELS:
+            raise ValueError(f"trust must be one of {', '.join(TRUST_LEVELS)}, got {self.trust!r}")
 
     @property
     def codesign(self) -> bool:
@@ -80,5 +86,5 @@ class GAConfig:
                                slevel_max=self.slevel_max, constraint=self.constraint,
                                fixed_cluster=self.fixed_cluster, par_rs=self.par_rs,
                                use_factor=self.use_factor, l1_size=hw.l1_limit,
-                               exact_only=not self.allow_inexact,
-                               undercount_ok=self.allow_undercount or self.allow_inexact)
+                               exact_only=self.trust != "any",
+                               undercount_ok=self.trust != "exact")

@@ -183,7 +183,7 @@ def exhaustive_search(layer: Layer, hw: Hardware, cfg, rng: np.random.Generator,
     while warm.step():
         pass
     tracker = warm.tracker
-    trusted = not (cfg.allow_inexact or cfg.allow_undercount)
+    trusted = cfg.trust == "exact"
     space, pes, lanes = warm.space, hw.num_pes, max(int(hw.simd_lanes), 1)
     fams = families(space, pes)
     bounds = np.array([family_bound(layer, f, pes, lanes) for f in fams], dtype=np.int64)

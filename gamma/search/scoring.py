@@ -2,7 +2,7 @@
 
 Every generation's candidates are decoded to :class:`~gamma.costmodel.directives.Directives`
 and scored with **one** cost-model call.  A candidate is *feasible* if the
-model found it valid, its analysis is exact (unless ``allow_inexact``) and its
+model found it valid, its analysis is trusted (``GAConfig.trust``) and its
 L1/L2 requirements fit the hardware.  Infeasible candidates are not discarded
 (GAMMA's death penalty made runs stall): they carry a *violation* — how far
 they break the limits — and rank after every feasible one, least violation
@@ -83,32 +83,31 @@ def score(pop: Population, layer: Layer, hw: Hardware, cfg: GAConfig, evaluate=N
     for name, part in parts.items():
         table[f"area_{name}"] = part
     table["area"] = sum(parts.values())
-    table["violation"] = violation(table, hw, cfg.allow_inexact, cfg.area_budget_um2,
-                                   allow_undercount=cfg.allow_undercount)
+    table["violation"] = violation(table, hw, cfg.trust, cfg.area_budget_um2)
     table["feasible"] = table["violation"] == 0
     return table
 
 
-def violation(table: dict, hw: Hardware, allow_inexact: bool,
-              area_budget_um2: float = math.inf, *, allow_undercount: bool = False) -> np.ndarray:
+def violation(table: dict, hw: Hardware, trust: str = "exact",
+              area_budget_um2: float = math.inf) -> np.ndarray:
     """How far each candidate breaks the limits (0: feasible; ``inf``: rejected by the model).
 
     The sum of the relative excess of the L1 and L2 requirements over the
     hardware's sizes and of the area over ``area_budget_um2``, plus
     ``1 + |MACs - true MACs| / true MACs`` when the analysis is not exact and
     ``1 + shortfall`` when the runtime is an undercount (the busiest PE's
-    share missing from it), unless ``allow_inexact`` (``allow_undercount``:
-    only the latter).
+    share missing from it), as far as ``trust`` (:data:`~gamma.search.config.TRUST_LEVELS`)
+    does not accept them: ``"undercount"`` accepts the latter, ``"any"`` both.
     """
     excess = (np.maximum(table["l1_size_req"] / hw.l1_limit - 1, 0)
               + np.maximum(table["l2_size_req"] / hw.l2_limit - 1, 0))
     if math.isfinite(area_budget_um2):
         excess = excess + np.maximum(table["area"] / area_budget_um2 - 1, 0)
-    if not allow_inexact:
+    if trust != "any":
         true = np.maximum(table["true_macs"].astype(float), 1)
         miss = np.abs(table["macs"] - table["true_macs"]) / true
         excess = excess + np.where(table["exact_analysis"], 0.0, 1.0 + miss)
-        if not allow_undercount:
+        if trust == "exact":
             busiest = np.maximum(table["busiest_pe_macs"].astype(float), 1)
             shortfall = 1 - table["runtime"] * hw.simd_lanes / busiest
             excess = excess + np.where(table["undercount"], 1.0 + shortfall, 0.0)

@@ -1,8 +1,8 @@
 """The cost model against MAESTRO's own numbers, case by case.
 
-Fixtures (``tests/fixtures/``) hold the ``gamma-random`` and ``handwritten``
-reference records; the ``maestro-shipped`` records are read from the shared
-reference folder next to the repository and skipped when it is absent.
+Fixtures (``tests/fixtures/``) hold every reference record: ``gamma-random``
+and ``handwritten`` in ``maestro_{cases,errors}.jsonl``, ``maestro-shipped``
+(layers of MAESTRO's example files) in ``maestro_shipped_{cases,errors}.jsonl``.
 """
 from __future__ import annotations
 
@@ -20,7 +20,6 @@ from gamma.maestro_files import parse_mapping
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = REPO_ROOT / "tests" / "fixtures"
-SHARED = REPO_ROOT.parent / "shared" / "reference" / "maestro"
 
 EXACT_FIELDS = ("runtime", "macs", "l1_size_req", "l2_size_req", *COUNT_FIELDS,
                 "input_l1_size_req", "input_l2_size_req", "filter_l1_size_req",
@@ -54,13 +53,6 @@ def _load(path: Path, source=None):
     return [r for r in records if source is None or r["source"] == source]
 
 
-def _shipped(name):
-    path = SHARED / name
-    if not path.exists():
-        return []
-    return _load(path, "maestro-shipped")
-
-
 def hardware_of(record) -> Hardware:
     """The record's hardware file as a Hardware (MAESTRO's INT_MAX = unlimited)."""
     hw = record["hw"]
@@ -81,12 +73,8 @@ def gemm_form(record) -> str:
 
 CASES = _load(FIXTURES / "maestro_cases.jsonl")
 ERRORS = _load(FIXTURES / "maestro_errors.jsonl")
-SHIPPED_CASES = _shipped("cases.jsonl")
-SHIPPED_ERRORS = _shipped("errors.jsonl")
-NO_SHARED = pytest.mark.skipif(
-    not SHARED.exists(),
-    reason=f"shared MAESTRO reference data not found at {SHARED} (maestro-shipped records "
-           "are not copied into the repository)")
+SHIPPED_CASES = _load(FIXTURES / "maestro_shipped_cases.jsonl")
+SHIPPED_ERRORS = _load(FIXTURES / "maestro_shipped_errors.jsonl")
 
 
 def _check_case(record):
@@ -137,13 +125,11 @@ def test_reference_error(record):
     _check_error(record)
 
 
-@NO_SHARED
 @pytest.mark.parametrize("record", SHIPPED_CASES, ids=[r["id"] for r in SHIPPED_CASES])
 def test_shipped_case(record):
     _check_case(record)
 
 
-@NO_SHARED
 @pytest.mark.parametrize("record", SHIPPED_ERRORS, ids=[r["id"] for r in SHIPPED_ERRORS])
 def test_shipped_error(record):
     _check_error(record)

@@ -312,7 +312,6 @@ def test_resnet18_layers(tmp_path):
                               "GlobalAveragePool": 1, "Flatten": 1})
 
 
-@pytest.mark.skipif(not (MODEL_DIR / "resnet18.csv").is_file(), reason="data/model/resnet18.csv not present")
 def test_resnet18_matches_the_zoo(tmp_path):
     layers, _ = layers_from_onnx(build_resnet18(tmp_path))
     assert keys(layers) == keys(load_model("resnet18"))

@@ -12,7 +12,7 @@ from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 from gamma.errors import GammaInputError  # noqa: E402
 from gamma.onnx_import import SkippedOp, import_onnx_to_csv, layers_from_onnx, summarize_skipped  # noqa: E402
-from gamma.workload import MODEL_DIR, load_model  # noqa: E402
+from gamma.workload import load_model  # noqa: E402
 
 # ---------------------------------------------------------------------------
 # Graph building helpers

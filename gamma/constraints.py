@@ -74,7 +74,7 @@ class LevelConstraint:
     temporal_only: tuple[str, ...] = ()
 
     @classmethod
-    def from_dict(cls, data: dict, where: str = "constraint") -> "LevelConstraint":
+    def from_dict(cls, data: dict, where: str = "constraint") -> LevelConstraint:
         """Validate one level of a GAMMA constraint dictionary."""
         if not isinstance(data, dict):
             raise GammaInputError(f"{where}: expected a dict of keys such as 'sp', 'order', 'K'")
@@ -103,7 +103,7 @@ class LevelConstraint:
         tiles = tuple((d, _int_or_dim(data[d], f"{where}: '{d}'")) for d in GENOME_DIMS if d in data)
         return cls(sp=sp, sp2=sp2, sp_sz=sp_sz, order=order, tiles=tiles)
 
-    def merged(self, other: "LevelConstraint") -> "LevelConstraint":
+    def merged(self, other: LevelConstraint) -> LevelConstraint:
         """This constraint with ``other``'s fields laid over it (tiles per dimension)."""
         tiles = dict(self.tiles)
         tiles.update(other.tiles)
@@ -154,7 +154,7 @@ class MappingConstraint:
         return self.every_level.merged(own)
 
     @classmethod
-    def from_gamma_dict(cls, data: dict, name: str = "") -> "MappingConstraint":
+    def from_gamma_dict(cls, data: dict, name: str = "") -> MappingConstraint:
         """Read GAMMA's ``{"L2": {...}, "L1": {...}, "L3": {...}}`` format."""
         where = name or "mapping constraint"
         if not isinstance(data, dict):
@@ -169,7 +169,7 @@ class MappingConstraint:
                        else LevelConstraint() for k in LEVEL_KEYS[:depth])
         return cls(levels=levels, name=name)
 
-    def combined(self, other: "MappingConstraint") -> "MappingConstraint":
+    def combined(self, other: MappingConstraint) -> MappingConstraint:
         """Both constraints at once (``other`` wins where both fix a field)."""
         depth = max(len(self.levels), len(other.levels))
         pick = lambda c, i: c.levels[i] if i < len(c.levels) else LevelConstraint()  # noqa: E731

@@ -41,6 +41,13 @@ from gamma.workload import PROJECT_ROOT
 
 HWCONFIG_DIR = PROJECT_ROOT / "hwconfigs"
 
+#: Most PEs.  The search lists every cluster size up to the PE count (an
+#: int64 array of that length, several temporaries deep): 2**20 PEs cost 8 MB
+#: per array, where 10**11 would need 745 GiB.
+MAX_PES = 2**20
+#: Largest L1 (per PE) or L2 size, in elements.  The buffer totals
+#: ``l1_size * num_pes`` must stay in int64: 2**40 * 2**20 = 2**60 < 2**63.
+MAX_BUFFER = 2**40
 #: MAESTRO's value for a missing size or bandwidth (INT_MAX).
 MAESTRO_UNLIMITED = 2**31 - 1
 
@@ -158,10 +165,11 @@ class Hardware:
     area: AreaModel = field(default_factory=AreaModel)
 
     def __post_init__(self):
-        _check_positive("num_pes", self.num_pes)
+        _check_positive("num_pes", self.num_pes, MAX_PES)
         for name in ("l1_size", "l2_size", "noc_bw", "offchip_bw"):
             if getattr(self, name) is not None:
-                _check_positive(name, getattr(self, name))
+                _check_positive(name, getattr(self, name),
+                                MAX_BUFFER if name in ("l1_size", "l2_size") else None)
         _check_positive("noc_hops", self.noc_hops)
         _check_positive("simd_lanes", self.simd_lanes)
 
@@ -184,7 +192,7 @@ class Hardware:
         """L2 capacity in elements (``inf`` if unlimited)."""
         return math.inf if self.l2_size is None else self.l2_size
 
-    def replace(self, **changes) -> "Hardware":
+    def replace(self, **changes) -> Hardware:
         """A copy with some fields changed (validated again)."""
         return dataclasses.replace(self, **changes)
 
@@ -208,9 +216,11 @@ class Hardware:
         return "\n".join(lines) + "\n"
 
 
-def _check_positive(name: str, value) -> None:
+def _check_positive(name: str, value, limit: int | None = None) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise GammaInputError(f"hardware {name} must be a positive integer, got {value!r}")
+    if limit is not None and value > limit:
+        raise GammaInputError(f"hardware {name}={value} exceeds the limit {limit}")
 
 
 # ---------------------------------------------------------------------------

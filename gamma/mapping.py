@@ -91,22 +91,22 @@ class Population:
     def max_levels(self) -> int:
         return self.par.shape[1]
 
-    def take(self, index) -> "Population":
+    def take(self, index) -> Population:
         """The individuals at ``index`` (int array, slice or mask), as copies."""
         if isinstance(index, (int, np.integer)):
             index = [index]
         return Population(*(np.array(getattr(self, f.name)[index]) for f in fields(self)))
 
-    def put(self, index, other: "Population") -> None:
+    def put(self, index, other: Population) -> None:
         """Overwrite the individuals at ``index`` with ``other``'s, in place."""
         for f in fields(self):
             getattr(self, f.name)[index] = getattr(other, f.name)
 
-    def copy(self) -> "Population":
+    def copy(self) -> Population:
         return Population(*(getattr(self, f.name).copy() for f in fields(self)))
 
     @staticmethod
-    def concatenate(parts) -> "Population":
+    def concatenate(parts) -> Population:
         parts = list(parts)
         return Population(*(np.concatenate([getattr(p, f.name) for p in parts])
                             for f in fields(Population)))

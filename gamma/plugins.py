@@ -139,9 +139,7 @@ def resolve_plugin(spec: str | Path, *, flag: str = "--mapping_cstr",
             raise GammaInputError(f"{flag}: file {text} does not exist")
         return path
     parts = [_GAMMA_ALIASES.get(p, p) for p in text.split(".")]
-    if parts[:2] == ["advanced_cstr", "accel_cstr"]:
-        parts = parts[1:]
-    elif parts[:1] == ["advanced_cstr"]:
+    if parts[:2] == ["advanced_cstr", "accel_cstr"] or parts[:1] == ["advanced_cstr"]:
         parts = parts[1:]
     if any(not p or p in (".", "..") for p in parts):
         raise GammaInputError(f"{flag}: {text!r} is not a valid plugin name "

@@ -34,6 +34,16 @@ _COLUMNS = ("K", "C", "Y", "X", "R", "S", "T", "stride")
 TYPE_CODES = {0: "FC", 1: "CONV", 2: "DSCONV", 3: "GEMM"}
 _TYPE_CODES_TEXT = ", ".join(f"{code} {kind}" for code, kind in TYPE_CODES.items())
 
+#: Largest size of one dimension.  The search keeps a table of the divisors of
+#: every integer up to the largest dimension (``gamma.mapping.divisor_table``):
+#: at 2**16 it holds 65,537 x 120 int64 entries (63 MB); at 2**20 it would need
+#: about 2 GB, and a 10**11 dimension hundreds of GiB.
+MAX_DIM = 2**16
+#: Largest MAC count of one layer.  The cost model counts MACs and buffer
+#: accesses in int64 (limit 2**63 - 1 ~ 9.2e18); the access counts are a small
+#: multiple of the MACs, so 2**50 (~1.1e15) keeps a factor 8,192 of headroom.
+MAX_MACS = 2**50
+
 #: Where the shipped model zoo and the other data folders live.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MODEL_DIR = PROJECT_ROOT / "data" / "model"
@@ -91,6 +101,20 @@ class Layer:
             raise GammaInputError(
                 f"filter {self.R}x{self.S} is larger than the input {self.Y}x{self.X}; "
                 "write the padded input size in Y and X")
+        self._check_limits()
+
+    def _check_limits(self):
+        """Refuse sizes the search's tables or the cost model's int64 counts cannot hold."""
+        for field in ("K", "C", "Y", "X", "R", "S", "stride", "N", "G"):
+            value = getattr(self, field)
+            if value > MAX_DIM:
+                raise GammaInputError(
+                    f"layer {field}={value} exceeds the limit {MAX_DIM} per dimension "
+                    "(the search's divisor tables would not fit in memory)")
+        if self.macs > MAX_MACS:
+            raise GammaInputError(
+                f"layer has {self.macs:.3e} MACs, above the limit {MAX_MACS:.3e} "
+                "(2**50: the cost model's int64 access counts would overflow)")
 
     # ------------------------------------------------------------------ sizes
     @property
@@ -142,13 +166,13 @@ class Layer:
             text = f"{self.type} G{self.G} " + text[len(self.type) + 1:]
         return text
 
-    def replace(self, **changes) -> "Layer":
+    def replace(self, **changes) -> Layer:
         """A copy with some fields changed (validated again)."""
         return dataclasses.replace(self, **changes)
 
     # ------------------------------------------------------------ constructors
     @classmethod
-    def from_gamma_row(cls, values, stride: int = 1, name: str = "") -> "Layer":
+    def from_gamma_row(cls, values, stride: int = 1, name: str = "") -> Layer:
         """Build a layer from a GAMMA model-file row ``K,C,Y,X,R,S,T``.
 
         GEMM rows are ``M,N,K,…,3`` and FC rows ``O,I,…,0``.

@@ -97,3 +97,15 @@ def test_to_maestro_round_trip(tmp_path):
     path.write_text(hw.to_maestro())
     back = load_hardware(str(path))
     assert back.replace(name=hw.name) == hw
+
+
+def test_absurd_hardware_values_are_refused():
+    from gamma.hardware import MAX_BUFFER, MAX_PES
+    edge = load_hardware("edge")
+    assert edge.replace(num_pes=MAX_PES, l1_size=MAX_BUFFER, l2_size=MAX_BUFFER).num_pes == MAX_PES
+    with pytest.raises(GammaInputError, match=f"num_pes=99999999999 exceeds the limit {MAX_PES}"):
+        edge.replace(num_pes=99999999999)
+    for name in ("l1_size", "l2_size"):
+        with pytest.raises(GammaInputError, match=f"{name}={MAX_BUFFER + 1} exceeds"):
+            edge.replace(**{name: MAX_BUFFER + 1})
+    assert load_hardware("cloud").num_pes <= MAX_PES

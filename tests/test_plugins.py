@@ -404,20 +404,6 @@ TemporalMap(3,3) R;\nTemporalMap(3,3) S;\nTemporalMap(3,3) Y';\nTemporalMap(7,7)
         assert expected in problems
 
 
-def _search_available():
-    try:
-        from gamma.mapping import to_maestro_text  # noqa: F401
-        from gamma.search.ga import GAConfig, search_layer  # noqa: F401
-        import gamma.maestro_files  # noqa: F401
-        import gamma.costmodel  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-needs_search = pytest.mark.skipif(not _search_available(), reason="search engine not available yet")
-
-
 def _search(plugin, layer, hw, seed=7, pop=10, epochs=5):
     from gamma.search.ga import GAConfig, search_layer
     run = combine(MAESTRO_CSTR, plugin)
@@ -448,7 +434,6 @@ def _all_scored(layer, hw, plugin, seed=7, pop=10, epochs=5):
 SEARCH_LAYERS = [1, 16]
 
 
-@needs_search
 @pytest.mark.parametrize("name", MAPPING_NAMES + [f"accel:{a}" for a in ACCEL_NAMES])
 def test_search_results_satisfy_the_plugin(name):
     from gamma.maestro_files import write_mapping
@@ -475,7 +460,6 @@ def test_search_results_satisfy_the_plugin(name):
     assert not problems, f"{len(problems)} violations, e.g. " + "; ".join(problems[:5])
 
 
-@needs_search
 @pytest.mark.parametrize("name", YAML_TWINS)
 def test_yaml_and_python_give_the_same_search(name):
     from gamma.mapping import to_maestro_text
@@ -489,7 +473,6 @@ def test_yaml_and_python_give_the_same_search(name):
     assert a.history.equals(b.history)
 
 
-@needs_search
 @pytest.mark.parametrize("name", ["dla_map", "flexibility_classes.eye.eye_map_0000"])
 def test_strided_layers_under_fixed_tiles(name):
     from gamma.mapping import to_maestro_text

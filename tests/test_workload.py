@@ -236,3 +236,29 @@ def test_round_trip_of_every_zoo_model(tmp_path):
         path = tmp_path / f"{name}.csv"
         write_model(path, layers)
         assert [l.shape_key for l in load_model(path)] == [l.shape_key for l in layers]
+
+
+# ------------------------------------------------------------------ size limits
+def test_absurd_sizes_name_file_line_and_limit(tmp_path):
+    from gamma.workload import MAX_DIM
+    path = write(tmp_path, "K,C,Y,X,R,S,T\n64,32,56,56,3,3,1\n99999999999,99999,99999,99999,3,3,1\n")
+    message = load_error(path)
+    assert message.startswith(f"{path}:3: layer K=99999999999 exceeds the limit {MAX_DIM}")
+
+
+def test_mac_count_limit():
+    from gamma.workload import MAX_DIM, MAX_MACS
+    Layer("CONV", K=MAX_DIM, C=MAX_DIM, Y=1024, X=256, R=1, S=1)     # exactly 2**50 MACs: accepted
+    with pytest.raises(GammaInputError, match=r"MACs, above the limit") as info:
+        Layer("CONV", K=MAX_DIM, C=MAX_DIM, Y=MAX_DIM, X=MAX_DIM, R=3, S=3)
+    assert f"{MAX_MACS:.3e}" in str(info.value)
+    with pytest.raises(GammaInputError, match=f"layer Y={MAX_DIM + 1} exceeds"):
+        Layer("CONV", K=1, C=1, Y=MAX_DIM + 1, X=1, R=1, S=1)
+    Layer("GEMM", K=MAX_DIM, C=MAX_DIM, Y=1, X=1, R=1, S=1)   # largest single dimension
+
+
+def test_every_zoo_model_is_within_the_limits():
+    from gamma.workload import MAX_DIM, MAX_MACS, MODEL_DIR
+    for path in sorted(MODEL_DIR.glob("*.csv")):
+        for layer in load_model(path):
+            assert max(layer.dims.values()) <= MAX_DIM and layer.macs <= MAX_MACS

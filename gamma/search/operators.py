@@ -28,9 +28,23 @@ import numpy as np
 
 from gamma import constraints as cst
 from gamma.constraints import MappingConstraint
-from gamma.mapping import (DIM_INDEX, NO_DIM, NUM_DIMS, C, K, Population, R, S, X, Y,
-                           dim_sizes, divisor_table, parallel_choices, random_divisor,
-                           units_per_level)
+from gamma.mapping import (
+    DIM_INDEX,
+    NO_DIM,
+    NUM_DIMS,
+    C,
+    K,
+    Population,
+    R,
+    S,
+    X,
+    Y,
+    dim_sizes,
+    divisor_table,
+    parallel_choices,
+    random_divisor,
+    units_per_level,
+)
 from gamma.workload import Layer
 
 #: Share of :func:`seeded_population`'s seeds drawn among the fitting candidates

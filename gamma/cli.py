@@ -517,7 +517,7 @@ def _search(args, hw, cfg, selected, seed, outdir, settings, previous, client) -
         if restored or not in_process:
             bar.advance(cfg.num_pop * cfg.epochs, f"layer {job.key}")
         if not result.feasible:
-            failed.append(job.key)
+            failed.append(f"{job.key} ({infeasible_cause(result.best_scores, hw, cfg)})")
         if args.log_level >= 1:
             s = result.best_scores
             same = f" (also layers {', '.join(map(str, job.indices[1:]))})" if len(job.indices) > 1 else ""
@@ -558,11 +558,29 @@ def _search(args, hw, cfg, selected, seed, outdir, settings, previous, client) -
         print(f"total latency {totals['total_latency_cycles']} cycles, energy "
               f"{totals['total_energy_nj']:.6g} nJ over {totals['layers']} layers; results in {outdir}")
     if failed:
-        budget = f", area budget {cfg.area_budget:g} mm²" if cfg.area_budget else ""
-        print(f"gamma: error: no mapping met the hardware limits (L1 {hw.l1_size}, L2 {hw.l2_size}"
-              f"{budget}) "
-              f"for layer(s) {', '.join(map(str, failed))} after {cfg.num_pop * cfg.epochs} samples "
-              f"each; their rows in {outdir}/results.csv show the closest candidate (feasible=False). "
-              "Try a larger --num_pop/--epochs or larger buffers.", file=sys.stderr)
+        print(f"gamma: error: no feasible mapping after {cfg.num_pop * cfg.epochs} samples each "
+              f"for layer(s) {'; '.join(failed)}; their rows in {outdir}/results.csv show the "
+              "closest candidate (feasible=False). Try a larger --num_pop/--epochs, or what the "
+              "cause suggests.", file=sys.stderr)
         return 1
     return 0
+
+
+def infeasible_cause(best: dict, hw, cfg) -> str:
+    """Why the closest candidate of a search is infeasible, with the amounts (one phrase)."""
+    from gamma.costmodel import reason_text
+
+    if not best["valid"]:
+        return f"the cost model rejects every candidate: {reason_text(int(best['reason']))}"
+    if cfg.trust != "any" and not best["exact_analysis"]:
+        return (f"no candidate MAESTRO analyses exactly: the closest counts {int(best['macs']):,} "
+                f"MACs for the layer's {int(best['true_macs']):,}")
+    if cfg.trust == "exact" and best["undercount"]:
+        return (f"the closest candidate's runtime {int(best['runtime']):,} is below its busiest "
+                f"PE's {int(best['busiest_pe_macs']):,} MACs (--allow_undercount accepts it)")
+    over = [f"{name} needs {int(need):,} > {int(limit):,} (+{int(need - limit):,})"
+            for name, need, limit in (("L1", best["l1_size_req"], hw.l1_limit),
+                                      ("L2", best["l2_size_req"], hw.l2_limit)) if need > limit]
+    if cfg.area_budget and best["area"] > cfg.area_budget_um2:
+        over.append(f"area {best['area'] / 1e6:.4g} mm² > budget {cfg.area_budget:g} mm²")
+    return ", ".join(over) or "over the hardware limits"

@@ -108,8 +108,27 @@ def test_stall_case_exits_non_zero_with_a_clear_message(capsys, tmp_path):
     code = main(["--singlelayer", "2", "--l1_size", "1", "--outdir", str(tmp_path / "o")] + FAST)
     assert code == 1
     err = capsys.readouterr().err
-    assert "no mapping met the hardware limits" in err and "layer(s) 2" in err
+    assert "no feasible mapping after 16 samples each for layer(s) 2 (L1 needs " in err
+    assert "> 1 (+" in err and "\n" not in err.strip()
     assert (tmp_path / "o" / "results.csv").is_file()
+
+
+def test_the_infeasibility_message_names_the_true_cause():
+    from gamma.cli import infeasible_cause
+    from gamma.hardware import Hardware
+    from gamma.search.ga import GAConfig
+
+    hw, cfg = Hardware(num_pes=168, l1_size=512, l2_size=108000), GAConfig()
+    fits = dict(valid=True, reason=0, exact_analysis=True, undercount=False, macs=100,
+                true_macs=100, runtime=10, busiest_pe_macs=10, l1_size_req=714,
+                l2_size_req=50_000, area=1.0)
+    assert infeasible_cause(fits, hw, cfg) == "L1 needs 714 > 512 (+202)"
+    inexact = {**fits, "exact_analysis": False, "macs": 120, "l1_size_req": 10}
+    assert infeasible_cause(inexact, hw, cfg) == (
+        "no candidate MAESTRO analyses exactly: the closest counts 120 MACs for the layer's 100")
+    assert infeasible_cause(inexact, hw, GAConfig(trust="any")) == "over the hardware limits"
+    under = {**fits, "undercount": True, "busiest_pe_macs": 12, "l1_size_req": 10}
+    assert "below its busiest PE's 12 MACs" in infeasible_cause(under, hw, cfg)
 
 
 @pytest.mark.parametrize("flags", [["--mapping_cstr", "shi_map"], ["--accel_cstr", "eye_accel"],

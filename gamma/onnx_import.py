@@ -367,14 +367,21 @@ def layers_from_onnx(path: str | Path, *, input_shapes: dict[str, list[int]] | N
         label = node.name or f"{node.op_type}_{index}"
         if node.domain not in ("", "ai.onnx"):
             skipped.append(SkippedOp(label, node.op_type, f"custom domain {node.domain}"))
-        elif node.op_type in _CONV_OPS:
-            layers.extend(_conv_layers(onnx, node, label, shapes))
-        elif node.op_type == "Gemm":
-            layers.extend(_gemm_layers(onnx, node, label, shapes))
-        elif node.op_type in _MATMUL_OPS:
-            layers.extend(_matmul_layers(node, label, shapes))
-        else:
-            skipped.append(SkippedOp(label, node.op_type))
+            continue
+        try:
+            if node.op_type in _CONV_OPS:
+                layers.extend(_conv_layers(onnx, node, label, shapes))
+            elif node.op_type == "Gemm":
+                layers.extend(_gemm_layers(onnx, node, label, shapes))
+            elif node.op_type in _MATMUL_OPS:
+                layers.extend(_matmul_layers(node, label, shapes))
+            else:
+                skipped.append(SkippedOp(label, node.op_type))
+        except GammaInputError as err:
+            if str(err).startswith(str(path)):
+                raise
+            # A layer the node describes is refused (e.g. beyond the size limits): say which node.
+            raise GammaInputError(f"{path}: node {label}: {err}") from None
     if not layers:
         raise GammaInputError(f"{path}: no Conv, Gemm or MatMul nodes; nothing for the cost model "
                               f"({summarize_skipped(skipped) or 'the graph is empty'})")

@@ -252,6 +252,16 @@ def test_gemm_transposes_and_batch_rows(tmp_path):
     assert [(layer.type, layer.Y, layer.C, layer.K) for layer in layers] == [("GEMM", 3, 7, 5)]
 
 
+def test_a_node_beyond_the_size_limits_is_named(tmp_path):
+    g = GraphBuilder()
+    y = g.node("Gemm", ["input", g.weight("b", [7, 5])], name="huge_rows")
+    path = g.save(tmp_path, [image_input([100_000, 7])], y)
+    with pytest.raises(GammaInputError) as err:
+        layers_from_onnx(path)
+    assert str(err.value).startswith(f"{path}: node huge_rows: layer ")
+    assert "exceeds the limit 65536" in str(err.value)
+
+
 # ---------------------------------------------------------------------------
 # 3. ResNet-18, hand-built like torchvision's export, against the zoo
 # ---------------------------------------------------------------------------

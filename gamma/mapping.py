@@ -122,9 +122,10 @@ class Population:
         act = self.active()
         cluster = np.where(act, self.cluster, -2)
         cluster[:, 0] = self.pes
+        width = -1 if len(self) else self.max_levels * NUM_DIMS    # -1 cannot size an empty array
         parts = [np.where(act, self.par, -2), np.where(act, self.par2, -2), cluster,
-                 np.where(act[..., None], self.order, -2).reshape(len(self), -1 if len(self) else self.max_levels * NUM_DIMS),
-                 np.where(act[..., None], self.tile, -2).reshape(len(self), -1 if len(self) else self.max_levels * NUM_DIMS)]
+                 np.where(act[..., None], self.order, -2).reshape(len(self), width),
+                 np.where(act[..., None], self.tile, -2).reshape(len(self), width)]
         return np.ascontiguousarray(np.concatenate(parts, axis=1), dtype=np.int64)
 
     def keys(self) -> list[bytes]:

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -327,7 +328,7 @@ def _validate(raw, where: str) -> dict:
                                   "two parallel dimensions must differ")
         out[level] = clean
     # Fixed int tiles must shrink inwards (an inner tile never exceeds its parent's).
-    for outer, inner in zip(LEVEL_KEYS, LEVEL_KEYS[1:]):
+    for outer, inner in itertools.pairwise(LEVEL_KEYS):
         if outer not in out or inner not in out:
             continue
         for d in GENOME_DIMS:
@@ -555,7 +556,7 @@ def check_against(constraint: MappingConstraint | Plugin, layer: Layer, hw, sour
     where = source or constraint.name or "mapping constraint"
     num_pes = hw if isinstance(hw, (int, np.integer)) else hw.num_pes
     sizes = dim_sizes(layer)
-    size_of = dict(zip(GENOME_DIMS, (int(s) for s in sizes)))
+    size_of = dict(zip(GENOME_DIMS, (int(s) for s in sizes), strict=True))
     label = {"Y": "Y' (output rows)", "X": "X' (output columns)"}
     depth = max(len(constraint.levels), 1)
     parent: dict[str, int | None] = dict(size_of)

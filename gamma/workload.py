@@ -183,7 +183,7 @@ class Layer:
             raise GammaInputError(
                 f"layer type code T={t} is unknown; expected one of {_TYPE_CODES_TEXT}")
         if kind in ("GEMM", "FC"):
-            named = dict(zip("MNK", (k, c, y))) if kind == "GEMM" else {"O": k, "I": c}
+            named = dict(zip("MNK", (k, c, y), strict=True)) if kind == "GEMM" else {"O": k, "I": c}
             for key, value in named.items():
                 if value < 1:
                     raise GammaInputError(f"{kind} {key} must be a positive integer, got {value}")

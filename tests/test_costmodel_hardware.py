@@ -2,19 +2,18 @@
 candidate alone on ``hw.replace(num_pes=..., noc_bw=...)``."""
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-import sys
-from pathlib import Path
+from test_costmodel_properties import layers, mappings
 
 from gamma.costmodel import Costs, evaluate
 from gamma.hardware import Hardware
 from gamma.workload import Layer
-
-from test_costmodel_properties import layers, mappings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 from bench_costmodel import random_gamma_directives  # noqa: E402

@@ -5,8 +5,21 @@ import pytest
 from gamma import constraints as cst
 from gamma.costmodel.directives import DIM_CODE, EMPTY
 from gamma.errors import GammaInputError
-from gamma.mapping import (C, K, R, S, X, Y, Population, describe, dim_sizes, divisor_table,
-                           random_divisor, to_directives, units_per_level)
+from gamma.mapping import (
+    C,
+    K,
+    Population,
+    R,
+    S,
+    X,
+    Y,
+    describe,
+    dim_sizes,
+    divisor_table,
+    random_divisor,
+    to_directives,
+    units_per_level,
+)
 from gamma.search import operators as ops
 from gamma.workload import Layer
 
@@ -74,7 +87,8 @@ def test_decoding_to_directives():
             assert list(d.dim[i, level]) == [DIM_CODE[n] for n in names]
             assert list(d.size[i, level]) == list(pop.tile[i, level, pop.order[i, level]])
             assert d.spatial[i, level].sum() == 1
-            assert d.dim[i, level][d.spatial[i, level]][0] == DIM_CODE[names[list(pop.order[i, level]).index(pop.par[i, level])]]
+            par_slot = list(pop.order[i, level]).index(pop.par[i, level])
+            assert d.dim[i, level][d.spatial[i, level]][0] == DIM_CODE[names[par_slot]]
             assert d.cluster[i, level] == (pop.cluster[i, level] if level else 0)
     np.testing.assert_array_equal(d.size, d.offset)
 
@@ -119,8 +133,8 @@ def test_level_crossover_swaps_whole_levels():
     a, b = pop_of(sp, 100, 1), pop_of(sp, 100, 2)
     x, _ = ops.crossover(a, b, sp, np.random.default_rng(0), rate=0.0, level_rate=1.0)
     for i in range(100):
-        from_b = [np.array_equal(x.order[i, l], b.order[i, l]) and x.par[i, l] == b.par[i, l]
-                  for l in range(2)]
+        from_b = [np.array_equal(x.order[i, lvl], b.order[i, lvl]) and x.par[i, lvl] == b.par[i, lvl]
+                  for lvl in range(2)]
         assert sum(from_b) >= 1
 
 

@@ -12,8 +12,7 @@ from gamma import plugins
 from gamma.constraints import MAESTRO_CSTR, MappingConstraint
 from gamma.errors import GammaInputError
 from gamma.hardware import Hardware, load_hardware
-from gamma.plugins import (Plugin, check_against, combine, load_accel_cstr, load_mapping_cstr,
-                           lower_layer)
+from gamma.plugins import Plugin, check_against, combine, load_accel_cstr, load_mapping_cstr, lower_layer
 from gamma.workload import Layer, load_model
 
 CSTR = plugins.CSTR_DIR
@@ -196,7 +195,8 @@ def test_accel_translation_rules():
     assert t({"L2": {"distrNoc": "Bus"}}) == {"L2": {"sp": ["K", "Y", "X", "R", "S"]}}
     assert t({"L2": {"distrNoc": "Tree", "reduceNoc": "Temporal"}}) == {"L2": {"sp": ["K", "Y", "X"]}}
     assert t({"L2": {"distrNoc": "Bus", "reduceNoc": "AdderTree"}}) == {"L2": {"sp": ["R", "S"]}}
-    assert t({"L2": {"distrNoc": "Systolic", "reduceNoc": "ReduceAndFoward"}}) == {"L2": {"sp": ["C", "R", "S"]}}
+    assert (t({"L2": {"distrNoc": "Systolic", "reduceNoc": "ReduceAndFoward"}})
+            == {"L2": {"sp": ["C", "R", "S"]}})
     assert t({"L2": {"distrNoc": "Systolic", "reduceNoc": "Systolic"}}) == {"L2": {}}
     assert t({"L1": {"outbuffer": "ScratchPad"}}) == {"L1": {}}
     with pytest.raises(GammaInputError, match=r"a\.py: L1\.distrNoc: unknown kind 'Mesh'"):
@@ -219,7 +219,8 @@ def test_shipped_accel_plugins_translate_as_documented():
 def test_accel_yaml_and_bad_accel(tmp_path):
     good = write(tmp_path, "acc.yaml", "L2: {distrNoc: Bus, reduceNoc: Temporal}\nL1: {inbuffer: FIFO}\n")
     p = load_accel_cstr(str(good))
-    assert p.constraint.level(0).sp == ("K", "Y", "X") and dict(p.constraint.level(1).tiles) == {"Y": "R", "X": "S"}
+    assert p.constraint.level(0).sp == ("K", "Y", "X")
+    assert dict(p.constraint.level(1).tiles) == {"Y": "R", "X": "S"}
     bad = write(tmp_path, "acc.py", "accel_cstr = {'L1': {'inbuffer': 'Fifo'}}\n")
     with pytest.raises(GammaInputError, match=r"acc\.py: L1\.inbuffer: unknown kind 'Fifo'"):
         load_accel_cstr(str(bad))
@@ -247,7 +248,7 @@ def test_lower_layer_keeps_the_macs_exact(model):
         assert (gemm.X, gemm.R, gemm.S, gemm.stride) == (1, 1, 1, 1)
         if layer.type in ("CONV", "DSCONV"):
             assert gemm.type == "GEMM" and gemm.C == layer.R * layer.S * layer.C
-            assert gemm.Y == layer.Yo * layer.Xo
+            assert layer.Yo * layer.Xo == gemm.Y
 
 
 def test_lower_layer_examples():
@@ -274,8 +275,10 @@ def test_check_against_errors(tmp_path):
         ("L1: {sp_sz: 200}\n", r"p\.yaml: L1\.sp_sz: cluster size 200 is larger than the 168 PEs"),
         ("L1: {sp_sz: 16}\nL3: {sp_sz: 16}\n",
          r"p\.yaml: L3\.sp_sz: fixed cluster sizes L1\.sp_sz=16 x L3\.sp_sz=16 need 256 PEs"),
-        ("L2: {K: 2}\nL1: {K: K, Y: 5}\nL3: {Y: Y, K: 4}\n", r"p\.yaml: L3\.K: fixed tile 4 is larger than L1's K tile 2"),
-        ("L2: {Y: 2}\nL1: {Y: R}\n", r"p\.yaml: L1\.Y: the tile 'R' resolves to 3 .* larger than L2's Y tile 2"),
+        ("L2: {K: 2}\nL1: {K: K, Y: 5}\nL3: {Y: Y, K: 4}\n",
+         r"p\.yaml: L3\.K: fixed tile 4 is larger than L1's K tile 2"),
+        ("L2: {Y: 2}\nL1: {Y: R}\n",
+         r"p\.yaml: L1\.Y: the tile 'R' resolves to 3 .* larger than L2's Y tile 2"),
     ]
     for text, message in cases:
         plugin = combine(MAESTRO_CSTR, plugin_from(tmp_path, text))    # R, S full at every level
@@ -397,10 +400,12 @@ Dataflow {\nSpatialMap(8,8) K;\nTemporalMap(64,64) C;\nTemporalMap(4,4) Y';\nTem
 TemporalMap(3,3) R;\nTemporalMap(3,3) S;\nCluster(16,P);\nSpatialMap(1,1) C;\nTemporalMap(8,8) K;
 TemporalMap(3,3) R;\nTemporalMap(3,3) S;\nTemporalMap(3,3) Y';\nTemporalMap(7,7) X';\n}\n}\n}\n"""
     assert independent_violations(rules, good, 168) == []
-    bad = (good.replace("SpatialMap(8,8) K;\nTemporalMap(64,64) C;", "TemporalMap(8,8) K;\nSpatialMap(64,64) C;")
+    bad = (good.replace("SpatialMap(8,8) K;\nTemporalMap(64,64) C;",
+                        "TemporalMap(8,8) K;\nSpatialMap(64,64) C;")
            .replace("Cluster(16,P)", "Cluster(12,P)").replace("TemporalMap(3,3) Y'", "TemporalMap(2,2) Y'"))
     problems = " | ".join(independent_violations(rules, bad, 168))
-    for expected in ("L2: parallel dims ['C'] not within sp=['K']", "cluster 12 != sp_sz 16", "tile Y=2, constraint 'R' wants 3"):
+    for expected in ("L2: parallel dims ['C'] not within sp=['K']", "cluster 12 != sp_sz 16",
+                     "tile Y=2, constraint 'R' wants 3"):
         assert expected in problems
 
 

@@ -113,8 +113,8 @@ def test_replace_validates_again():
 def test_load_legacy_seven_columns_and_blank_lines(tmp_path):
     path = write(tmp_path, "K,C,Y,X,R,S,T\n64,32,56,56,3,3,1\n\n128,64,56,56,3,3,1\n\n")
     layers = load_model(path)
-    assert [(l.K, l.stride) for l in layers] == [(64, 1), (128, 1)]
-    assert [l.name for l in layers] == ["L1", "L2"]
+    assert [(layer.K, layer.stride) for layer in layers] == [(64, 1), (128, 1)]
+    assert [layer.name for layer in layers] == ["L1", "L2"]
 
 
 def test_load_gamma_gemm_header(tmp_path):
@@ -221,8 +221,8 @@ def test_write_then_load_round_trip(tmp_path):
     write_model(path, layers)
     assert path.read_text().splitlines()[0] == "K,C,Y,X,R,S,T,stride"
     loaded = load_model(path)
-    assert [l.shape_key for l in loaded] == [l.shape_key for l in layers]
-    assert [l.macs for l in loaded] == [l.macs for l in layers]
+    assert [layer.shape_key for layer in loaded] == [layer.shape_key for layer in layers]
+    assert [layer.macs for layer in loaded] == [layer.macs for layer in layers]
     # and once more: writing what was read gives the same file
     again = tmp_path / "again.csv"
     write_model(again, loaded)
@@ -235,7 +235,7 @@ def test_round_trip_of_every_zoo_model(tmp_path):
         layers = load_model(name)
         path = tmp_path / f"{name}.csv"
         write_model(path, layers)
-        assert [l.shape_key for l in load_model(path)] == [l.shape_key for l in layers]
+        assert [layer.shape_key for layer in load_model(path)] == [layer.shape_key for layer in layers]
 
 
 # ------------------------------------------------------------------ size limits

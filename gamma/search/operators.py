@@ -640,8 +640,9 @@ def crossover(mom: Population, dad: Population, space: SearchSpace, rng, *,
 
     With probability ``rate`` a pair swaps the tiles of one random
     dimension at every level (each child keeps its own loop order and
-    parallelism) and, in co-design, half the time its PE counts; with probability ``level_rate`` it also swaps one whole
-    level (parallel dims, cluster size, order and tiles) both parents use.
+    parallelism) and, in co-design, half the time its PE counts; with probability
+    ``level_rate`` it also swaps one whole level (parallel dims, cluster size,
+    order and tiles) both parents use.
     """
     a, b = mom.copy(), dad.copy()
     n = len(a)

@@ -216,6 +216,21 @@ class Hardware:
         return "\n".join(lines) + "\n"
 
 
+def from_maestro_values(values: dict) -> Hardware:
+    """Hardware from MAESTRO's own values, where ``2**31 - 1`` (its INT_MAX default) means unlimited.
+
+    ``values``: ``num_pes``, ``l1_size``, ``l2_size`` (elements), ``noc_bw``,
+    ``offchip_bw`` (elements/cycle), ``noc_hops``, ``simd_lanes``.
+    """
+    def limit(value):
+        return None if value == MAESTRO_UNLIMITED else value
+
+    return Hardware(num_pes=values["num_pes"], l1_size=limit(values["l1_size"]),
+                    l2_size=limit(values["l2_size"]), noc_bw=limit(values["noc_bw"]),
+                    offchip_bw=limit(values["offchip_bw"]), noc_hops=values["noc_hops"],
+                    simd_lanes=values["simd_lanes"])
+
+
 def _check_positive(name: str, value, limit: int | None = None) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise GammaInputError(f"hardware {name} must be a positive integer, got {value!r}")

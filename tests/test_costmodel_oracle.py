@@ -30,7 +30,7 @@ import pytest
 from gamma.costmodel import COUNT_FIELDS, evaluate, reason_class
 from gamma.costmodel import reasons as R
 from gamma.errors import GammaInputError
-from gamma.hardware import MAESTRO_UNLIMITED, Hardware
+from gamma.hardware import Hardware, from_maestro_values
 from gamma.maestro_files import parse_mapping
 
 ORACLE = Path(__file__).resolve().parent / "fixtures" / "oracle"
@@ -53,15 +53,7 @@ ERRORS = _load("errors.jsonl.gz")
 
 
 def _hardware(record) -> Hardware:
-    hw = record["hw"]
-
-    def limit(value):
-        return None if value == MAESTRO_UNLIMITED else value
-
-    return Hardware(num_pes=hw["num_pes"], l1_size=limit(hw["l1_size"]),
-                    l2_size=limit(hw["l2_size"]), noc_bw=limit(hw["noc_bw"]),
-                    offchip_bw=limit(hw["offchip_bw"]), noc_hops=hw["noc_hops"],
-                    simd_lanes=hw["simd_lanes"])
+    return from_maestro_values(record["hw"])
 
 
 def _row(record):

@@ -15,7 +15,7 @@ import pytest
 from gamma.costmodel import COUNT_FIELDS, Directives, evaluate, reason_class
 from gamma.costmodel import reasons as R
 from gamma.errors import GammaInputError
-from gamma.hardware import MAESTRO_UNLIMITED, Hardware
+from gamma.hardware import Hardware, from_maestro_values
 from gamma.maestro_files import parse_mapping
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -54,16 +54,7 @@ def _load(path: Path, source=None):
 
 
 def hardware_of(record) -> Hardware:
-    """The record's hardware file as a Hardware (MAESTRO's INT_MAX = unlimited)."""
-    hw = record["hw"]
-
-    def limit(value):
-        return None if value == MAESTRO_UNLIMITED else value
-
-    return Hardware(num_pes=hw["num_pes"], l1_size=limit(hw["l1_size"]),
-                    l2_size=limit(hw["l2_size"]), noc_bw=limit(hw["noc_bw"]),
-                    offchip_bw=limit(hw["offchip_bw"]), noc_hops=hw["noc_hops"],
-                    simd_lanes=hw["simd_lanes"])
+    return from_maestro_values(record["hw"])
 
 
 def gemm_form(record) -> str:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from gamma.costmodel import COUNT_FIELDS, evaluate, reason_class, reason_text
 from gamma.errors import GammaInputError
-from gamma.hardware import MAESTRO_UNLIMITED, Hardware
+from gamma.hardware import Hardware, from_maestro_values
 from gamma.maestro_files import parse_mapping
 
 EXACT = ("runtime", "macs", "l1_size_req", "l2_size_req", *COUNT_FIELDS,
@@ -41,15 +41,7 @@ def load(path: Path) -> list[dict]:
 
 
 def hardware_of(record: dict) -> Hardware:
-    hw = record["hw"]
-
-    def limit(value):
-        return None if value == MAESTRO_UNLIMITED else value
-
-    return Hardware(num_pes=hw["num_pes"], l1_size=limit(hw["l1_size"]),
-                    l2_size=limit(hw["l2_size"]), noc_bw=limit(hw["noc_bw"]),
-                    offchip_bw=limit(hw["offchip_bw"]), noc_hops=hw["noc_hops"],
-                    simd_lanes=hw["simd_lanes"])
+    return from_maestro_values(record["hw"])
 
 
 def gemm_form(record: dict) -> str:

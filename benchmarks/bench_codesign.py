@@ -1,4 +1,4 @@
-"""Hardware/mapping co-design under an area budget (issue 6): per layer and whole model.
+"""Hardware/mapping co-design under an area budget: per layer and whole model.
 
 ResNet-18 and MobileNet-V2 at area budgets of 0.1, 0.2 and 0.5 mm² (DiGamma's
 area model, ``282·PEs + 0.086·8·(L1·PEs + L2)`` µm²), on the edge config's

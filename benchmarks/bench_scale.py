@@ -1,4 +1,4 @@
-"""Scaling out (issue 7): whole models at the GAMMA paper's budget on 1 process,
+"""Scaling out: whole models at the GAMMA paper's budget on 1 process,
 2 processes (joblib) and a local Dask cluster of 2 worker processes.
 
 ResNet-50 (54 layers) and DenseNet (121 layers) on GAMMA's edge hardware

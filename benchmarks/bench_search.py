@@ -1,4 +1,4 @@
-"""Search quality and speed against GAMMA's published-budget results (issue 4).
+"""Search quality and speed against GAMMA's published-budget results.
 
 Seven layers (GAMMA's CSV rows, stride 1) on GAMMA's edge hardware (168 PEs,
 L1 512, L2 108000, NoC 81920000), latency first and energy second, at the
@@ -56,7 +56,7 @@ LAYERS = {
     "alexnet_L1": Layer("CONV", K=64, C=3, Y=224, X=224, R=11, S=11),
 }
 
-#: GAMMA (with MAESTRO) best latency / bound, median over seeds, from issue 4 (None: no valid mapping).
+#: GAMMA (with MAESTRO) best latency / bound, median over seeds (None: no valid mapping).
 GAMMA = {
     "vgg16_L2": (1.1825, 1.0097, 1.005),
     "resnet18_L2": (1.0372, 1.0047, 1.003),

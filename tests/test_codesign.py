@@ -1,4 +1,4 @@
-"""Hardware/mapping co-design under an area budget (issue 6): per layer and whole model."""
+"""Hardware/mapping co-design under an area budget: per layer and whole model."""
 from __future__ import annotations
 
 import numpy as np

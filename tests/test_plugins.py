@@ -173,7 +173,7 @@ def test_bad_names():
 
 
 def test_shipped_files_are_in_the_messages(tmp_path):
-    # A path inside the project is shown relative to it, as in the example.
+    # A path inside the project is shown relative to it, as users write it.
     path = CSTR / "_tmp_bad_for_test.yaml"
     try:
         path.write_text("L1:\n  sp: [Q]\n")

@@ -27,20 +27,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gamma.costmodel import COUNT_FIELDS, evaluate, reason_class
+from gamma.costmodel import MAESTRO_EXACT_FIELDS, MAESTRO_FLOAT_FIELDS, evaluate, reason_class
 from gamma.costmodel import reasons as R
 from gamma.errors import GammaInputError
 from gamma.hardware import Hardware, from_maestro_values
 from gamma.maestro_files import parse_mapping
 
 ORACLE = Path(__file__).resolve().parent / "fixtures" / "oracle"
-EXACT = ("runtime", "macs", "l1_size_req", "l2_size_req", *COUNT_FIELDS,
-         "input_l1_size_req", "input_l2_size_req", "filter_l1_size_req", "filter_l2_size_req",
-         "output_l1_size_req", "output_l2_size_req", "noc_bw_req", "offchip_bw_req",
-         *(f"{k}_delay_{s}" for k in ("ingress", "egress", "compute")
-           for s in ("min", "max", "avg")))
-FLOAT = ("throughput", "area", "power", "avg_utilized_pes", "arithmetic_intensity",
-         "pe_power", "l1_power", "l2_power", "noc_power")
+EXACT = MAESTRO_EXACT_FIELDS
+FLOAT = MAESTRO_FLOAT_FIELDS
 
 
 def _load(name):

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gamma.costmodel import COUNT_FIELDS, Directives, evaluate, reason_class
+from gamma.costmodel import MAESTRO_EXACT_FIELDS, MAESTRO_FLOAT_FIELDS, Directives, evaluate, reason_class
 from gamma.costmodel import reasons as R
 from gamma.errors import GammaInputError
 from gamma.hardware import Hardware, from_maestro_values
@@ -21,14 +21,8 @@ from gamma.maestro_files import parse_mapping
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = REPO_ROOT / "tests" / "fixtures"
 
-EXACT_FIELDS = ("runtime", "macs", "l1_size_req", "l2_size_req", *COUNT_FIELDS,
-                "input_l1_size_req", "input_l2_size_req", "filter_l1_size_req",
-                "filter_l2_size_req", "output_l1_size_req", "output_l2_size_req",
-                "noc_bw_req", "offchip_bw_req",
-                *(f"{k}_delay_{s}" for k in ("ingress", "egress", "compute")
-                  for s in ("min", "max", "avg")))
-FLOAT_FIELDS = ("throughput", "area", "power", "avg_utilized_pes", "arithmetic_intensity",
-                "pe_power", "l1_power", "l2_power", "noc_power")
+EXACT_FIELDS = MAESTRO_EXACT_FIELDS
+FLOAT_FIELDS = MAESTRO_FLOAT_FIELDS
 
 def maps_a_dimension_twice(directives: Directives) -> bool:
     """Some level maps one dimension twice (Y and Y' count as one).

@@ -25,7 +25,8 @@ from gamma.hardware import Hardware
 from gamma.workload import Layer
 
 __all__ = ["Costs", "Directives", "evaluate", "REASONS", "reason_text", "reason_class",
-           "DIM_CODE", "DIM_NAMES", "EMPTY", "COUNT_FIELDS"]
+           "DIM_CODE", "DIM_NAMES", "EMPTY", "COUNT_FIELDS", "MAESTRO_EXACT_FIELDS",
+           "MAESTRO_FLOAT_FIELDS"]
 
 #: The twelve buffer access counts, in MAESTRO's CSV order.
 COUNT_FIELDS = tuple(f"{t}_{buf}_{op}" for t in TENSORS for buf in ("l1", "l2")
@@ -33,6 +34,12 @@ COUNT_FIELDS = tuple(f"{t}_{buf}_{op}" for t in TENSORS for buf in ("l1", "l2")
 _SIZE_FIELDS = tuple(f"{t}_{buf}_size_req" for t in TENSORS for buf in ("l1", "l2"))
 _DELAY_FIELDS = tuple(f"{k}_delay_{s}" for k in ("ingress", "egress", "compute")
                       for s in ("min", "max", "avg"))
+#: Costs fields that equal MAESTRO's figures exactly (integers) ...
+MAESTRO_EXACT_FIELDS = ("runtime", "macs", "l1_size_req", "l2_size_req", *COUNT_FIELDS,
+                        *_SIZE_FIELDS, "noc_bw_req", "offchip_bw_req", *_DELAY_FIELDS)
+#: ... and those that equal them to the 6 significant digits MAESTRO prints.
+MAESTRO_FLOAT_FIELDS = ("throughput", "area", "power", "avg_utilized_pes", "arithmetic_intensity",
+                        "pe_power", "l1_power", "l2_power", "noc_power")
 
 
 @dataclass(frozen=True)

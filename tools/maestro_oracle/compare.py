@@ -20,18 +20,13 @@ import warnings
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from gamma.costmodel import COUNT_FIELDS, evaluate, reason_class, reason_text
+from gamma.costmodel import MAESTRO_EXACT_FIELDS, MAESTRO_FLOAT_FIELDS, evaluate, reason_class, reason_text
 from gamma.errors import GammaInputError
 from gamma.hardware import Hardware, from_maestro_values
 from gamma.maestro_files import parse_mapping
 
-EXACT = ("runtime", "macs", "l1_size_req", "l2_size_req", *COUNT_FIELDS,
-         "input_l1_size_req", "input_l2_size_req", "filter_l1_size_req", "filter_l2_size_req",
-         "output_l1_size_req", "output_l2_size_req", "noc_bw_req", "offchip_bw_req",
-         *(f"{k}_delay_{s}" for k in ("ingress", "egress", "compute")
-           for s in ("min", "max", "avg")))
-FLOAT = ("throughput", "area", "power", "avg_utilized_pes", "arithmetic_intensity",
-         "pe_power", "l1_power", "l2_power", "noc_power")
+EXACT = MAESTRO_EXACT_FIELDS
+FLOAT = MAESTRO_FLOAT_FIELDS
 
 
 def load(path: Path) -> list[dict]:

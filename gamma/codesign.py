@@ -23,8 +23,9 @@ import numpy as np
 from gamma.errors import GammaInputError
 from gamma.hardware import Hardware
 from gamma.mapping import NUM_DIMS, Population
-from gamma.search import operators as ops
+from gamma.search.estimates import estimate
 from gamma.search.ga import GAConfig
+from gamma.search.space import SearchSpace, repair
 from gamma.workload import Layer
 
 # ---------------------------------------------------------------------------
@@ -37,7 +38,7 @@ def default_pe_limit(hw: Hardware, area_budget_mm2: float) -> int:
     return max(int(area_budget_mm2 * 1e6 // per_pe), 1)
 
 
-def _minimal_population(space: ops.SearchSpace, rng) -> Population:
+def _minimal_population(space: SearchSpace, rng) -> Population:
     """One mapping per allowed top-level parallel dimension: every tile 1, every cluster 1,
     one PE, the fewest levels (then the constraint applied)."""
     choices = space.par_choices
@@ -49,7 +50,7 @@ def _minimal_population(space: ops.SearchSpace, rng) -> Population:
                      tile=np.ones((n, levels, NUM_DIMS), dtype=np.int64),
                      levels=np.full(n, space.slevel_min, dtype=np.int64),
                      pes=np.ones(n, dtype=np.int64))
-    return ops.repair(pop, space, rng)
+    return repair(pop, space, rng)
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ def smallest_design(layer: Layer, hw: Hardware, cfg: GAConfig) -> SmallestDesign
     the mapping constraint fixes), and its area.
 
     The all-ones mappings are scored with the cost model; if none is valid the
-    estimate of :func:`gamma.search.operators.estimate` is used.
+    estimate of :func:`gamma.search.estimates.estimate` is used.
     """
     from gamma.costmodel import evaluate
     space = replace(cfg, pe_limit=1).space(layer, hw)
@@ -76,7 +77,7 @@ def smallest_design(layer: Layer, hw: Hardware, cfg: GAConfig) -> SmallestDesign
         l1 = int(costs.l1_size_req[ok].min())
         l2 = int(costs.l2_size_req[ok].min())
     else:
-        _, l1e, l2e = ops.estimate(pop, space)
+        _, l1e, l2e = estimate(pop, space)
         l1, l2 = int(l1e.min()), int(l2e.min())
     return SmallestDesign(l1, l2, float(hw.area.area_um2(1, l1, l2, noc_bw=hw.noc_bw,
                                                           simd_lanes=hw.simd_lanes)))

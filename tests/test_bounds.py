@@ -14,8 +14,10 @@ from gamma.bounds import (
 )
 from gamma.hardware import Hardware
 from gamma.mapping import Population
-from gamma.search import operators as ops
 from gamma.search.ga import GAConfig, score, search_layer
+from gamma.search.params import GAParams
+from gamma.search.seeding import structured_population
+from gamma.search.space import random_population
 from gamma.workload import Layer
 
 EDGE = Hardware(num_pes=168, l1_size=512, l2_size=108000, noc_bw=81920000, name="edge")
@@ -50,8 +52,8 @@ def test_no_trusted_random_mapping_scores_below_the_bound():
         for levels, par_rs in itertools.product((1, 2, 3), (False, True)):
             cfg = GAConfig(slevel_min=1, slevel_max=levels, par_rs=par_rs)
             space = cfg.space(layer, hw)
-            pop = Population.concatenate([ops.random_population(space, 150, rng),
-                                          ops.structured_population(space, 150, rng)])
+            pop = Population.concatenate([random_population(space, 150, rng),
+                                          structured_population(space, 150, rng, GAParams())])
             checked += _check_sound(layer, hw, cfg, pop)
     assert checked > 40000
 
@@ -74,7 +76,7 @@ def test_sound_on_a_small_sample():
     rng = np.random.default_rng(5)
     layer, hw = LAYERS[-1], HARDWARE[3]
     cfg = GAConfig(slevel_min=1, slevel_max=3, par_rs=True)
-    pop = ops.random_population(cfg.space(layer, hw), 400, rng)
+    pop = random_population(cfg.space(layer, hw), 400, rng)
     assert _check_sound(layer, hw, cfg, pop) > 50
 
 
@@ -154,8 +156,8 @@ def test_sound_under_mapping_constraints(plugin):
     for layer in (RESNET_L2, LAYERS[3], LAYERS[6], LAYERS[4]):
         cfg = GAConfig(slevel_min=1, slevel_max=3, constraint=constraint)
         space = cfg.space(layer, EDGE)
-        pop = Population.concatenate([ops.random_population(space, 300, rng),
-                                      ops.structured_population(space, 300, rng)])
+        pop = Population.concatenate([random_population(space, 300, rng),
+                                      structured_population(space, 300, rng, GAParams())])
         checked += _check_sound(layer, EDGE, cfg, pop)
     assert checked > 100
 
@@ -164,5 +166,5 @@ def test_sound_with_fixed_clusters():
     rng = np.random.default_rng(12)
     for layer, fixed in itertools.product(LAYERS[1:7], (2, 5, 13)):
         cfg = GAConfig(slevel_min=2, slevel_max=3, fixed_cluster=fixed)
-        pop = ops.random_population(cfg.space(layer, EDGE), 300, rng)
+        pop = random_population(cfg.space(layer, EDGE), 300, rng)
         _check_sound(layer, EDGE, cfg, pop)

@@ -14,7 +14,7 @@ from gamma.costmodel.busiest import busiest_pe_macs
 from gamma.hardware import Hardware
 from gamma.maestro_files import parse_mapping
 from gamma.mapping import NUM_DIMS, to_directives, units_per_level
-from gamma.search import operators as ops
+from gamma.search.space import SearchSpace, random_population
 from gamma.workload import Layer
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -27,7 +27,7 @@ def brute_force_busiest(pop, i, layer, num_pes):
     within its parent tile; the spatial dimension's chunk picks the unit
     (``chunk mod units``); the chunk becomes the next level's parent tile.
     """
-    sizes = ops.SearchSpace(layer=layer, num_pes=num_pes).sizes
+    sizes = SearchSpace(layer=layer, num_pes=num_pes).sizes
     units = units_per_level(pop.take([i]), num_pes)[0]
     counts = Counter()
     for point in np.ndindex(*sizes):
@@ -53,9 +53,9 @@ def test_busiest_pe_matches_walking_every_mac_to_its_pe(layer, levels):
     # the cost model's semantics only while the filter is not cut spatially
     # (par_rs); cut filters are checked against tests/loopnest_sim.py.
     num_pes = 12
-    space = ops.SearchSpace(layer=layer, num_pes=num_pes, slevel_min=levels, slevel_max=levels,
+    space = SearchSpace(layer=layer, num_pes=num_pes, slevel_min=levels, slevel_max=levels,
                             par_rs=False)
-    pop = ops.random_population(space, 40, np.random.default_rng(levels))
+    pop = random_population(space, 40, np.random.default_rng(levels))
     got = busiest_pe_macs(layer, to_directives(pop, layer), num_pes)
     want = [brute_force_busiest(pop, i, layer, num_pes) for i in range(len(pop))]
     assert list(got) == want

@@ -10,8 +10,12 @@ from gamma.costmodel import evaluate
 from gamma.errors import GammaInputError
 from gamma.hardware import AreaModel, Hardware, load_hardware
 from gamma.mapping import to_directives
-from gamma.search import operators as ops
 from gamma.search.ga import GAConfig, search_layer
+from gamma.search.params import GAParams
+from gamma.search.seeding import structured_population
+from gamma.search.space import SearchSpace, cluster_product, random_population, repair
+from gamma.search.trust import HonestStrategy
+from gamma.search.variation import mutate_pe, vary
 from gamma.workload import Layer
 
 HW = Hardware(num_pes=168, noc_bw=81920000, name="edge")          # buffers unlimited
@@ -90,20 +94,20 @@ def test_pe_counts_respect_limit_and_clusters():
     assert cfg.pe_limit == 12
     assert 1 <= result.best_scores["num_pes"] <= 12
     space = cfg.space(SMALL, HW)
-    pop = ops.random_population(space, 300, np.random.default_rng(0))
+    pop = random_population(space, 300, np.random.default_rng(0))
     rng = np.random.default_rng(1)
     for _ in range(5):
-        pop = ops.vary(pop, space, rng)
-        cl = ops._cluster_product(pop)
+        pop = vary(pop, space, rng, HonestStrategy(GAParams()))
+        cl = cluster_product(pop)
         assert np.all((pop.pes >= 1) & (pop.pes <= 12)) and np.all(pop.pes % cl == 0)
 
 
 def test_mutate_pe_follows_parallel_tile():
-    space = ops.SearchSpace(layer=SMALL, num_pes=200, codesign=True)
-    pop = ops.structured_population(space, 400, np.random.default_rng(0))
-    out = ops.repair(ops.mutate_pe(pop, space, np.random.default_rng(1), rate=1.0), space,
+    space = SearchSpace(layer=SMALL, num_pes=200, codesign=True)
+    pop = structured_population(space, 400, np.random.default_rng(0), GAParams())
+    out = repair(mutate_pe(pop, space, np.random.default_rng(1), GAParams(), rate=1.0), space,
                      np.random.default_rng(2))
-    cl = ops._cluster_product(out)
+    cl = cluster_product(out)
     assert np.all(out.pes % cl == 0) and np.all(out.pes <= 200)
     chunks = np.ceil(space.sizes[out.par[:, 0]] / out.tile[np.arange(len(out)), 0, out.par[:, 0]])
     # most top-level cluster counts stay within the useful range (not idling)

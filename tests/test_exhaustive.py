@@ -135,14 +135,16 @@ def test_runner_sets_the_bound_of_other_methods(method):
 def test_one_step_loops_may_move_outermost(layer):
     """The exact mode's order reduction: a temporal loop whose tile is its whole parent
     changes no runtime, buffer need or feasibility wherever it sits."""
-    from gamma.search import operators as ops
     from gamma.search.exhaustive import _canonical_orders
+    from gamma.search.params import GAParams
+    from gamma.search.seeding import structured_population
+    from gamma.search.space import random_population
     hw = HW.replace(num_pes=30, l1_size=512)
     cfg = GAConfig(slevel_min=1, slevel_max=3, trust="any")
     space = cfg.space(layer, hw)
     rng = np.random.default_rng(4)
-    pop = Population.concatenate([ops.random_population(space, 400, rng),
-                                  ops.structured_population(space, 400, rng)])
+    pop = Population.concatenate([random_population(space, 400, rng),
+                                  structured_population(space, 400, rng, GAParams())])
     moved = pop.copy()
     parent = np.concatenate([np.broadcast_to(space.sizes, (len(pop), 1, NUM_DIMS)),
                              pop.tile[:, :-1]], axis=1)
@@ -167,12 +169,12 @@ def test_tile_chain_weights_never_exceed_the_busiest_pe(layer):
     at or below the cost model's busiest PE for every mapping of the family."""
     from gamma.costmodel.busiest import busiest_pe_macs
     from gamma.mapping import to_directives
-    from gamma.search import operators as ops
     from gamma.search.exhaustive import _dim_weights
+    from gamma.search.space import random_population
     hw = HW.replace(num_pes=30)
     cfg = GAConfig(slevel_min=1, slevel_max=3)
     space = cfg.space(layer, hw)
-    pop = ops.random_population(space, 600, np.random.default_rng(7))
+    pop = random_population(space, 600, np.random.default_rng(7))
     busiest = busiest_pe_macs(layer, to_directives(pop, layer), hw.num_pes)
     for i in range(len(pop)):
         levels = int(pop.levels[i])

@@ -20,8 +20,25 @@ from gamma.mapping import (
     to_directives,
     units_per_level,
 )
-from gamma.search import operators as ops
+from gamma.search.estimates import estimate
+from gamma.search.params import GAParams
+from gamma.search.seeding import seeded_population
+from gamma.search.space import SearchSpace, random_population, repair
+from gamma.search.trust import HonestStrategy
+from gamma.search.variation import (
+    age,
+    crossover,
+    grow,
+    mutate_cluster,
+    mutate_par,
+    mutate_tile,
+    neighbour,
+    reorder,
+    vary,
+)
 from gamma.workload import Layer
+
+HONEST = HonestStrategy(GAParams())
 
 CONV = Layer("CONV", K=64, C=64, Y=56, X=56, R=3, S=3)
 DSCONV = Layer("DSCONV", K=1, C=32, Y=112, X=112, R=3, S=3)
@@ -29,11 +46,11 @@ GEMM = Layer("GEMM", K=768, C=3072, Y=512, X=1, R=1, S=1)
 
 
 def space(layer=CONV, lo=1, hi=3, **kw):
-    return ops.SearchSpace(layer=layer, num_pes=168, slevel_min=lo, slevel_max=hi, **kw)
+    return SearchSpace(layer=layer, num_pes=168, slevel_min=lo, slevel_max=hi, **kw)
 
 
 def pop_of(sp, n=200, seed=0):
-    return ops.random_population(sp, n, np.random.default_rng(seed))
+    return random_population(sp, n, np.random.default_rng(seed))
 
 
 def well_formed(pop, sp):
@@ -115,7 +132,7 @@ def test_describe():
 def test_crossover_swaps_one_dimension_at_every_level():
     sp = space(lo=2, hi=2)
     a, b = pop_of(sp, 100, 1), pop_of(sp, 100, 2)
-    x, y = ops.crossover(a, b, sp, np.random.default_rng(0), rate=1.0, level_rate=0.0)
+    x, y = crossover(a, b, sp, np.random.default_rng(0), rate=1.0, level_rate=0.0)
     for i in range(100):
         changed = np.flatnonzero(np.any(x.tile[i] != a.tile[i], axis=0))
         assert len(changed) <= 1
@@ -125,13 +142,13 @@ def test_crossover_swaps_one_dimension_at_every_level():
             assert np.array_equal(y.tile[i, :, d], a.tile[i, :, d])
     assert np.array_equal(x.order, a.order) and np.array_equal(x.par, a.par)
     assert not np.array_equal(x.tile, a.tile)
-    well_formed(ops.repair(x, sp, np.random.default_rng(0)), sp)
+    well_formed(repair(x, sp, np.random.default_rng(0)), sp)
 
 
 def test_level_crossover_swaps_whole_levels():
     sp = space(lo=2, hi=2)
     a, b = pop_of(sp, 100, 1), pop_of(sp, 100, 2)
-    x, _ = ops.crossover(a, b, sp, np.random.default_rng(0), rate=0.0, level_rate=1.0)
+    x, _ = crossover(a, b, sp, np.random.default_rng(0), rate=0.0, level_rate=1.0)
     for i in range(100):
         from_b = [np.array_equal(x.order[i, lvl], b.order[i, lvl]) and x.par[i, lvl] == b.par[i, lvl]
                   for lvl in range(2)]
@@ -141,7 +158,7 @@ def test_level_crossover_swaps_whole_levels():
 def test_reorder_swaps_two_loops_of_one_level():
     sp = space(lo=2, hi=2)
     pop = pop_of(sp, 200)
-    out = ops.reorder(pop, sp, np.random.default_rng(0), rate=1.0)
+    out = reorder(pop, sp, np.random.default_rng(0), rate=1.0)
     diff = (out.order != pop.order).sum(axis=(1, 2))
     assert set(np.unique(diff)) <= {0, 2} and (diff == 2).sum() > 150
     assert np.array_equal(out.tile, pop.tile)
@@ -154,14 +171,14 @@ def test_reorder_respects_a_fixed_order():
     sp = space(lo=2, hi=2, constraint=fixed)
     pop = pop_of(sp, 100)
     assert np.all(pop.order[:, 0, 3:] == [R, S, K])
-    out = ops.reorder(pop, sp, np.random.default_rng(0), rate=1.0)
+    out = reorder(pop, sp, np.random.default_rng(0), rate=1.0)
     assert np.all(out.order[:, 0, 3:] == [R, S, K])
 
 
 def test_mutate_tile_changes_only_free_tiles_within_bounds():
     sp = space(lo=2, hi=2)
     pop = pop_of(sp, 300)
-    out = ops.mutate_tile(pop, sp, np.random.default_rng(0), rate=1.0, loci=1)
+    out = mutate_tile(pop, sp, np.random.default_rng(0), rate=1.0, loci=1)
     changed = out.tile != pop.tile
     assert changed.any(axis=(1, 2)).mean() > 0.5
     assert changed.sum(axis=(1, 2)).max() == 1
@@ -170,24 +187,24 @@ def test_mutate_tile_changes_only_free_tiles_within_bounds():
     inner = changed[:, 1].any(axis=1)      # an inner tile is redrawn within its parent tile
     assert np.all(out.tile[inner, 1] <= out.tile[inner, 0])
     assert np.array_equal(out.order, pop.order) and np.array_equal(out.par, pop.par)
-    well_formed(ops.repair(out, sp, np.random.default_rng(0)), sp)
+    well_formed(repair(out, sp, np.random.default_rng(0)), sp)
 
 
 def test_use_factor_draws_divisors():
     sp = space(lo=1, hi=1, use_factor=True)
     pop = pop_of(sp, 200)
     assert np.all(sp.sizes % pop.tile[:, 0] == 0)
-    out = ops.mutate_tile(pop, sp, np.random.default_rng(1), rate=1.0)
+    out = mutate_tile(pop, sp, np.random.default_rng(1), rate=1.0, loci=3)
     assert np.all(sp.sizes % out.tile[:, 0] == 0)
 
 
 def test_mutate_par_changes_parallel_dims():
     sp = space(lo=2, hi=2)
     pop = pop_of(sp, 300)
-    out = ops.mutate_par(pop, sp, np.random.default_rng(0), rate=1.0)
+    out = mutate_par(pop, sp, np.random.default_rng(0), rate=1.0)
     assert (out.par != pop.par).any(axis=1).mean() > 0.5
     assert np.array_equal(out.order, pop.order)
-    well_formed(ops.repair(out, sp, np.random.default_rng(0)), sp)
+    well_formed(repair(out, sp, np.random.default_rng(0)), sp)
 
 
 def test_mutate_par_respects_sp_constraint():
@@ -195,7 +212,7 @@ def test_mutate_par_respects_sp_constraint():
         {"L2": {"sp": ["K"]}, "L1": {"sp": ["C", "Y"]}}))
     sp = space(lo=2, hi=2, constraint=cstr)
     pop = pop_of(sp, 100)
-    out = ops.repair(ops.mutate_par(pop, sp, np.random.default_rng(0), rate=1.0), sp,
+    out = repair(mutate_par(pop, sp, np.random.default_rng(0), rate=1.0), sp,
                      np.random.default_rng(0))
     assert np.all(out.par[:, 0] == K) and np.all(np.isin(out.par[:, 1], [C, Y]))
 
@@ -203,34 +220,34 @@ def test_mutate_par_respects_sp_constraint():
 def test_mutate_cluster():
     sp = space(lo=2, hi=2)
     pop = pop_of(sp, 300)
-    out = ops.mutate_cluster(pop, sp, np.random.default_rng(0), rate=1.0)
+    out = mutate_cluster(pop, sp, np.random.default_rng(0), rate=1.0)
     assert (out.cluster[:, 1] != pop.cluster[:, 1]).mean() > 0.5
     assert np.array_equal(out.cluster[:, 0], pop.cluster[:, 0])
-    well_formed(ops.repair(out, sp, np.random.default_rng(0)), sp)
+    well_formed(repair(out, sp, np.random.default_rng(0)), sp)
     fixed = space(lo=2, hi=3, fixed_cluster=12)
     fpop = pop_of(fixed, 50)
     assert np.all(fpop.cluster[:, 1:] == 12)
-    assert np.array_equal(ops.mutate_cluster(fpop, fixed, np.random.default_rng(0), rate=1).cluster,
+    assert np.array_equal(mutate_cluster(fpop, fixed, np.random.default_rng(0), rate=1).cluster,
                           fpop.cluster)
 
 
 def test_growth_adds_a_level_under_the_default_constraint():
     sp = space(lo=1, hi=3)
     pop = pop_of(sp, 300)
-    out = ops.grow(pop, sp, np.random.default_rng(0), rate=1.0)
+    out = grow(pop, sp, np.random.default_rng(0), rate=1.0)
     grew = out.levels == pop.levels + 1
     assert np.array_equal(grew, pop.levels < 3)
     rows = np.flatnonzero(grew)
     new = out.levels[rows] - 1
     assert np.all(out.tile[rows, new] <= out.tile[rows, new - 1])
     assert np.all(out.tile[rows, new, R] == 3)
-    well_formed(ops.repair(out, sp, np.random.default_rng(0)), sp)
+    well_formed(repair(out, sp, np.random.default_rng(0)), sp)
 
 
 def test_aging_drops_a_level():
     sp = space(lo=1, hi=3)
     pop = pop_of(sp, 300)
-    out = ops.age(pop, sp, np.random.default_rng(0), rate=1.0)
+    out = age(pop, sp, np.random.default_rng(0), rate=1.0)
     assert np.array_equal(out.levels, np.maximum(pop.levels - 1, 1))
     well_formed(out, sp)
 
@@ -239,10 +256,10 @@ def test_aging_drops_a_level():
 def test_every_slevel_setting_varies_into_well_formed_mappings(lo, hi):
     sp = space(lo=lo, hi=hi)
     rng = np.random.default_rng(lo * 10 + hi)
-    pop = ops.seeded_population(sp, 40, rng, l1_size=512, l2_size=108000)
+    pop = seeded_population(sp, 40, rng, HONEST, l1_size=512, l2_size=108000)
     well_formed(pop, sp)
     for _ in range(5):
-        pop = ops.vary(pop, sp, rng)
+        pop = vary(pop, sp, rng, HONEST)
         well_formed(pop, sp)
 
 
@@ -254,7 +271,7 @@ def test_repair_clamps_inner_tiles_and_clusters():
     broken.tile[:, 0, K] = 0
     broken.cluster[:, 1:] = 500
     broken.levels[:] = 7
-    fixed = ops.repair(broken, sp, np.random.default_rng(0))
+    fixed = repair(broken, sp, np.random.default_rng(0))
     well_formed(fixed, sp)
     assert np.all(np.prod(fixed.cluster[:, 1:], axis=1) <= 168)
     assert np.all(fixed.tile[:, 1:] == fixed.tile[:, :1].repeat(2, axis=1))
@@ -323,18 +340,18 @@ def test_keys_ignore_padding_levels():
 def test_seeded_population_fills_the_pes():
     sp = space(lo=2, hi=2)
     rng = np.random.default_rng(0)
-    seeded = ops.seeded_population(sp, 30, rng, l1_size=512, l2_size=108000)
-    rand = ops.random_population(sp, 30, rng)
-    est_seeded = ops.estimate(seeded, sp)[0][:10]
-    est_random = ops.estimate(rand, sp)[0]
+    seeded = seeded_population(sp, 30, rng, HONEST, l1_size=512, l2_size=108000)
+    rand = random_population(sp, 30, rng)
+    est_seeded = estimate(seeded, sp)[0][:10]
+    est_random = estimate(rand, sp)[0]
     assert np.median(est_seeded) < np.median(est_random) / 3
     assert len(set(seeded.keys())) == 30
 
 
 def test_neighbour_makes_one_small_move_and_keeps_mappings_valid():
     sp = space(lo=2, hi=2)
-    pop = ops.seeded_population(sp, 200, np.random.default_rng(1), l1_size=512, l2_size=108000)
-    out = ops.neighbour(pop, sp, np.random.default_rng(2))
+    pop = seeded_population(sp, 200, np.random.default_rng(1), HONEST, l1_size=512, l2_size=108000)
+    out = neighbour(pop, sp, np.random.default_rng(2), HONEST)
     well_formed(out, sp)
     moved = (out.tile != pop.tile).any(axis=(1, 2)) | (out.cluster != pop.cluster).any(axis=1) \
         | (out.order != pop.order).any(axis=(1, 2))

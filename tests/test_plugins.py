@@ -102,10 +102,10 @@ mapping_cstr["L1"] = {"sp": np.array(["C"]), "sp2": np.array(["Y"]), "sp_sz": 16
 
 def test_partial_order_pins_the_innermost_loops():
     from gamma.constraints import apply, check
-    from gamma.search import operators as ops
+    from gamma.search.space import SearchSpace, random_population
     plugin = load_mapping_cstr("example_map")
-    space = ops.SearchSpace(layer=CONV, num_pes=168, constraint=combine(MAESTRO_CSTR, plugin).constraint)
-    pop = ops.random_population(space, 50, np.random.default_rng(1))
+    space = SearchSpace(layer=CONV, num_pes=168, constraint=combine(MAESTRO_CSTR, plugin).constraint)
+    pop = random_population(space, 50, np.random.default_rng(1))
     apply(pop, space.constraint, CONV, 168, rng=np.random.default_rng(2))
     assert check(pop, space.constraint, CONV, 168).all()
     # loops at L1, outermost first: the last four are Y', X', R, S

@@ -4,11 +4,16 @@ import numpy as np
 import pytest
 
 from gamma.hardware import Hardware
-from gamma.mapping import K
+from gamma.mapping import K, Population
 from gamma.runner import group_layers, layer_rng, run_model, select_layers
-from gamma.search import operators as ops
 from gamma.search.baselines import random_search
+from gamma.search.estimates import estimate
 from gamma.search.ga import OBJECTIVES, GAConfig, pareto_front, rank_order, score, search_layer, violation
+from gamma.search.params import GAParams
+from gamma.search.seeding import seeded_population, structured_population
+from gamma.search.space import random_population, repair
+from gamma.search.trust import strategy_for
+from gamma.search.undercount import edge_tile, priced_estimate, priced_rank
 from gamma.workload import Layer
 
 HW = Hardware(num_pes=168, l1_size=512, l2_size=108000, noc_bw=81920000, name="edge")
@@ -22,7 +27,7 @@ def run(layer=CONV, cfg=SMALL, seed=0, hw=HW, **kw):
 
 def test_objectives_from_the_cost_model():
     sp = SMALL.space(CONV, HW)
-    pop = ops.random_population(sp, 30, np.random.default_rng(0))
+    pop = random_population(sp, 30, np.random.default_rng(0))
     t = score(pop, CONV, HW, SMALL)
     ok = t["valid"]
     assert ok.any()
@@ -271,8 +276,8 @@ def test_l1_precheck_agrees_with_the_cost_model(layer, levels):
     cfg = GAConfig(slevel_min=levels, slevel_max=levels)
     search = LayerSearch(layer, HW, cfg, np.random.default_rng(0))
     rng = np.random.default_rng(1)
-    pop = ops.Population.concatenate([ops.random_population(search.space, 300, rng),
-                                      ops.structured_population(search.space, 300, rng)])
+    pop = Population.concatenate([random_population(search.space, 300, rng),
+                                      structured_population(search.space, 300, rng, GAParams())])
     fits = score(pop, layer, HW, cfg)["l1_size_req"] <= HW.l1_limit
     assert 0 < fits.sum() < len(fits)
     np.testing.assert_array_equal(search._l1_fits(pop), fits)
@@ -307,8 +312,8 @@ def test_edge_tile_gives_cheap_edges_and_the_cost_model_prices_them_so():
     from gamma.mapping import C, Population, R, S, X, Y
     space = GAConfig().space(CONV, HW)
     rng = np.random.default_rng(0)
-    pop = ops.structured_population(space, 300, rng)
-    moved = ops.edge_tile(pop, space, rng)
+    pop = structured_population(space, 300, rng, GAParams())
+    moved = edge_tile(pop, space, rng, rate=1.0)
     assert (moved.tile != pop.tile).any(axis=(1, 2)).sum() > 100
     assert (moved.tile[:, 0] <= space.max_tile).all() and (moved.tile >= 1).all()
     # resnet18 layer 2: "Y'27 C32 X'3* K33 R3 S3 | Cluster(27): K4 S3 Y'1* X'1 R3 C1" scores
@@ -332,7 +337,7 @@ def test_edge_tile_gives_cheap_edges_and_the_cost_model_prices_them_so():
 def test_selection_keeps_several_structures():
     from gamma.search.ga import _diverse
     space = GAConfig().space(CONV, HW)
-    pop = ops.random_population(space, 40, np.random.default_rng(1))
+    pop = random_population(space, 40, np.random.default_rng(1))
     pop.levels[:] = 2
     pop.par[:20], pop.cluster[:20, 1] = K, 4          # half the pool: one structure, ranked first
     keep = _diverse(np.arange(40), pop, 20, cap=5)
@@ -366,18 +371,20 @@ def test_by_default_no_reported_runtime_is_below_the_busiest_pe():
     assert trusting.best_scores["runtime"] < honest.best_scores["runtime"]
 
 
-def test_screening_lowers_the_latency_of_the_children_scored(monkeypatch):
+def test_screening_lowers_the_latency_of_the_children_scored():
     from gamma.search.ga import LayerSearch
 
-    def median_child_latency(screen):
-        monkeypatch.setattr(LayerSearch, "SCREEN", screen)
-        search = LayerSearch(CONV, HW, GAConfig(num_pop=40, epochs=6), np.random.default_rng(3))
+    def median_child_latency(screen, seed):
+        cfg = GAConfig(num_pop=40, epochs=6, params=GAParams(screen=screen))
+        search = LayerSearch(CONV, HW, cfg, np.random.default_rng(seed))
         search.run()
         children = search.tracker.scored[1:]
         assert sum(len(part["latency_1"]) for part in children) == 40 * 5    # budget unchanged
         return np.median(np.concatenate([part["latency_1"] for part in children]))
 
-    assert median_child_latency(4) < 0.8 * median_child_latency(1)
+    # one run's children vary a lot: compare over four seeds
+    ratios = [median_child_latency(4, seed) / median_child_latency(1, seed) for seed in range(4)]
+    assert np.mean(ratios) < 0.85 and max(ratios) < 1
 
 
 @pytest.mark.parametrize("layer", [
@@ -393,25 +400,24 @@ def test_priced_estimate_reproduces_maestros_runtime_with_its_edge_quirks(layer)
     cfg = GAConfig(num_pop=1, epochs=1, trust="undercount")
     space = cfg.space(layer, HW)
     rng = np.random.default_rng(0)
-    pop = ops.repair(ops.edge_tile(ops.structured_population(space, 400, rng), space, rng),
+    pop = repair(edge_tile(structured_population(space, 400, rng, GAParams()), space, rng, rate=1.0),
                      space, rng)
     t = score(pop, layer, HW, cfg)
     ok = t["valid"].astype(bool) & t["exact_analysis"].astype(bool)
     runtime = t["runtime"][ok].astype(float)
-    priced = np.abs(ops.priced_estimate(pop, space)[ok] / runtime - 1)
-    honest = np.abs(ops.estimate(pop, space)[0][ok] / runtime - 1)
+    priced = np.abs(priced_estimate(pop, space)[ok] / runtime - 1)
+    honest = np.abs(estimate(pop, space)[0][ok] / runtime - 1)
     assert ok.sum() > 250 and t["undercount"][ok].sum() > 20
     assert np.quantile(priced, 0.9) < 1e-3 < 0.05 < np.quantile(honest, 0.9)
     assert np.median(priced[t["undercount"][ok].astype(bool)]) < 1e-3
 
 
-def test_screening_with_the_priced_estimate_when_undercounts_count(monkeypatch):
+def test_screening_with_the_priced_estimate_when_undercounts_count():
     from gamma.search.ga import LayerSearch
-    cfg = GAConfig(num_pop=40, epochs=6, trust="undercount")
     bound = CONV.macs / HW.num_pes
 
     def children(draws):
-        monkeypatch.setattr(LayerSearch, "SCREEN_PRICED", draws)
+        cfg = GAConfig(num_pop=40, epochs=6, trust="undercount", params=GAParams(screen_priced=draws))
         search = LayerSearch(CONV, HW, cfg, np.random.default_rng(3))
         assert search._draws() == draws
         search.run()
@@ -422,20 +428,21 @@ def test_screening_with_the_priced_estimate_when_undercounts_count(monkeypatch):
     screened, unscreened = children(16), children(1)
     # the children scored are closer to the bound (MACs / PEs)
     assert np.median(screened) - bound < 0.5 * (np.median(unscreened) - bound)
-    assert LayerSearch(CONV, HW, SMALL, np.random.default_rng(0))._draws() == LayerSearch.SCREEN
+    assert LayerSearch(CONV, HW, SMALL, np.random.default_rng(0))._draws() == GAParams().screen
 
 
 def test_seeds_carry_cheap_edges_ranked_by_their_price_when_undercounts_count():
     cfg = GAConfig(trust="undercount")
     space = cfg.space(CONV, HW)
     n = 60
-    seeds = ops.seeded_population(space, n, np.random.default_rng(0), l1_size=512, l2_size=108000)
+    seeds = seeded_population(space, n, np.random.default_rng(0), strategy_for(cfg.trust, cfg.params),
+                              l1_size=512, l2_size=108000)
     ranked = seeds.take(slice(0, n - n // 3))      # the rest are random members
-    key = ops.priced_rank(ranked, space)
+    key = priced_rank(ranked, space)
     assert (np.diff(key) >= 0).all()
     # drawn as they are (no edge moves), the best priced seed is far worse
-    plain = ops.structured_population(space, 4000, np.random.default_rng(0))
-    assert key[0] < ops.priced_rank(plain, space).min()
+    plain = structured_population(space, 4000, np.random.default_rng(0), GAParams())
+    assert key[0] < priced_rank(plain, space).min()
 
 
 def test_resnet18_layer2_reaches_gammas_paper_figure_at_a_fifth_of_its_budget():

@@ -6,11 +6,10 @@ from dataclasses import dataclass
 
 from gamma import constraints as cst
 from gamma.hardware import Hardware
-from gamma.search import operators as ops
+from gamma.search.params import GAParams
+from gamma.search.space import SearchSpace
+from gamma.search.trust import TRUST_LEVELS
 from gamma.workload import Layer
-
-#: What a search may count as a result, strictest first (:attr:`GAConfig.trust`).
-TRUST_LEVELS = ("exact", "undercount", "any")
 
 
 @dataclass(frozen=True)
@@ -29,16 +28,16 @@ class GAConfig:
         ``"gamma"`` (the genetic algorithm), ``"random"`` (random search) or
         ``"exhaustive"`` (branch and bound, :mod:`gamma.search.exhaustive`).
     slevel_min, slevel_max, fixed_cluster, par_rs, use_factor, constraint
-        The map space, see :class:`~gamma.search.operators.SearchSpace`.
+        The map space, see :class:`~gamma.search.space.SearchSpace`.
     trust : {"exact", "undercount", "any"}
-        Which cost-model results count (:data:`TRUST_LEVELS`): ``"exact"``
+        Which cost-model results count (:mod:`gamma.search.trust`): ``"exact"``
         (default) only exact analyses whose runtime the busiest PE can reach;
         ``"undercount"`` also runtimes below the busiest PE's work
         (``Costs.undercount``), as GAMMA reads MAESTRO (``--allow_undercount``);
         ``"any"`` every valid analysis, inexact MAC counts included
         (``--allow_inexact``).
-    rates : tuple of (str, float)
-        Operator probabilities overriding :func:`~gamma.search.operators.vary`'s.
+    params : GAParams
+        The search's rates, shares and pool sizes (:mod:`gamma.search.params`).
     pe_limit : int
         > 0: hardware/mapping co-design, the PE count is a gene in ``[1, pe_limit]``
         (the hardware's ``num_pes`` is then ignored).  0: the hardware's PE count.
@@ -62,7 +61,7 @@ class GAConfig:
     use_factor: bool = False
     constraint: cst.MappingConstraint = cst.MAESTRO_CSTR
     trust: str = "exact"
-    rates: tuple = ()
+    params: GAParams = GAParams()
     pe_limit: int = 0
     area_budget: float = 0.0
     time_limit: float = 0.0
@@ -80,11 +79,11 @@ class GAConfig:
         """The area budget in µm² (``inf`` when there is none)."""
         return self.area_budget * 1e6 if self.area_budget and self.area_budget > 0 else math.inf
 
-    def space(self, layer: Layer, hw: Hardware) -> ops.SearchSpace:
-        return ops.SearchSpace(layer=layer, num_pes=self.pe_limit if self.codesign else hw.num_pes,
-                               codesign=self.codesign, slevel_min=self.slevel_min,
-                               slevel_max=self.slevel_max, constraint=self.constraint,
-                               fixed_cluster=self.fixed_cluster, par_rs=self.par_rs,
-                               use_factor=self.use_factor, l1_size=hw.l1_limit,
-                               exact_only=self.trust != "any",
-                               undercount_ok=self.trust != "exact")
+    def space(self, layer: Layer, hw: Hardware) -> SearchSpace:
+        """The layer's map space under these settings."""
+        return SearchSpace(layer=layer, num_pes=self.pe_limit if self.codesign else hw.num_pes,
+                           codesign=self.codesign, slevel_min=self.slevel_min,
+                           slevel_max=self.slevel_max, constraint=self.constraint,
+                           fixed_cluster=self.fixed_cluster, par_rs=self.par_rs,
+                           use_factor=self.use_factor, l1_size=hw.l1_limit,
+                           exact_only=self.trust != "any")

@@ -1,7 +1,8 @@
 """The GAMMA genetic algorithm for one layer, on whole-population arrays.
 
 :class:`LayerSearch` runs the generation loop: each generation is bred with
-the operators of :mod:`gamma.search.operators`, scored with one cost-model
+the operators of :mod:`gamma.search.variation` (first generation:
+:mod:`gamma.search.seeding`; trust-dependent parts: :mod:`gamma.search.trust`), scored with one cost-model
 call (:mod:`gamma.search.scoring`), ranked (:mod:`gamma.search.selection`) and
 tracked (:mod:`gamma.search.results`); its state can be saved and resumed.
 The settings are :class:`~gamma.search.config.GAConfig`.
@@ -17,11 +18,15 @@ import numpy as np
 from gamma.hardware import Hardware
 from gamma.mapping import Population
 from gamma.objectives import OBJECTIVES
-from gamma.search import operators as ops
 from gamma.search.config import GAConfig
+from gamma.search.estimates import l1_need
 from gamma.search.results import LayerResult, NoFeasibleMapping, Tracker
 from gamma.search.scoring import concat_rows, score, take_rows, violation
+from gamma.search.seeding import refit_parallel, seeded_population
 from gamma.search.selection import lex_key, pareto_front, rank_order, tournament
+from gamma.search.space import random_population, repair
+from gamma.search.trust import strategy_for
+from gamma.search.variation import mutate_par, mutate_pe, mutate_tile, neighbour, vary
 from gamma.workload import Layer
 
 __all__ = ["GAConfig", "LayerResult", "LayerSearch", "NoFeasibleMapping", "OBJECTIVES", "Tracker",
@@ -43,15 +48,15 @@ class LayerSearch:
             children ← repair(age(grow(mutate(reorder(crossover(parents))))))
             a share of the children, growing over the run, are instead
                 one-gene neighbours of the best mappings       # local search
-            each child is the best of SCREEN draws alike (SCREEN_PRICED when
-                undercounts count): one whose innermost tile fits L1, of least
-                estimated latency (screening, see _screen_key)
+            each child is the best of `screen` draws alike (the strategy's
+                count): one whose innermost tile fits L1, of least estimated
+                latency (screening, see _screen_key)
             children that repeat an already scored mapping are mutated again
             score(children)                                    # one cost-model call
             pop ← best num_pop of pop ∪ children               # elitist; lexicographic or NSGA-II
-                  (lexicographic: at most NICHE·num_pop of one structure — levels, parallel
+                  (lexicographic: at most niche·num_pop of one structure — levels, parallel
                    dims, cluster sizes — before the others' next best)
-            (after STALL generations without improvement, half the next
+            (after `stall` generations without improvement, half the next
              generation's children are fresh seeds instead)     # restart
             record the generation
 
@@ -85,25 +90,14 @@ class LayerSearch:
         same = LayerSearch.from_state(pickle.loads(saved), layer, hw, cfg).run()
     """
 
-    #: Generations without improvement of the best before a restart.
-    STALL = 4
-    #: Most of the population one structure (levels, parallel dims, cluster sizes) may fill.
-    NICHE = 0.2
-    #: Share of local-search children: at first, and at the end of the run.
-    LOCAL_SHARE = (0.25, 0.5)
-    #: Draws bred per slot of a generation, of which one is scored (see :meth:`_screen_key`).
-    SCREEN = 4
-    #: The same when undercounts count: the priced estimate ranks draws closely
-    #: enough for more of them to pay off (fewer seeds stuck in a poor basin).
-    SCREEN_PRICED = 16
-
     def __init__(self, layer: Layer, hw: Hardware, cfg: GAConfig, rng: np.random.Generator, *,
                  evaluate=None, on_generation=None, seeds: Population | None = None):
         self.layer, self.hw, self.cfg, self.rng = layer, hw, cfg, rng
         self.seeds = seeds
         self.evaluate = evaluate
         self.space = cfg.space(layer, hw)
-        self.rates = dict(cfg.rates)
+        self.params = cfg.params
+        self.strategy = strategy_for(cfg.trust, cfg.params)
         self.tracker = Tracker(layer, cfg, on_generation)
         self.generation = 0          # generations run so far
         self.stall = 0               # generations since the best last improved
@@ -123,7 +117,7 @@ class LayerSearch:
         if self.done:
             return False
         if self.cfg.method == "random":
-            pop = ops.random_population(self.space, self.cfg.num_pop, self.rng)
+            pop = random_population(self.space, self.cfg.num_pop, self.rng)
             self.tracker.update(pop, self._score(pop), self.generation)
         elif self.generation == 0:
             self._initial()
@@ -192,16 +186,16 @@ class LayerSearch:
     def _score(self, pop: Population) -> dict:
         return score(pop, self.layer, self.hw, self.cfg, self.evaluate)
 
-    def _seeded(self, n: int, pool: int = 4000) -> Population:
+    def _seeded(self, n: int, pool: int | None = None) -> Population:
         hw, budget = self.hw, self.cfg.area_budget_um2
         area_fits = None
         if math.isfinite(budget):
             def area_fits(pes, l1, l2):
                 return hw.area.area_um2(pes, l1, l2, noc_bw=hw.noc_bw,
                                         simd_lanes=hw.simd_lanes) <= budget
-        return ops.seeded_population(self.space, n, self.rng, l1_size=hw.l1_limit,
-                                     l2_size=hw.l2_limit, pool=pool, area_fits=area_fits,
-                                     default_pes=hw.num_pes)
+        return seeded_population(self.space, n, self.rng, self.strategy, l1_size=hw.l1_limit,
+                                 l2_size=hw.l2_limit, pool=pool, area_fits=area_fits,
+                                 default_pes=hw.num_pes)
 
     def _initial(self) -> None:
         n = self.cfg.num_pop
@@ -209,7 +203,7 @@ class LayerSearch:
             warm = self.seeds.take(slice(0, n))
             if not self.cfg.codesign:
                 warm.pes[:] = 0
-            warm = ops.repair(ops.refit_parallel(warm, self.space), self.space, self.rng)
+            warm = repair(refit_parallel(warm, self.space), self.space, self.rng)
             rest = self._seeded(n - len(warm)) if len(warm) < n else warm.take(slice(0, 0))
             self.pop = Population.concatenate([warm, rest])
         else:
@@ -220,7 +214,7 @@ class LayerSearch:
 
     def _evolve(self) -> None:
         cfg, space, rng = self.cfg, self.space, self.rng
-        restart = self.stall >= self.STALL and not cfg.pareto
+        restart = self.stall >= self.params.stall and not cfg.pareto
         if restart:
             self.stall = 0
         # Every slot is bred _draws() times, kind for kind; the child scored is
@@ -231,7 +225,7 @@ class LayerSearch:
         drawn = self._breed(restart, np.tile(np.arange(n), k))
         key = np.where(self._l1_fits(drawn), 0.0, np.inf) + self._screen_key(drawn)
         children = drawn.take(np.argmin(key.reshape(k, n), axis=0) * n + np.arange(n))
-        children = _fresh(children, space, rng, self._seen)
+        children = _fresh(children, space, rng, self._seen, self.params)
         child_table = self._score(children)
         before = lex_key(self.table, 0, cfg)
         self.tracker.update(children, child_table, self.generation)
@@ -241,7 +235,7 @@ class LayerSearch:
             keep = rank_order(pool_table, cfg, cfg.num_pop)
         else:
             keep = _diverse(rank_order(pool_table, cfg, len(pool)), pool, cfg.num_pop,
-                            max(int(cfg.num_pop * self.NICHE), 1))
+                            max(int(cfg.num_pop * self.params.niche), 1))
         self.pop, self.table = pool.take(keep), take_rows(pool_table, keep)
         self.stall = 0 if lex_key(self.table, 0, cfg) < before else self.stall + 1
 
@@ -260,24 +254,24 @@ class LayerSearch:
         parts, where = [], []
         if varied.any():
             parents = self.pop.take(tournament(len(self.pop), int(varied.sum()), rng))
-            parts.append(ops.vary(parents, space, rng, self.rates))
+            parts.append(vary(parents, space, rng, self.strategy))
             where.append(np.flatnonzero(varied))
         if fresh.any():
-            parts.append(self._seeded(int(fresh.sum()), pool=1000))
+            parts.append(self._seeded(int(fresh.sum()), pool=self.params.restart_pool))
             where.append(np.flatnonzero(fresh))
         if local.any():
             rank = (slots[local] - slots[local].min()) % max(len(self.pop) // 4, 1)
-            parts.append(ops.neighbour(self.pop.take(rank), space, rng))
+            parts.append(neighbour(self.pop.take(rank), space, rng, self.strategy))
             where.append(np.flatnonzero(local))
         return Population.concatenate(parts).take(np.argsort(np.concatenate(where)))
 
     def _l1_fits(self, pop: Population) -> np.ndarray:
-        """(P,) bool: the L1 need (:func:`~gamma.search.operators.l1_need`) fits the
+        """(P,) bool: the L1 need (:func:`~gamma.search.estimates.l1_need`) fits the
         hardware.  Strided layers, whose need is only estimated, always pass."""
         limit = self.hw.l1_limit
         if not math.isfinite(limit) or self.layer.stride != 1:
             return np.ones(len(pop), dtype=bool)
-        return ops.l1_need(pop, self.space) <= limit
+        return l1_need(pop, self.space) <= limit
 
     def _screens(self) -> bool:
         """Whether draws are ranked by estimated latency: when latency is the first
@@ -287,26 +281,17 @@ class LayerSearch:
         return cfg.fitness1 == "latency" and not cfg.pareto and not cfg.codesign
 
     def _draws(self) -> int:
-        """Draws bred per slot (:data:`SCREEN`, or :data:`SCREEN_PRICED`)."""
-        priced = self.space.undercount_ok and self._screens() and self.SCREEN > 1
-        return self.SCREEN_PRICED if priced else self.SCREEN
+        """Draws bred per slot: the strategy's count when screening, else ``params.screen``
+        (the first draw whose innermost tile fits L1 is scored)."""
+        return self.strategy.draws if self._screens() and self.params.screen > 1 else self.params.screen
 
     def _screen_key(self, pop: Population) -> np.ndarray:
-        """(P,) estimated latency of the draws that compete for a slot, or zeros
-        where no screening applies (:meth:`_screens`).
-
-        For honest runtimes, :func:`~gamma.search.operators.estimate` (rank
-        correlation 0.91-0.99 with the cost model over a run's children).
-        When undercounts count, :func:`~gamma.search.operators.priced_rank`:
-        MAESTRO's own pricing, reflected about MACs / PEs when only exact
-        analyses count (below that bound an analysis is rejected, and the
-        draws just above it are the best).
-        """
-        if not self._screens() or self.SCREEN < 2:
+        """(P,) the strategy's estimated latency of the draws that compete for a
+        slot (:meth:`~gamma.search.trust.HonestStrategy.screen_key`), or zeros
+        where no screening applies (:meth:`_screens`)."""
+        if not self._screens() or self._draws() < 2:
             return np.zeros(len(pop))
-        if not self.space.undercount_ok:
-            return ops.estimate(pop, self.space)[0]
-        return ops.priced_rank(pop, self.space)
+        return self.strategy.screen_key(pop, self.space)
 
     def _is_local(self, slots: np.ndarray) -> np.ndarray:
         """(S,) bool: which slots (positions in a generation) hold local moves: the last ones."""
@@ -319,7 +304,7 @@ class LayerSearch:
         if self.cfg.num_pop < 4:
             return 0.0
         progress = self.generation / max(self.cfg.epochs - 1, 1)
-        first, last = self.LOCAL_SHARE
+        first, last = self.params.local_share
         return first + (last - first) * min(max(3 * progress - 2, 0.0), 1.0)
 
     @property
@@ -347,21 +332,21 @@ def search_layer(layer: Layer, hw: Hardware, cfg: GAConfig, rng: np.random.Gener
     return LayerSearch(layer, hw, cfg, rng, evaluate=evaluate, on_generation=on_generation).run()
 
 
-def _fresh(children: Population, space, rng, seen: set, tries: int = 4) -> Population:
+def _fresh(children: Population, space, rng, seen: set, params) -> Population:
     """Mutate again the children that repeat a scored (or sibling) mapping.
 
     ``seen`` holds the packed rows (:meth:`Population.packed`, as bytes) of
     every mapping scored so far; the children's rows are added to it.
     """
-    for _ in range(tries):
+    for _ in range(params.fresh_tries):
         dup = _duplicates_in(children.packed(), seen)
         if not dup.any():
             break
-        again = ops.mutate_tile(children.take(dup), space, rng, rate=1.0, loci=2)
-        again = ops.mutate_par(again, space, rng, rate=0.3)
+        again = mutate_tile(children.take(dup), space, rng, rate=1.0, loci=2)
+        again = mutate_par(again, space, rng, rate=params.fresh_par)
         if space.codesign:
-            again = ops.mutate_pe(again, space, rng, rate=0.5)
-        children.put(dup, ops.repair(again, space, rng))
+            again = mutate_pe(again, space, rng, params, rate=params.fresh_pe)
+        children.put(dup, repair(again, space, rng))
     seen.update(row.tobytes() for row in children.packed())
     return children
 

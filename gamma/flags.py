@@ -152,6 +152,15 @@ def build_search_parser() -> argparse.ArgumentParser:
     return p
 
 
+def explicit_flags(argv) -> dict:
+    """The search settings given on the command line ``argv`` (dest -> value), without defaults."""
+    parser = build_search_parser()
+    for action in parser._actions:
+        if action.dest != "help":
+            action.default = argparse.SUPPRESS
+    return vars(parser.parse_args(argv))
+
+
 def build_evaluate_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="gamma evaluate",
                 description="Score MAESTRO mapping files (.m) with the cost model.")

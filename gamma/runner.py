@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import logging
 import pickle
-import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -330,28 +328,29 @@ def run_model(selected: list[tuple[int, Layer]], hw: Hardware, cfg: GAConfig, se
     return [(job, results[job.key]) for job in work]
 
 
-class ProgressBar:
-    """A one-line progress bar on stderr (only when stderr is a terminal)."""
+#: Seconds to wait for ``--scheduler`` (and for its first worker) before giving up.
+SCHEDULER_TIMEOUT_S = 10
 
-    def __init__(self, total: int, stream=None, enabled=None):
-        self.total, self.done = max(total, 1), 0
-        self.stream = stream or sys.stderr
-        self.enabled = self.stream.isatty() if enabled is None else enabled
-        self.start = time.perf_counter()
 
-    def advance(self, amount: int, label: str = "") -> None:
-        self.done += amount
-        if not self.enabled:
-            return
-        frac = min(self.done / self.total, 1.0)
-        bar = "#" * int(30 * frac)
-        elapsed = time.perf_counter() - self.start
-        eta = elapsed / frac - elapsed if frac > 0 else 0
-        self.stream.write(f"\r[{bar:<30}] {100 * frac:5.1f}% {label[:40]:<40} "
-                          f"{elapsed:6.1f}s, ~{eta:5.1f}s left")
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.enabled:
-            self.stream.write("\n")
-            self.stream.flush()
+def dask_client(address: str, timeout: float | None = None):
+    """A ``distributed.Client`` on the scheduler at ``address`` with at least one worker."""
+    timeout = SCHEDULER_TIMEOUT_S if timeout is None else timeout
+    try:
+        from distributed import Client
+    except ImportError:
+        raise GammaInputError(f"--scheduler {address}: Dask is not installed; install it with "
+                              "pip install -e .[dask]  (or pip install 'dask[distributed]')") from None
+    try:
+        client = Client(address, timeout=timeout, set_as_default=False)
+    except (OSError, TimeoutError, ValueError, TypeError) as err:
+        reason = (str(err).splitlines() or [type(err).__name__])[0]
+        raise GammaInputError(f"--scheduler {address}: cannot reach a Dask scheduler within "
+                              f"{timeout:g} s ({reason}); start one with 'dask scheduler' and pass "
+                              "its address, tcp://HOST:PORT") from None
+    try:
+        client.wait_for_workers(1, timeout=timeout)
+    except (TimeoutError, OSError):
+        client.close()
+        raise GammaInputError(f"--scheduler {address}: the scheduler has no workers after "
+                              f"{timeout:g} s; start some with 'dask worker {address}'") from None
+    return client

@@ -13,7 +13,7 @@ import pytest
 
 distributed = pytest.importorskip("distributed")
 
-from gamma import cli  # noqa: E402
+from gamma import cli, runner  # noqa: E402
 from gamma.hardware import load_hardware  # noqa: E402
 from gamma.runner import run_model, select_layers  # noqa: E402
 from gamma.search.ga import GAConfig  # noqa: E402
@@ -94,7 +94,7 @@ def _free_port():
 
 
 def test_unreachable_scheduler_is_one_line(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(cli, "SCHEDULER_TIMEOUT_S", 1)
+    monkeypatch.setattr(runner, "SCHEDULER_TIMEOUT_S", 1)
     address = f"tcp://127.0.0.1:{_free_port()}"
     assert cli.main(["--singlelayer", "2", "--outdir", str(tmp_path / "o"),
                      "--scheduler", address]) == 2

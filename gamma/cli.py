@@ -74,7 +74,7 @@ def _sigterm_as_interrupt():
 def _run_evaluate(args) -> int:
     import pandas as pd
 
-    from gamma.evaluate import evaluate_mapping_file, format_summary
+    from gamma.evaluation import evaluate_mapping_file, format_summary
     from gamma.hardware import load_hardware
 
     if args.mapping and args.mapping_file and args.mapping != args.mapping_file:
@@ -121,7 +121,7 @@ def _run_report(args) -> int:
 
 def _run_search(args, argv=()) -> int:
     from gamma.flags import explicit_flags
-    from gamma.resume import resume_settings
+    from gamma.resuming import resume_settings
     from gamma.run import execute
 
     logging.basicConfig(level=logging.WARNING, format="gamma: %(levelname)s: %(message)s")

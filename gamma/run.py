@@ -89,6 +89,7 @@ def search_config(args, num_pes: int, constraint=None):
     ``constraint`` defaults to :func:`constraint_plugin`'s.
     """
     from gamma.search.ga import GAConfig
+    from gamma.search.params import GAParams
 
     if constraint is None:
         constraint = constraint_plugin(args).constraint
@@ -122,6 +123,9 @@ def search_config(args, num_pes: int, constraint=None):
     elif args.allow_undercount:
         log.warning("--allow_undercount: mappings whose MAESTRO runtime is below their busiest "
                     "PE's work are accepted; such latencies cannot be reached in hardware")
+    params = getattr(args, "ga_params", None)       # set from Python only
+    params = GAParams(**{k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}) \
+        if params else GAParams()
     return GAConfig(num_pop=args.num_pop, epochs=args.epochs, fitness1=args.fitness1,
                     fitness2=args.fitness2, pareto=args.pareto, method=args.method,
                     slevel_min=args.slevel_min, slevel_max=args.slevel_max,
@@ -129,7 +133,7 @@ def search_config(args, num_pes: int, constraint=None):
                     use_factor=args.use_factor, constraint=constraint,
                     trust=trust_level(args),
                     area_budget=args.area_budget if args.area_budget > 0 else 0.0,
-                    time_limit=args.time_limit)
+                    time_limit=args.time_limit, params=params)
 
 
 def trust_level(args) -> str:
@@ -166,7 +170,7 @@ def execute(args, previous: dict | None = None, console: Console | None = None, 
     """Run the search the settings ``args`` describe and write its results folder.
 
     ``previous`` is the run.yaml of the run being resumed (then ``args`` are its
-    settings, :func:`gamma.resume.resume_settings`).  ``layers`` and
+    settings, :func:`gamma.resuming.resume_settings`).  ``layers`` and
     ``hardware`` replace ``--model`` and ``--hwconfig`` (Python callers): they
     are then written to ``model.csv`` and ``hardware.yaml`` in the results
     folder, and the settings point there, so the run can be resumed.
@@ -205,7 +209,7 @@ def execute(args, previous: dict | None = None, console: Console | None = None, 
             _keep_inputs(args, outdir, layers, hardware)
         settings = _settings(args, cfg, plugin, selected, outdir)
         if previous is not None:
-            from gamma.resume import check_resumable
+            from gamma.resuming import check_resumable
             check_resumable(previous, settings, plain(hw.to_dict()), outdir / "run.yaml")
             (outdir / "mappings").mkdir(parents=True, exist_ok=True)
         if args.num_pe == -1 and args.codesign == "model":

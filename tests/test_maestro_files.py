@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from gamma.costmodel import DIM_CODE, DIM_NAMES, EMPTY, Directives
 from gamma.errors import GammaInputError
-from gamma.evaluate import evaluate_mapping_file, format_summary
+from gamma.evaluation import evaluate_mapping_file, format_summary
 from gamma.hardware import Hardware, load_hardware
 from gamma.maestro_files import parse_mapping, read_mapping, write_mapping
 from gamma.workload import Layer

@@ -63,6 +63,8 @@ def resume_settings(resume: str, given: dict) -> tuple[argparse.Namespace, dict]
     if "outdir" in given and Path(given["outdir"]).resolve() != outdir.resolve():
         raise GammaInputError(f"--resume {resume} writes into that folder; --outdir "
                               f"{given['outdir']} names another one: drop --outdir")
+    if saved.get("ga_params"):
+        merged["ga_params"] = saved["ga_params"]     # GAParams given from Python
     for dest in EXECUTION_SETTINGS & given.keys():
         merged[dest] = given[dest]
     if "jobs" in given and "scheduler" not in given:

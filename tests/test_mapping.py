@@ -201,7 +201,7 @@ def test_use_factor_draws_divisors():
 def test_mutate_par_changes_parallel_dims():
     sp = space(lo=2, hi=2)
     pop = pop_of(sp, 300)
-    out = mutate_par(pop, sp, np.random.default_rng(0), rate=1.0)
+    out = mutate_par(pop, sp, np.random.default_rng(0), rate=1.0, refit_rate=0.7)
     assert (out.par != pop.par).any(axis=1).mean() > 0.5
     assert np.array_equal(out.order, pop.order)
     well_formed(repair(out, sp, np.random.default_rng(0)), sp)
@@ -212,7 +212,7 @@ def test_mutate_par_respects_sp_constraint():
         {"L2": {"sp": ["K"]}, "L1": {"sp": ["C", "Y"]}}))
     sp = space(lo=2, hi=2, constraint=cstr)
     pop = pop_of(sp, 100)
-    out = repair(mutate_par(pop, sp, np.random.default_rng(0), rate=1.0), sp,
+    out = repair(mutate_par(pop, sp, np.random.default_rng(0), rate=1.0, refit_rate=0.7), sp,
                      np.random.default_rng(0))
     assert np.all(out.par[:, 0] == K) and np.all(np.isin(out.par[:, 1], [C, Y]))
 

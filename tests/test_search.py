@@ -313,7 +313,7 @@ def test_edge_tile_gives_cheap_edges_and_the_cost_model_prices_them_so():
     space = GAConfig().space(CONV, HW)
     rng = np.random.default_rng(0)
     pop = structured_population(space, 300, rng, GAParams())
-    moved = edge_tile(pop, space, rng, rate=1.0)
+    moved = edge_tile(pop, space, rng, rate=1.0, split=0.3)
     assert (moved.tile != pop.tile).any(axis=(1, 2)).sum() > 100
     assert (moved.tile[:, 0] <= space.max_tile).all() and (moved.tile >= 1).all()
     # resnet18 layer 2: "Y'27 C32 X'3* K33 R3 S3 | Cluster(27): K4 S3 Y'1* X'1 R3 C1" scores
@@ -400,8 +400,8 @@ def test_priced_estimate_reproduces_maestros_runtime_with_its_edge_quirks(layer)
     cfg = GAConfig(num_pop=1, epochs=1, trust="undercount")
     space = cfg.space(layer, HW)
     rng = np.random.default_rng(0)
-    pop = repair(edge_tile(structured_population(space, 400, rng, GAParams()), space, rng, rate=1.0),
-                     space, rng)
+    drawn = structured_population(space, 400, rng, GAParams())
+    pop = repair(edge_tile(drawn, space, rng, rate=1.0, split=0.3), space, rng)
     t = score(pop, layer, HW, cfg)
     ok = t["valid"].astype(bool) & t["exact_analysis"].astype(bool)
     runtime = t["runtime"][ok].astype(float)

@@ -343,7 +343,7 @@ def _fresh(children: Population, space, rng, seen: set, params) -> Population:
         if not dup.any():
             break
         again = mutate_tile(children.take(dup), space, rng, rate=1.0, loci=2)
-        again = mutate_par(again, space, rng, rate=params.fresh_par)
+        again = mutate_par(again, space, rng, rate=params.fresh_par, refit_rate=params.par_refit)
         if space.codesign:
             again = mutate_pe(again, space, rng, params, rate=params.fresh_pe)
         children.put(dup, repair(again, space, rng))

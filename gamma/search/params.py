@@ -7,7 +7,9 @@ or ``dataclasses.replace(GAParams(), ...)``.
 
 The values were chosen on ``benchmarks/bench_search.py`` (GAMMA's benchmark
 layers, budgets 20 x 10 to 200 x 50, several seeds) and checked on layers and
-hardware outside it; the reason for each is given beside it.
+hardware outside it; the reason for each is given beside it.  Where an
+operator picks one of two variants of a move with even odds ("half the time"
+in its docstring), that 0.5 is written where it is drawn.
 """
 from __future__ import annotations
 
@@ -30,6 +32,9 @@ class GAParams:
         Each of ``tile_loci`` attempts redraws one free tile (GAMMA: 3 loci, rate 0.5).
     par : 0.2
         New parallel dimension of a level, or two levels swap theirs.
+    par_refit : 0.7
+        A new parallel dimension's tile is refitted to the level's units (so the new
+        parallelism is used at once), as in GAMMA's header mutation, most of the time.
     cluster : 0.2
         New cluster size of an inner level.
     pe : 0.5
@@ -39,6 +44,9 @@ class GAParams:
         that deeper hierarchies get explored.
     edge : 0.3
         Undercount strategy only: a cheap-edge tile move (``undercount.edge_tile``).
+    edge_split : 0.3
+        Share of those moves whose new parent tile splits the parent into a few steps
+        (the others stay near the current tile).
 
     PE-count mutation (:func:`gamma.search.variation.mutate_pe`)
     -------------------------------------------------------------
@@ -101,11 +109,13 @@ class GAParams:
     tile: float = 0.5
     tile_loci: int = 3
     par: float = 0.2
+    par_refit: float = 0.7
     cluster: float = 0.2
     pe: float = 0.5
     grow: float = 0.2
     age: float = 0.1
     edge: float = 0.3
+    edge_split: float = 0.3
 
     pe_upper_half: float = 0.6
     pe_step: float = 0.25

@@ -46,17 +46,18 @@ class PricedStrategy(HonestStrategy):
         moves = rng.integers(0, most + 1, len(candidates))
         for i in range(most):
             more = moves > i
-            candidates.put(more, repair(edge_tile(candidates.take(more), space, rng, rate=1.0), space, rng))
+            candidates.put(more, repair(edge_tile(candidates.take(more), space, rng, rate=1.0,
+                                                     split=self.params.edge_split), space, rng))
         return candidates
 
     def seed_ranking(self, candidates: Population, space: SearchSpace, cycles) -> tuple[np.ndarray, float]:
         return priced_rank(candidates, space), 0.0
 
     def extra_variation(self, kids: Population, space: SearchSpace, rng) -> Population:
-        return edge_tile(kids, space, rng, rate=self.params.edge)
+        return edge_tile(kids, space, rng, rate=self.params.edge, split=self.params.edge_split)
 
     def edge_moves(self, pop: Population, space: SearchSpace, rng) -> Population:
-        return edge_tile(pop, space, rng, rate=1.0)
+        return edge_tile(pop, space, rng, rate=1.0, split=self.params.edge_split)
 
 
 
@@ -163,7 +164,7 @@ def priced_rank(pop: Population, space: SearchSpace) -> np.ndarray:
     return cycles
 
 
-def edge_tile(pop: Population, space: SearchSpace, rng, *, rate: float) -> Population:
+def edge_tile(pop: Population, space: SearchSpace, rng, *, rate: float, split: float) -> Population:
     """Give one level's tile a cheap *edge* over its child level (a copy; not repaired).
 
     MAESTRO sizes a child level's edge step from the full parent tile ``T``
@@ -207,7 +208,7 @@ def edge_tile(pop: Population, space: SearchSpace, rng, *, rate: float) -> Popul
     steps = rng.integers(2, 6, n)
     m_split = np.floor(P / (steps * span))
     m_near = np.floor(T / span) + rng.choice([-1, 0, 0, 1], n)
-    m = np.maximum(np.where(rng.random(n) < 0.3, m_split, m_near), 1).astype(np.int64)
+    m = np.maximum(np.where(rng.random(n) < split, m_split, m_near), 1).astype(np.int64)
     value = span * m + e
     parent_ok = ok & (value < P) & (value > t)
     # (b) a new child tile t' that makes T's edge cheap

@@ -104,11 +104,13 @@ def mutate_tile(pop: Population, space: SearchSpace, rng, *, rate: float, loci: 
     return out
 
 
-def mutate_par(pop: Population, space: SearchSpace, rng, *, rate: float) -> Population:
+def mutate_par(pop: Population, space: SearchSpace, rng, *, rate: float,
+               refit_rate: float) -> Population:
     """Parallel-dimension mutation.
 
-    Half the time a level gets a new parallel dimension (and, as in GAMMA's
-    header mutation, that dimension's tile is refitted to the level's units);
+    Half the time a level gets a new parallel dimension (and, with probability
+    ``refit_rate``, as in GAMMA's header mutation, that dimension's tile is
+    refitted to the level's units);
     otherwise two levels swap their parallel dimensions (GAMMA's
     ``mutate_par``).  Constrained choices (``sp``) are restored by
     :func:`repair`.
@@ -131,7 +133,7 @@ def mutate_par(pop: Population, space: SearchSpace, rng, *, rate: float) -> Popu
         units = units_per_level(out, space.num_pes)[nr, lvl]
         parent = parent_tiles(out, space, nr, lvl)[np.arange(len(nr)), d]
         fit = np.maximum(np.ceil(parent / units), 1).astype(np.int64)
-        refit = (space.free_tiles[lvl, d] | space.split_tiles[lvl, d]) & (rng.random(len(nr)) < 0.7)
+        refit = (space.free_tiles[lvl, d] | space.split_tiles[lvl, d]) & (rng.random(len(nr)) < refit_rate)
         out.tile[nr[refit], lvl[refit], d[refit]] = fit[refit]
     return out
 
@@ -321,7 +323,7 @@ def vary(parents: Population, space: SearchSpace, rng, strategy) -> Population:
     kids = Population.concatenate([a, b, parents.take(slice(2 * half, len(parents)))])
     kids = reorder(kids, space, rng, rate=r.reorder)
     kids = mutate_tile(kids, space, rng, rate=r.tile, loci=r.tile_loci)
-    kids = mutate_par(kids, space, rng, rate=r.par)
+    kids = mutate_par(kids, space, rng, rate=r.par, refit_rate=r.par_refit)
     kids = mutate_cluster(kids, space, rng, rate=r.cluster)
     if space.codesign:
         kids = mutate_pe(kids, space, rng, r, rate=r.pe)

@@ -286,161 +286,186 @@ def codesign_model(layers, hw: Hardware, cfg: GAConfig, mcfg: ModelCodesignConfi
     mcfg = mcfg or ModelCodesignConfig()
     say = info or (lambda message: None)
     groups = group_layers(layers)
-    counts = np.array([g.count for g in groups], dtype=float)
     cfg = layer_codesign_config([g.layer for g in groups], hw, cfg, pe_limit=pe_limit,
                                 shared=True, info=say)
-    limit, budget = cfg.pe_limit, cfg.area_budget_um2
-    metric = _layer_metric(mcfg.objective)
-    second = "energy" if metric != "energy" else "latency"
-    objcol = _OBJ_COLUMN[mcfg.objective]
-    rng = np.random.default_rng(np.random.SeedSequence(seed))
-    base = replace(cfg, pe_limit=0, fitness1=metric, fitness2=second, pareto=False)
-
-    archives: dict[int, list[Archive]] = {}
-    best_at: dict[int, dict] = {}          # P -> best point within budget (a row dict)
-    frames = []
-
-    def seeds_for(P: int, g: int) -> Population | None:
-        if not archives:
-            return None
-        near = min(archives, key=lambda q: (abs(math.log(q / P)), q))
-        a = archives[near][g]
-        if not len(a):
-            return None
-        cost = _objective_of(mcfg.objective, a.runtime, a.energy)
-        picks = list(np.argsort(cost)[:6])
-        picks += list(np.argsort(a.l1 * P + a.l2)[:3])
-        if near in best_at:
-            picks.insert(0, int(best_at[near]["choice"][g]))
-        picks = list(dict.fromkeys(int(i) for i in picks))
-        return a.pop.take(np.array(picks[:10]))
-
-    def explore(P: int, stage: str) -> None:
-        if P in archives:
-            return
-        hw_p = hw.replace(num_pes=int(P))
-        pop_n, epochs = mcfg.explore
-        run = replace(base, num_pop=pop_n, epochs=epochs)
-        found = []
-        for g, group in enumerate(groups):
-            search = _ArchivingSearch(group.layer, hw_p, run, rng, seeds=seeds_for(P, g))
-            search.run()
-            found.append(search.archive.reduced() if search.archive is not None
-                         else Archive.empty(search.pop))
-        archives[P] = found
-        frame = _sweep(P, found, counts, hw, mcfg.objective)
-        if len(frame):
-            frame["stage"] = stage
-            within = frame[frame["area_um2"] <= budget]
-            if len(within):
-                best_at[P] = within.loc[within[objcol].idxmin()].to_dict()
-            keep = _front_mask(frame[objcol].to_numpy(), frame["area_um2"].to_numpy())
-            frames.append(frame[keep | (frame.index == (within[objcol].idxmin()
-                                                        if len(within) else -1))])
-        b = best_at.get(P)
-        say(f"co-design: P={P}: " + (f"best within budget {b[objcol]:.6g} ({objcol}), "
-                                      f"L1 {int(b['l1_size'])}, L2 {int(b['l2_size'])}, "
-                                      f"area {b['area_um2']:.0f} µm²" if b else
-                                      "no design within the budget"))
-        if on_progress is not None:
-            on_progress(stage, P)
+    sweep = _Sweep(groups, hw, cfg, mcfg, np.random.default_rng(np.random.SeedSequence(seed)),
+                   say, on_progress)
 
     def out_of_time() -> bool:
-        return (mcfg.time_limit is not None
-                and time.perf_counter() - start > mcfg.time_limit)
+        return mcfg.time_limit is not None and time.perf_counter() - start > mcfg.time_limit
 
-    # 1. geometric grid of PE counts, largest first
-    low = max(limit / 64, 1)
-    grid = sorted({_snap(p, limit) for p in np.geomspace(limit, low, mcfg.grid)} | {limit},
-                  reverse=True)
+    # 1. geometric grid of PE counts, largest first; 2. bisection around the best one
+    limit = cfg.pe_limit
+    grid = sorted({_snap(p, limit) for p in np.geomspace(limit, max(limit / 64, 1), mcfg.grid)}
+                  | {limit}, reverse=True)
     for P in grid:
         if out_of_time():
             break
-        explore(P, "grid")
-    # 2. bisection around the best PE count
+        sweep.explore(P, "grid")
     for _ in range(mcfg.refine):
-        if out_of_time() or not best_at:
+        if out_of_time() or not sweep.best_at or not sweep.refine(limit):
             break
-        ranked = sorted(best_at, key=lambda q: best_at[q][objcol])
-        best = ranked[0]
-        tried = sorted(archives)
-        i = tried.index(best)
-        options = []
-        if i + 1 < len(tried):
-            options.append(_snap((best + tried[i + 1]) / 2, limit))
-        if i > 0:
-            options.append(_snap((best + tried[i - 1]) / 2, limit))
-        options = [p for p in options if p not in archives]
-        if not options:
-            break
-        explore(options[0], "refine")
-    if not best_at:
+    if not sweep.best_at:
         raise GammaInputError(f"--area_budget {cfg.area_budget:g} mm²: no whole-model design "
                               f"within the budget was found (try a larger budget)")
-
-    # 3. polish on the chosen hardware
-    P = min(best_at, key=lambda q: best_at[q][objcol])
-    point = best_at[P]
-    l1_cap = int(point["l1_size"])
-    spare = budget - point["area_um2"]
-    per_element = (hw.area.area_um2(0, 0, 1000.0) - hw.area.area_um2(0, 0, 0)) / 1000.0
-    l2_cap = int(point["l2_size"] + max(spare, 0) // max(per_element, 1e-12))
-    if hw.l2_size is not None:
-        l2_cap = min(l2_cap, hw.l2_size)
-    caps = hw.replace(num_pes=int(P), l1_size=max(l1_cap, 1), l2_size=max(l2_cap, 1))
-    pop_n, epochs = mcfg.polish
-    run = replace(base, num_pop=pop_n, epochs=epochs)
-    chosen, searches = [], []
-    for g, group in enumerate(groups):
-        a = archives[P][g]
-        seed_idx = [int(point["choice"][g])]
-        fit = np.flatnonzero((a.l1 <= caps.l1_limit) & (a.l2 <= caps.l2_limit))
-        cost = _objective_of(mcfg.objective, a.runtime[fit], a.energy[fit])
-        seed_idx += [int(i) for i in fit[np.argsort(cost)[:5]]]
-        seeds = a.pop.take(np.array(list(dict.fromkeys(seed_idx))))
-        polished = LayerSearch(group.layer, caps, run, rng, seeds=seeds).run()
-        chosen.append(polished.best if polished.feasible else seeds.take(0))
-        searches.append(polished)
-    # final hardware: the largest needs of the chosen mappings, re-scored on it
-    rescore_cfg = replace(base, area_budget=0.0)
-    tables = [score(m, g.layer, caps, rescore_cfg) for m, g in zip(chosen, groups, strict=True)]
-    l1 = int(max(t["l1_size_req"][0] for t in tables))
-    l2 = int(max(t["l2_size_req"][0] for t in tables))
-    final = hw.replace(num_pes=int(P), l1_size=max(l1, 1), l2_size=max(l2, 1))
-    final_cfg = replace(base, area_budget=cfg.area_budget)
-    parts = final.area.parts_um2(final.num_pes, l1, l2, noc_bw=final.noc_bw,
-                                 simd_lanes=final.simd_lanes)
-    area = float(sum(parts.values()))
-    results = []
-    for m, g, polished in zip(chosen, groups, searches, strict=True):
-        t = score(m, g.layer, final, final_cfg)
-        # the row's design is the shared accelerator: its buffers and area
-        t.update({"l1_size": np.array([l1]), "l2_size": np.array([l2]),
-                  "area": np.array([area]), **{f"area_{k}": np.array([float(v)])
-                                               for k, v in parts.items()}})
-        results.append(_layer_result(g.layer, m, t, final_cfg, polished, final))
-    runtime = float(sum(c * r.best_scores["runtime"] for c, r in zip(counts, results, strict=True)))
-    energy = float(sum(c * r.best_scores["energy"] for c, r in zip(counts, results, strict=True)))
-    totals = {"num_pes": final.num_pes, "l1_size": l1, "l2_size": l2, "area_um2": area,
-              "area_pe_um2": float(parts["pe"]), "area_l1_um2": float(parts["l1"]),
-              "area_l2_um2": float(parts["l2"]), "area_noc_um2": float(parts["noc"]),
-              "latency_cycles": runtime, "energy_nj": energy, "edp_nj_cycles": runtime * energy,
-              "feasible": bool(all(r.feasible for r in results)) and area <= budget,
-              "pe_counts_explored": len(archives)}
-    final_row = {k: totals[k] for k in ("num_pes", "l1_size", "l2_size", "area_um2", "area_pe_um2",
-                                        "area_l1_um2", "area_l2_um2", "area_noc_um2",
-                                        "latency_cycles", "energy_nj", "edp_nj_cycles")}
-    final_row["stage"] = "chosen"
-    frames.append(pd.DataFrame([final_row]))
-    points = pd.concat(frames, ignore_index=True).drop(columns=["choice"], errors="ignore")
-    points["within_budget"] = points["area_um2"] <= budget
-    points["on_front"] = _front_mask(points[objcol].to_numpy(), points["area_um2"].to_numpy())
-    points["chosen"] = points["stage"] == "chosen"
-    say(f"co-design: chosen {final.num_pes} PEs, L1 {l1}, L2 {l2}, area {area:.0f} µm² "
-        f"(budget {budget:.0f}), model {objcol} {totals[objcol]:.6g}")
+    # 3. polish on the chosen hardware, then size the buffers to the chosen mappings
+    P = min(sweep.best_at, key=lambda q: sweep.best_at[q][sweep.objcol])
+    chosen, searches = sweep.polish(P)
+    final, results, totals = sweep.finish(P, chosen, searches)
+    points = sweep.points(totals)
+    say(f"co-design: chosen {final.num_pes} PEs, L1 {totals['l1_size']}, L2 {totals['l2_size']}, "
+        f"area {totals['area_um2']:.0f} µm² (budget {sweep.budget:.0f}), model {sweep.objcol} "
+        f"{totals[sweep.objcol]:.6g}")
     return ModelCodesignResult(hardware=final, groups=groups, results=results, totals=totals,
                                points=points, seconds=time.perf_counter() - start,
-                               objective=mcfg.objective, budget_um2=budget)
+                               objective=mcfg.objective, budget_um2=sweep.budget)
+
+
+class _Sweep:
+    """The state of one whole-model co-design: per PE count explored, each layer
+    group's archive of mappings and the best design within the budget."""
+
+    def __init__(self, groups, hw: Hardware, cfg: GAConfig, mcfg: ModelCodesignConfig, rng, say,
+                 on_progress):
+        self.groups, self.hw, self.cfg, self.mcfg, self.rng = groups, hw, cfg, mcfg, rng
+        self.say, self.on_progress = say, on_progress
+        self.counts = np.array([g.count for g in groups], dtype=float)
+        self.budget = cfg.area_budget_um2
+        metric = _layer_metric(mcfg.objective)
+        self.base = replace(cfg, pe_limit=0, fitness1=metric, pareto=False,
+                            fitness2="energy" if metric != "energy" else "latency")
+        self.objcol = _OBJ_COLUMN[mcfg.objective]
+        self.archives: dict[int, list[Archive]] = {}
+        self.best_at: dict[int, dict] = {}          # P -> best point within budget (a row dict)
+        self.frames = []
+
+    def seeds_for(self, P: int, g: int) -> Population | None:
+        """Warm-start mappings for group ``g`` at ``P`` PEs, from the nearest PE count explored."""
+        if not self.archives:
+            return None
+        near = min(self.archives, key=lambda q: (abs(math.log(q / P)), q))
+        a = self.archives[near][g]
+        if not len(a):
+            return None
+        cost = _objective_of(self.mcfg.objective, a.runtime, a.energy)
+        picks = list(np.argsort(cost)[:6]) + list(np.argsort(a.l1 * P + a.l2)[:3])
+        if near in self.best_at:
+            picks.insert(0, int(self.best_at[near]["choice"][g]))
+        picks = list(dict.fromkeys(int(i) for i in picks))
+        return a.pop.take(np.array(picks[:10]))
+
+    def explore(self, P: int, stage: str) -> None:
+        """Search every layer group at ``P`` PEs and record the designs it allows."""
+        if P in self.archives:
+            return
+        hw_p = self.hw.replace(num_pes=int(P))
+        pop_n, epochs = self.mcfg.explore
+        run = replace(self.base, num_pop=pop_n, epochs=epochs)
+        found = []
+        for g, group in enumerate(self.groups):
+            search = _ArchivingSearch(group.layer, hw_p, run, self.rng, seeds=self.seeds_for(P, g))
+            search.run()
+            found.append(search.archive.reduced() if search.archive is not None
+                         else Archive.empty(search.pop))
+        self.archives[P] = found
+        frame = _sweep(P, found, self.counts, self.hw, self.mcfg.objective)
+        objcol = self.objcol
+        if len(frame):
+            frame["stage"] = stage
+            within = frame[frame["area_um2"] <= self.budget]
+            if len(within):
+                self.best_at[P] = within.loc[within[objcol].idxmin()].to_dict()
+            keep = _front_mask(frame[objcol].to_numpy(), frame["area_um2"].to_numpy())
+            self.frames.append(frame[keep | (frame.index == (within[objcol].idxmin()
+                                                             if len(within) else -1))])
+        b = self.best_at.get(P)
+        self.say(f"co-design: P={P}: " + (f"best within budget {b[objcol]:.6g} ({objcol}), "
+                                           f"L1 {int(b['l1_size'])}, L2 {int(b['l2_size'])}, "
+                                           f"area {b['area_um2']:.0f} µm²" if b else
+                                           "no design within the budget"))
+        if self.on_progress is not None:
+            self.on_progress(stage, P)
+
+    def refine(self, limit: int) -> bool:
+        """Explore halfway between the best PE count and a neighbour; False if nothing is left."""
+        best = min(self.best_at, key=lambda q: self.best_at[q][self.objcol])
+        tried = sorted(self.archives)
+        i = tried.index(best)
+        options = [_snap((best + tried[j]) / 2, limit) for j in (i + 1, i - 1) if 0 <= j < len(tried)]
+        options = [p for p in options if p not in self.archives]
+        if options:
+            self.explore(options[0], "refine")
+        return bool(options)
+
+    def polish(self, P: int):
+        """Each group's final search on ``P`` PEs, buffers capped at the chosen design's
+        (L2 may use the budget's spare area); returns the chosen mappings and searches."""
+        hw, point = self.hw, self.best_at[P]
+        spare = self.budget - point["area_um2"]
+        per_element = (hw.area.area_um2(0, 0, 1000.0) - hw.area.area_um2(0, 0, 0)) / 1000.0
+        l2_cap = int(point["l2_size"] + max(spare, 0) // max(per_element, 1e-12))
+        if hw.l2_size is not None:
+            l2_cap = min(l2_cap, hw.l2_size)
+        caps = hw.replace(num_pes=int(P), l1_size=max(int(point["l1_size"]), 1), l2_size=max(l2_cap, 1))
+        pop_n, epochs = self.mcfg.polish
+        run = replace(self.base, num_pop=pop_n, epochs=epochs)
+        chosen, searches = [], []
+        for g, group in enumerate(self.groups):
+            a = self.archives[P][g]
+            fit = np.flatnonzero((a.l1 <= caps.l1_limit) & (a.l2 <= caps.l2_limit))
+            cost = _objective_of(self.mcfg.objective, a.runtime[fit], a.energy[fit])
+            seed_idx = [int(point["choice"][g])] + [int(i) for i in fit[np.argsort(cost)[:5]]]
+            seeds = a.pop.take(np.array(list(dict.fromkeys(seed_idx))))
+            polished = LayerSearch(group.layer, caps, run, self.rng, seeds=seeds).run()
+            chosen.append(polished.best if polished.feasible else seeds.take(0))
+            searches.append(polished)
+        self.caps = caps
+        return chosen, searches
+
+    def finish(self, P: int, chosen, searches):
+        """The final hardware (the chosen mappings' largest needs), each layer re-scored on it,
+        and the model totals."""
+        hw, groups = self.hw, self.groups
+        rescore_cfg = replace(self.base, area_budget=0.0)
+        tables = [score(m, g.layer, self.caps, rescore_cfg) for m, g in zip(chosen, groups, strict=True)]
+        l1 = int(max(t["l1_size_req"][0] for t in tables))
+        l2 = int(max(t["l2_size_req"][0] for t in tables))
+        final = hw.replace(num_pes=int(P), l1_size=max(l1, 1), l2_size=max(l2, 1))
+        final_cfg = replace(self.base, area_budget=self.cfg.area_budget)
+        parts = final.area.parts_um2(final.num_pes, l1, l2, noc_bw=final.noc_bw,
+                                     simd_lanes=final.simd_lanes)
+        area = float(sum(parts.values()))
+        results = []
+        for m, g, polished in zip(chosen, groups, searches, strict=True):
+            t = score(m, g.layer, final, final_cfg)
+            # the row's design is the shared accelerator: its buffers and area
+            t.update({"l1_size": np.array([l1]), "l2_size": np.array([l2]),
+                      "area": np.array([area]), **{f"area_{k}": np.array([float(v)])
+                                                   for k, v in parts.items()}})
+            results.append(_layer_result(g.layer, m, t, final_cfg, polished, final))
+        counts = self.counts
+        runtime = float(sum(c * r.best_scores["runtime"] for c, r in zip(counts, results, strict=True)))
+        energy = float(sum(c * r.best_scores["energy"] for c, r in zip(counts, results, strict=True)))
+        totals = {"num_pes": final.num_pes, "l1_size": l1, "l2_size": l2, "area_um2": area,
+                  "area_pe_um2": float(parts["pe"]), "area_l1_um2": float(parts["l1"]),
+                  "area_l2_um2": float(parts["l2"]), "area_noc_um2": float(parts["noc"]),
+                  "latency_cycles": runtime, "energy_nj": energy, "edp_nj_cycles": runtime * energy,
+                  "feasible": bool(all(r.feasible for r in results)) and area <= self.budget,
+                  "pe_counts_explored": len(self.archives)}
+        return final, results, totals
+
+    def points(self, totals: dict) -> pd.DataFrame:
+        """Every design point recorded (fronts per PE count and the chosen one), with flags."""
+        row = {k: totals[k] for k in ("num_pes", "l1_size", "l2_size", "area_um2", "area_pe_um2",
+                                      "area_l1_um2", "area_l2_um2", "area_noc_um2",
+                                      "latency_cycles", "energy_nj", "edp_nj_cycles")}
+        row["stage"] = "chosen"
+        points = pd.concat([*self.frames, pd.DataFrame([row])], ignore_index=True)
+        points = points.drop(columns=["choice"], errors="ignore")
+        points["within_budget"] = points["area_um2"] <= self.budget
+        points["on_front"] = _front_mask(points[self.objcol].to_numpy(), points["area_um2"].to_numpy())
+        points["chosen"] = points["stage"] == "chosen"
+        return points
 
 
 def _layer_result(layer: Layer, best: Population, table: dict, cfg: GAConfig,

@@ -48,14 +48,25 @@ def build_search_parser() -> argparse.ArgumentParser:
                     "of a DNN on an accelerator, scored by a MAESTRO-compatible cost model. "
                     "Sub-command: 'gamma evaluate --help' scores MAESTRO mapping files.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    w = p.add_argument_group("workload")
+    _workload_flags(p.add_argument_group("workload"))
+    _hardware_flags(p.add_argument_group("hardware (flags override the --hwconfig file)"))
+    _search_flags(p.add_argument_group("search"))
+    _constraints_flags(p.add_argument_group("constraints and co-design"))
+    _execution_flags(p.add_argument_group("parallel runs, checkpoints and resuming"))
+    _output_flags(p.add_argument_group("output"))
+    return p
+
+
+def _workload_flags(w) -> None:
     w.add_argument("--model", default="resnet18",
                    help="model zoo name (data/model/<name>.csv) or path to a model CSV")
     w.add_argument("--singlelayer", type=int, default=0,
                    help="search only this layer (1-based row of the model file); 0 = not used")
     w.add_argument("--num_layer", type=int, default=0,
                    help="search only the first N layers; 0 = all layers")
-    h = p.add_argument_group("hardware (flags override the --hwconfig file)")
+
+
+def _hardware_flags(h) -> None:
     h.add_argument("--hwconfig", default="edge",
                    help="hardware config: a name in hwconfigs/ (edge, cloud) or a path to a YAML, "
                         "GAMMA hw_config.m or MAESTRO hardware file")
@@ -69,7 +80,9 @@ def build_search_parser() -> argparse.ArgumentParser:
                    help="NoC bandwidth, elements/cycle; -1 = from the config")
     h.add_argument("--offchipBW", type=_size_or_unset("--offchipBW"), default=-1,
                    help="off-chip bandwidth, elements/cycle; -1 = from the config")
-    s = p.add_argument_group("search")
+
+
+def _search_flags(s) -> None:
     s.add_argument("--fitness1", choices=OBJECTIVES, default="latency",
                    help="first objective (latency: cycles; energy: nJ; power: MAESTRO units; "
                         "EDP: nJ*cycles; area: um^2)")
@@ -108,7 +121,9 @@ def build_search_parser() -> argparse.ArgumentParser:
     s.add_argument("--allow_undercount", action="store_true",
                    help="accept mappings whose MAESTRO runtime is below their busiest PE's MACs "
                         "(MAESTRO's edge pricing; GAMMA's search reads them as they are)")
-    c = p.add_argument_group("constraints and co-design")
+
+
+def _constraints_flags(c) -> None:
     c.add_argument("--mapping_cstr", default=None,
                    help="mapping-constraint plugin: a name in data/mapping_cstr/ or a path")
     c.add_argument("--costmodel_cstr", default="maestro_cstr",
@@ -126,7 +141,9 @@ def build_search_parser() -> argparse.ArgumentParser:
                         "(DiGamma); 'model' one accelerator for the whole model (objective: "
                         "--fitness1 latency, energy or EDP of the model; --num_pop/--epochs set "
                         "each layer's final search on the chosen hardware)")
-    r = p.add_argument_group("parallel runs, checkpoints and resuming")
+
+
+def _execution_flags(r) -> None:
     r.add_argument("--jobs", type=_positive_int("--jobs"), default=None,
                    help="worker processes searching distinct layers in parallel (same results as "
                         "--jobs 1); default: all cores")
@@ -140,7 +157,9 @@ def build_search_parser() -> argparse.ArgumentParser:
     r.add_argument("--resume", default=None, metavar="OUTDIR",
                    help="continue the interrupted run in OUTDIR with the settings of its run.yaml: "
                         "finished layers are kept, the others continue from their checkpoints")
-    o = p.add_argument_group("output")
+
+
+def _output_flags(o) -> None:
     o.add_argument("--outdir", default=None,
                    help="results folder; default outputs/<model>-<hw>-<timestamp>")
     o.add_argument("--overwrite", action="store_true",
@@ -149,7 +168,6 @@ def build_search_parser() -> argparse.ArgumentParser:
                    help="skip the plots (results, history and mappings are still written)")
     o.add_argument("--log_level", type=int, choices=(0, 1, 2), default=1,
                    help="0 quiet, 1 one line per layer, 2 one line per generation")
-    return p
 
 
 def explicit_flags(argv) -> dict:

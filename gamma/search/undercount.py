@@ -106,27 +106,10 @@ def priced_estimate(pop: Population, space: SearchSpace) -> np.ndarray:
     is_par &= act[:, :, None]
     halo = np.zeros(NUM_DIMS)
     halo[Y], halo[X] = space.sizes[R] - 1, space.sizes[S] - 1
+    geometry = (tile, units, edge_units, is_par, leaves_edge, halo)
 
     def priced(level, size, full, at_edge, innermost):
-        """Cycles of a call of ``level`` over ``size``, given the cycles of a
-        full and of an edge step of the level below."""
-        t, u = tile[:, level], units[:, level]
-        steady = np.floor((size - t) / t)
-        temporal = (np.where(size < t, at_edge, full)
-                    + np.where((t < size) & (steady > 0), steady, 0) * full
-                    + np.where((size >= t) & ((steady + 1) * t < size), at_edge, 0))
-        cover = t * u
-        folds = np.trunc((np.trunc((size - t) / t) + 1) / u) - 1
-        has_steady = (cover < size) & (folds > 0)
-        edge_fold = (size > cover) & ((folds + 2) * cover > size) & ((folds + 1) * cover != size)
-        remaining = size - (folds + 1) * cover
-        partial = np.where(remaining < t, 1, np.floor(remaining / t)) * t < remaining
-        tail = np.where(innermost & leaves_edge[:, level], at_edge + halo, at_edge)
-        edge_step = np.where(edge_units[:, level] == 1, tail,
-                             np.maximum(full, np.where(partial, tail, 0)))
-        spatial = (np.where(size < cover, edge_step, full) + np.where(has_steady, folds, 0) * full
-                   + np.where(edge_fold, edge_step, 0))
-        return np.where(is_par[:, level], spatial, temporal)
+        return _priced_call(geometry, level, size, full, at_edge, innermost)
 
     last = pop.levels - 1
 
@@ -147,6 +130,33 @@ def priced_estimate(pop: Population, space: SearchSpace) -> np.ndarray:
 
     # Each call of the innermost level starts with one cycle of fill.
     return (walk(False) + walk(True)) / space.layer.stride ** 2
+
+
+def _priced_call(geometry, level, size, full, at_edge, innermost) -> np.ndarray:
+    """(P, 6) cycles of a call of ``level`` over ``size`` as MAESTRO prices it, given the
+    cycles of a full (``full``) and of an edge (``at_edge``) step of the level below.
+
+    ``geometry`` is :func:`priced_estimate`'s per-level tiles, units, edge units,
+    spatial flags, edge flags and the input halo.
+    """
+    tile, units, edge_units, is_par, leaves_edge, halo = geometry
+    t, u = tile[:, level], units[:, level]
+    steady = np.floor((size - t) / t)
+    temporal = (np.where(size < t, at_edge, full)
+                + np.where((t < size) & (steady > 0), steady, 0) * full
+                + np.where((size >= t) & ((steady + 1) * t < size), at_edge, 0))
+    cover = t * u
+    folds = np.trunc((np.trunc((size - t) / t) + 1) / u) - 1
+    has_steady = (cover < size) & (folds > 0)
+    edge_fold = (size > cover) & ((folds + 2) * cover > size) & ((folds + 1) * cover != size)
+    remaining = size - (folds + 1) * cover
+    partial = np.where(remaining < t, 1, np.floor(remaining / t)) * t < remaining
+    tail = np.where(innermost & leaves_edge[:, level], at_edge + halo, at_edge)
+    edge_step = np.where(edge_units[:, level] == 1, tail,
+                         np.maximum(full, np.where(partial, tail, 0)))
+    spatial = (np.where(size < cover, edge_step, full) + np.where(has_steady, folds, 0) * full
+               + np.where(edge_fold, edge_step, 0))
+    return np.where(is_par[:, level], spatial, temporal)
 
 
 def priced_rank(pop: Population, space: SearchSpace) -> np.ndarray:

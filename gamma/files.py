@@ -9,12 +9,15 @@ from pathlib import Path
 import numpy as np
 
 
-def write_atomic(path, data: str | bytes) -> None:
+def write_atomic(path, data: str | bytes, durable: bool = True) -> None:
     """Write ``data`` to a temporary file in the same folder, then rename it over ``path``.
 
     A reader (or a run killed part-way) sees either the old file or the new
-    one, never half of one.  The file is flushed to disk before the rename and
-    gets the usual mode for new files (mkstemp's are private).  Text is UTF-8.
+    one, never half of one.  ``durable``: the file is flushed to disk before
+    the rename, so it also survives a crash of the machine (a few ms; files
+    rewritten every few generations, such as checkpoints, skip it: after a
+    machine crash the previous one is used).  The file gets the usual mode for
+    new files (mkstemp's are private).  Text is UTF-8.
     """
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -22,7 +25,8 @@ def write_atomic(path, data: str | bytes) -> None:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data.encode("utf-8") if isinstance(data, str) else data)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:

@@ -114,7 +114,8 @@ class Checkpoints:
         return Path(self.folder) / f"layer_{key}.result.pkl"
 
     def save_state(self, key: int, state: dict) -> None:
-        _dump(self.state_path(key), state)
+        # rewritten every few generations: not flushed to disk (see write_atomic)
+        _dump(self.state_path(key), state, durable=False)
 
     def save_result(self, key: int, result: LayerResult) -> None:
         """Save a finished layer, then drop its running state."""
@@ -146,9 +147,9 @@ class Checkpoints:
                       for p in folder.glob("layer_*.result.pkl"))
 
 
-def _dump(path: Path, obj) -> None:
+def _dump(path: Path, obj, durable: bool = True) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
+    write_atomic(path, pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL), durable=durable)
 
 
 def _load(path: Path):
@@ -248,10 +249,7 @@ def _execute(calls: list[tuple], workers):
         if workers == 1 or len(calls) == 1:
             yield from map(_star_run, calls)
         else:
-            import joblib
-            yield from joblib.Parallel(n_jobs=min(int(workers), len(calls)),
-                                       return_as="generator_unordered")(
-                joblib.delayed(_run_indexed)(*call) for call in calls)
+            yield from _process_pool(calls, min(int(workers), len(calls)))
     else:
         raise GammaInputError(f"workers must be a positive number of processes, a Dask client "
                               f"or a map-like callable, got {workers!r}")
@@ -259,6 +257,48 @@ def _execute(calls: list[tuple], workers):
 
 def _star_run(call):
     return _run_indexed(*call)
+
+
+def _process_pool(calls: list[tuple], processes: int):
+    """``_run_indexed`` over worker processes, results as they finish.
+
+    Where the platform can fork, the workers are forked from this process
+    after the cost model's kernels are loaded, so they start in milliseconds
+    instead of importing everything again (about a second each).  Workers
+    ignore Ctrl-C: this process handles it and stops them.
+    """
+    import multiprocessing
+
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    if context.get_start_method() == "fork":
+        _load_kernels(calls[0])
+    pool = context.Pool(processes, initializer=_worker_signals)
+    try:
+        yield from pool.imap_unordered(_star_run, calls)
+        pool.close()
+    finally:
+        pool.terminate()
+        pool.join()
+
+
+def _load_kernels(call: tuple) -> None:
+    """Load (or compile) the cost model's kernels in this process: a two-sample
+    search of the first job's layer, whose result is dropped."""
+    from dataclasses import replace
+
+    from gamma.search.ga import search_layer
+
+    _, job, hw, cfg, _, evaluate, *_ = call
+    tiny = replace(cfg, num_pop=2, epochs=1, method="gamma")
+    search_layer(job.layer, hw, tiny, np.random.default_rng(0), evaluate=evaluate)
+
+
+def _worker_signals() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def run_model(selected: list[tuple[int, Layer]], hw: Hardware, cfg: GAConfig, seed: int, *,

@@ -37,6 +37,11 @@ __all__ = ["GAConfig", "LayerResult", "LayerSearch", "NoFeasibleMapping", "OBJEC
 # The generation loop
 # ---------------------------------------------------------------------------
 
+#: Added to the screening key of a draw that repeats a scored mapping: above any
+#: estimate, below a draw that overflows L1 (infinite).
+REPEAT_PENALTY = 1e200
+
+
 class LayerSearch:
     """One layer's search as a resumable object: :meth:`step` runs a generation.
 
@@ -220,10 +225,12 @@ class LayerSearch:
         # Every slot is bred _draws() times, kind for kind; the child scored is
         # the first draw whose innermost tile fits L1 (its need is known without
         # the model) or, when screening, the fitting draw of least estimated
-        # latency.  The other draws are never scored.
+        # latency; a draw that repeats a scored mapping only if no other fits.
+        # The other draws are never scored.
         n, k = cfg.num_pop, self._draws()
         drawn = self._breed(restart, np.tile(np.arange(n), k))
-        key = np.where(self._l1_fits(drawn), 0.0, np.inf) + self._screen_key(drawn)
+        key = (np.where(self._l1_fits(drawn), 0.0, np.inf) + self._screen_key(drawn)
+               + np.where(self._was_scored(drawn), REPEAT_PENALTY, 0.0))
         children = drawn.take(np.argmin(key.reshape(k, n), axis=0) * n + np.arange(n))
         children = _fresh(children, space, rng, self._seen, self.params)
         child_table = self._score(children)
@@ -264,6 +271,11 @@ class LayerSearch:
             parts.append(neighbour(self.pop.take(rank), space, rng, self.strategy))
             where.append(np.flatnonzero(local))
         return Population.concatenate(parts).take(np.argsort(np.concatenate(where)))
+
+    def _was_scored(self, pop: Population) -> np.ndarray:
+        """(P,) bool: the mapping was scored before."""
+        seen = self._seen
+        return np.fromiter((row.tobytes() in seen for row in pop.packed()), dtype=bool, count=len(pop))
 
     def _l1_fits(self, pop: Population) -> np.ndarray:
         """(P,) bool: the L1 need (:func:`~gamma.search.estimates.l1_need`) fits the
@@ -309,10 +321,10 @@ class LayerSearch:
 
     @property
     def seen(self) -> np.ndarray:
-        """Packed rows (:meth:`Population.packed`) of every mapping scored, sorted and unique."""
+        """Packed rows (:meth:`Population.packed`) of every mapping scored, unique (in no order)."""
         if not self._seen:
             return np.empty((0, self._seen_width), dtype=np.int64)
-        rows = np.frombuffer(b"".join(sorted(self._seen)), dtype=np.int64)
+        rows = np.frombuffer(b"".join(self._seen), dtype=np.int64)
         return rows.reshape(len(self._seen), -1).copy()
 
     @seen.setter
@@ -333,21 +345,40 @@ def search_layer(layer: Layer, hw: Hardware, cfg: GAConfig, rng: np.random.Gener
 
 
 def _fresh(children: Population, space, rng, seen: set, params) -> Population:
-    """Mutate again the children that repeat a scored (or sibling) mapping.
+    """Replace the children that repeat a scored (or sibling) mapping by new mappings.
 
     ``seen`` holds the packed rows (:meth:`Population.packed`, as bytes) of
-    every mapping scored so far; the children's rows are added to it.
+    every mapping scored so far; the children's rows are added to it.  Each
+    repeating child gets ``params.fresh_tries`` re-mutated variants at once
+    (one batch of operator calls); its first variant not yet seen replaces
+    it.  A child none of whose variants is new stays as it is.
     """
-    for _ in range(params.fresh_tries):
-        dup = _duplicates_in(children.packed(), seen)
-        if not dup.any():
-            break
-        again = mutate_tile(children.take(dup), space, rng, rate=1.0, loci=2)
+    packed = children.packed()
+    keys = [row.tobytes() for row in packed]
+    dup = _duplicates_in(packed, seen)
+    rows = np.flatnonzero(dup)
+    if len(rows):
+        tries = params.fresh_tries
+        again = mutate_tile(children.take(np.tile(rows, tries)), space, rng, rate=1.0, loci=2)
         again = mutate_par(again, space, rng, rate=params.fresh_par, refit_rate=params.par_refit)
         if space.codesign:
             again = mutate_pe(again, space, rng, params, rate=params.fresh_pe)
-        children.put(dup, repair(again, space, rng))
-    seen.update(row.tobytes() for row in children.packed())
+        again = repair(again, space, rng)
+        variant_keys = [row.tobytes() for row in again.packed()]
+        taken = {key for key, d in zip(keys, dup, strict=True) if not d}
+        src, dst = [], []
+        for n, row in enumerate(rows):
+            for t in range(tries):
+                key = variant_keys[t * len(rows) + n]
+                if key not in seen and key not in taken:
+                    taken.add(key)
+                    src.append(t * len(rows) + n)
+                    dst.append(row)
+                    keys[row] = key
+                    break
+        if src:
+            children.put(np.array(dst), again.take(np.array(src)))
+    seen.update(keys)
     return children
 
 

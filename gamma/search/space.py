@@ -203,7 +203,7 @@ def new_tile(old, bound, space: SearchSpace, rng, units=None) -> np.ndarray:
     spread = np.ceil(bound / (k * (1 if units is None else np.maximum(units, 1)))).astype(np.int64)
     kind = rng.integers(0, 4, n)
     value = np.select([kind == 0, kind == 1, kind == 2], [uniform, divisor, local], spread)
-    return np.clip(value, 1, bound)
+    return np.maximum(np.minimum(value, bound), 1)
 
 
 def cluster_product(pop: Population) -> np.ndarray:
@@ -299,6 +299,9 @@ def _raise_parents(pop: Population, space: SearchSpace) -> bool:
 
 
 def _clamp_tiles(pop: Population, space: SearchSpace) -> None:
-    np.clip(pop.tile[:, 0], 1, space.max_tile, out=pop.tile[:, 0])
+    # np.minimum/np.maximum: np.clip's wrapper costs more than the work on arrays this small
+    tile = pop.tile
+    np.maximum(np.minimum(tile[:, 0], space.max_tile, out=tile[:, 0]), 1, out=tile[:, 0])
     for level in range(1, pop.max_levels):
-        np.clip(pop.tile[:, level], 1, pop.tile[:, level - 1], out=pop.tile[:, level])
+        np.maximum(np.minimum(tile[:, level], tile[:, level - 1], out=tile[:, level]), 1,
+                   out=tile[:, level])

@@ -12,7 +12,12 @@ from gamma.objectives import OBJECTIVES
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, but usage errors are one line and exit status 2."""
+    """argparse, but usage errors are one line and exit status 2, and flags are never
+    abbreviated (``--epoch`` is not ``--epochs``: a typo must not pass as another flag)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message):
         raise GammaInputError(message)
@@ -38,6 +43,13 @@ def _positive_int(flag):
 def _size_or_unset(flag):
     """Sizes and bandwidths: positive, or -1/0 meaning "take it from the config"."""
     return _whole_number(flag, -1, "positive (or -1 to keep the hardware config's value)")
+
+
+class _BothLevels(argparse.Action):
+    """``--slevel N``: the fewest and the most levels of spatial parallelism both N."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        namespace.slevel_min = namespace.slevel_max = values
 
 
 def build_search_parser() -> argparse.ArgumentParser:
@@ -105,6 +117,9 @@ def _search_flags(s) -> None:
     s.add_argument("--seed", type=int, default=None,
                    help="random seed (a run with the same seed and flags gives the same results); "
                         "drawn and recorded in run.yaml if omitted")
+    s.add_argument("--slevel", type=_positive_int("--slevel"), action=_BothLevels,
+                   default=argparse.SUPPRESS,
+                   help="GAMMA's other scripts' spelling: sets --slevel_min and --slevel_max to N")
     s.add_argument("--slevel_min", type=_positive_int("--slevel_min"), default=2,
                    help="fewest levels of spatial parallelism (cluster levels) per mapping")
     s.add_argument("--slevel_max", type=_positive_int("--slevel_max"), default=2,

@@ -50,7 +50,7 @@ def resume_settings(resume: str, given: dict) -> tuple[argparse.Namespace, dict]
     merged = {}
     for action in build_search_parser()._actions:
         dest = action.dest
-        if dest == "help":
+        if dest == "help" or action.default is argparse.SUPPRESS:    # --help, --slevel
             continue
         merged[dest] = saved.get(dest, action.default)
         if dest not in given or dest in EXECUTION_SETTINGS:

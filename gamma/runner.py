@@ -48,7 +48,10 @@ def select_layers(layers: list[Layer], *, singlelayer: int = 0, num_layer: int =
             raise GammaInputError(f"--singlelayer {singlelayer}: the model has only {len(layers)} "
                                   f"layers (1 to {len(layers)})")
         return [(singlelayer, layers[singlelayer - 1])]
-    count = min(num_layer, len(layers)) if num_layer else len(layers)
+    if num_layer > len(layers):
+        raise GammaInputError(f"--num_layer {num_layer}: the model has only {len(layers)} layers "
+                              f"(give 1 to {len(layers)}, or 0 for all)")
+    count = num_layer or len(layers)
     return [(i + 1, layers[i]) for i in range(count)]
 
 

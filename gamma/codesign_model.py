@@ -482,20 +482,22 @@ def _layer_result(layer: Layer, best: Population, table: dict, cfg: GAConfig,
                    lower_bound=bound, proven_optimal=False)
 
 
-def write_pareto(result: ModelCodesignResult, outdir, png_dir=None) -> tuple:
-    """``codesign_pareto.csv`` (in ``outdir``) and ``codesign_pareto.png`` (in ``png_dir``,
-    default ``outdir``): model objective vs. area over every hardware point explored, the
-    front highlighted, the budget and the chosen design marked.  Returns the two paths."""
+def write_pareto(result: ModelCodesignResult, outdir, plot_dir=None, formats=("png",)) -> list:
+    """``codesign_pareto.csv`` (in ``outdir``) and the figure ``codesign_pareto.<format>`` (in
+    ``plot_dir``, default ``outdir``; none when ``formats`` is empty): model objective vs.
+    area over every hardware point explored, the front highlighted, the budget and the
+    chosen design marked.  Returns the paths written."""
     from pathlib import Path
+
+    from gamma import plots as figures
+
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
-    png_dir = Path(png_dir) if png_dir is not None else outdir
-    png_dir.mkdir(parents=True, exist_ok=True)
     csv = outdir / "codesign_pareto.csv"
     result.points.to_csv(csv, index=False)
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    if not formats:
+        return [csv]
+    plt = figures.pyplot()
     col = _OBJ_COLUMN[result.objective]
     pts = result.points
     fig, ax = plt.subplots(figsize=(7, 4.5))
@@ -512,10 +514,9 @@ def write_pareto(result: ModelCodesignResult, outdir, png_dir=None) -> tuple:
     ax.set_ylabel({"latency": "model latency (cycles)", "energy": "model energy (nJ)",
                    "EDP": "model EDP (nJ·cycles)"}[result.objective])
     ax.set_yscale("log")
+    figures.plain_log_ticks(ax.yaxis)
     ax.set_title("Whole-model co-design: hardware points explored")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    png = png_dir / "codesign_pareto.png"
-    fig.savefig(png, dpi=100)
-    plt.close(fig)
-    return csv, png
+    return [csv, *figures.save(fig, Path(plot_dir) if plot_dir is not None else outdir,
+                               "codesign_pareto", formats)]

@@ -36,6 +36,18 @@ def _whole_number(flag, minimum: int, expected: str):
     return parse
 
 
+def _plot_formats(text: str) -> str:
+    """``--plot_format``: comma-separated formats among png, svg, pdf (kept as text for run.yaml)."""
+    from gamma.plots import PLOT_FORMATS
+
+    formats = [f.strip().lower() for f in text.split(",") if f.strip()]
+    bad = [f for f in formats if f not in PLOT_FORMATS]
+    if bad or not formats:
+        raise argparse.ArgumentTypeError(f"--plot_format takes {', '.join(PLOT_FORMATS)} "
+                                         f"(comma-separated), got {text!r}")
+    return ",".join(dict.fromkeys(formats))
+
+
 def _positive_int(flag):
     return _whole_number(flag, 1, "at least 1")
 
@@ -179,6 +191,8 @@ def _output_flags(o) -> None:
                    help="results folder; default outputs/<model>-<hw>-<timestamp>")
     o.add_argument("--overwrite", action="store_true",
                    help="write into --outdir even if it is not empty")
+    o.add_argument("--plot_format", type=_plot_formats, default="png", metavar="FORMATS",
+                   help="format(s) of the figures, comma-separated: png, svg, pdf (e.g. png,pdf)")
     o.add_argument("--no_plots", action="store_true",
                    help="skip the plots (results, history and mappings are still written)")
     o.add_argument("--log_level", type=int, choices=(0, 1, 2), default=1,

@@ -11,7 +11,8 @@ In the output folder:
                   done, interrupted or failed)
 ``checkpoints/``  finished layers' results and running layers' search states, for ``--resume``
                   (deleted when the run completes)
-``plots/``        convergence.png, layers.png, pareto_layer_<N>.png (with ``--pareto``)
+``plots/``        convergence, layers, pareto_layer_<N> (with ``--pareto``), in each
+                  format of ``--plot_format`` (png, svg, pdf)
 """
 from __future__ import annotations
 
@@ -120,6 +121,11 @@ def gap_text(result: LayerResult) -> str:
     return "proven optimal" if cols["proven_optimal"] else text
 
 
+def plot_formats(text: str | None) -> tuple[str, ...]:
+    """The formats of ``--plot_format`` ("png", "svg,pdf", ...)."""
+    return tuple(dict.fromkeys(f.strip().lower() for f in (text or "png").split(",") if f.strip()))
+
+
 class RunReport:
     """Writes a run's files as layers finish, then the totals and plots."""
 
@@ -128,6 +134,7 @@ class RunReport:
         """``previous``: the run.yaml of the interrupted run this one resumes."""
         self.outdir, self.hw, self.settings = Path(outdir), hw, settings
         self.pareto, self.fitness = pareto, fitness
+        self.plot_formats = plot_formats(settings.get("plot_format"))
         self.rows: list[dict] = []
         self.history: list[pd.DataFrame] = []
         self.fronts: list[pd.DataFrame] = []
@@ -236,35 +243,16 @@ class RunReport:
 
     # ------------------------------------------------------------------ plots
     def plot(self) -> None:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-        plots = self.outdir / "plots"
-        plots.mkdir(exist_ok=True)
-        f1, f2 = self.fitness
-        unit1 = OBJECTIVE_UNITS[f1]
+        from gamma import plots as figures
 
+        folder, formats = self.outdir / "plots", self.plot_formats
+        f1, _ = self.fitness
         self.results.sort(key=lambda item: item[0][0])
-        fig, ax = plt.subplots(figsize=(7, 4.5))
-        any_feasible = False
-        for indices, result in self.results:
-            h = result.history
-            values = h[f"best_{f1}"].to_numpy(dtype=float)
-            finite = np.isfinite(values).any()
-            any_feasible |= bool(finite)
-            ax.plot(h["samples"], values / np.nanmin(values) if finite else values,
-                    marker=".", label=f"layer {indices[0]}")
-        ax.set_xlabel("samples scored")
-        ax.set_ylabel(f"best {f1} / final best")
-        ax.set_title(f"Convergence of {f1} ({unit1}) per layer")
-        if any_feasible:
-            ax.set_yscale("log")
-        if len(self.results) <= 12:
-            ax.legend(fontsize=7)
-        fig.tight_layout()
-        fig.savefig(plots / "convergence.png", dpi=100)
-        plt.close(fig)
+        histories = [(indices[0], result.history) for indices, result in self.results]
+        figures.save(figures.convergence(histories, f1, OBJECTIVE_UNITS[f1]), folder, "convergence",
+                     formats)
 
+        plt = figures.pyplot()
         rows = pd.DataFrame(self.rows, columns=RESULT_COLUMNS).sort_values("layer")
         fig, axes = plt.subplots(2, 1, figsize=(max(6, 0.3 * len(rows) + 2), 6), sharex=True)
         axes[0].bar(rows["layer"].astype(str), rows["latency_cycles"], color="tab:blue")
@@ -276,14 +264,16 @@ class RunReport:
         for ax in axes:
             ax.tick_params(axis="x", labelsize=7, rotation=90)
         fig.tight_layout()
-        fig.savefig(plots / "layers.png", dpi=100)
-        plt.close(fig)
+        figures.save(fig, folder, "layers", formats)
 
         if self.pareto:
             for indices, result in self.results:
-                self._plot_front(plt, plots, indices[0], result)
+                figures.save(self._front_figure(plt, indices[0], result), folder,
+                             f"pareto_layer_{indices[0]}", formats)
 
-    def _plot_front(self, plt, plots: Path, index: int, result: LayerResult) -> None:
+    def _front_figure(self, plt, index: int, result: LayerResult):
+        from gamma.plots import plain_log_ticks
+
         f1, f2 = self.fitness
         scored = result.scored
         c1, c2 = scored.columns[1], scored.columns[2]
@@ -297,6 +287,8 @@ class RunReport:
         if ok.any() or len(result.front):
             ax.set_xscale("log")
             ax.set_yscale("log")
+            plain_log_ticks(ax.xaxis)
+            plain_log_ticks(ax.yaxis)
         else:  # nothing feasible to draw (a log axis would have no positive data)
             ax.text(0.5, 0.5, "no feasible candidate", ha="center", va="center",
                     transform=ax.transAxes)
@@ -305,8 +297,7 @@ class RunReport:
         ax.set_title(f"Layer {index}: {result.layer.describe()}")
         ax.legend(fontsize=8)
         fig.tight_layout()
-        fig.savefig(plots / f"pareto_layer_{index}.png", dpi=100)
-        plt.close(fig)
+        return fig
 
 
 def _now() -> str:

@@ -2,7 +2,7 @@
 
 :func:`write_report_html` reads only the files in a run's output folder
 (``run.yaml``, ``summary.csv``, ``results.csv``, ``mappings/layer_<N>.m``,
-``pareto.csv``, ``plots/*.png``; see :mod:`gamma.report`), so it works on a
+``pareto.csv``, ``plots/*.png`` or ``*.svg``; see :mod:`gamma.report`), so it works on a
 finished run, an interrupted one, a resumed one or one written by an older
 version: whatever is missing is left out of the page, with a note.
 
@@ -452,8 +452,11 @@ def _plot_key(path: Path):
 
 
 def _plots_section(outdir: Path) -> str:
-    plots = sorted((outdir / "plots").glob("*.png"), key=_plot_key) \
-        if (outdir / "plots").is_dir() else []
+    folder = outdir / "plots"
+    # one image per figure: the PNG, or the SVG of a run that wrote no PNG (--plot_format)
+    found = {p.stem: p for p in sorted(folder.glob("*.svg"))} if folder.is_dir() else {}
+    found.update({p.stem: p for p in folder.glob("*.png")} if folder.is_dir() else {})
+    plots = sorted(found.values(), key=_plot_key)
     if not plots:
         return ('<section id="plots"><h2>Plots</h2><p class="note">No plots in plots/ '
                 '(the run may have used --no_plots or not finished).</p></section>')
@@ -466,7 +469,8 @@ def _plots_section(outdir: Path) -> str:
         match = re.fullmatch(r"pareto_layer_(\d+)", path.stem)
         caption = (_PLOT_TITLES.get(path.stem)
                    or (f"Pareto front of layer {match.group(1)}" if match else path.stem))
-        uri = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+        mime = "image/svg+xml" if path.suffix == ".svg" else "image/png"
+        uri = f"data:{mime};base64," + base64.b64encode(data).decode("ascii")
         out.append(f'<figure><img src="{uri}" alt="{_e(caption)}">'
                    f"<figcaption>{_e(caption)} ({_e(path.name)})</figcaption></figure>")
     out.append("</section>")

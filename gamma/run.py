@@ -286,7 +286,8 @@ def _codesign_model(args, hw, cfg, selected, seed, outdir, settings, console) ->
                            fitness=(cfg.fitness1, cfg.fitness2))
     for group, res in zip(result.groups, result.results, strict=True):
         rep.add(group.indices, res)
-    codesign.write_pareto(result, outdir, png_dir=outdir / "plots")
+    codesign.write_pareto(result, outdir, outdir / "plots",
+                          formats=() if args.no_plots else report.plot_formats(args.plot_format))
     totals = rep.finish(plots=not args.no_plots)
     t = result.totals
     console.info(f"chosen hardware: {t['num_pes']} PEs, L1 {t['l1_size']} elements/PE, L2 "

@@ -66,18 +66,19 @@ def convergence(histories: list[tuple[int, object]], objective: str, unit: str):
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     styles = ("-", "--", ":", "-.")
-    any_finite = False
+    highest = 1.0
     for (index, h), colour, k in zip(histories, distinct_colours(len(histories)), range(len(histories)),
                                      strict=False):
         values = h[f"best_{objective}"].to_numpy(dtype=float)
-        finite = bool(np.isfinite(values).any())
-        any_finite |= finite
-        ax.plot(h["samples"], values / np.nanmin(values) if finite else values, marker=".",
-                color=colour, linestyle=styles[k % len(styles)], label=f"layer {index}")
+        if np.isfinite(values).any():
+            values = values / np.nanmin(values)
+            highest = max(highest, float(np.nanmax(values)))
+        ax.plot(h["samples"], values, marker=".", color=colour, linestyle=styles[k % len(styles)],
+                label=f"layer {index}")
     ax.set_xlabel("samples scored")
     ax.set_ylabel(f"best {objective} / final best")
     ax.set_title(f"Convergence of {objective} ({unit}) per layer")
-    if any_finite:
+    if highest > 2:         # a log axis only where the ratios span enough to need one
         ax.set_yscale("log")
         plain_log_ticks(ax.yaxis)
     if histories:

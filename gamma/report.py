@@ -30,9 +30,12 @@ from gamma.mapping import describe, to_maestro_text
 from gamma.objectives import OBJECTIVE_UNITS, OBJECTIVES
 from gamma.search.ga import LayerResult
 
+#: results.csv's energy parts (nJ), summing to ``energy_nj`` (see :func:`energy_parts`).
+ENERGY_PARTS = ("energy_mac_nj", "energy_l1_nj", "energy_l2_nj", "energy_noc_nj", "energy_offchip_nj")
+
 RESULT_COLUMNS = [
     "layer", "name", "type", "K", "C", "Y", "X", "R", "S", "stride", "shape", "macs",
-    "latency_cycles", "energy_nj", "power", "area_um2", "edp_nj_cycles",
+    "latency_cycles", "energy_nj", *ENERGY_PARTS, "power", "area_um2", "edp_nj_cycles",
     "l1_req_elements", "l2_req_elements", "num_pes", "l1_size", "l2_size", "area_pe_um2",
     "area_l1_um2", "area_l2_um2", "avg_utilized_pes",
     "lower_bound", "gap", "below_bound", "proven_optimal", "energy_lower_bound_nj",
@@ -79,7 +82,8 @@ def layer_row(index: int, result: LayerResult, hw, first_index: int) -> dict:
         "layer": index, "name": layer.name, "type": layer.type, "K": layer.K, "C": layer.C,
         "Y": layer.Y, "X": layer.X, "R": layer.R, "S": layer.S, "stride": layer.stride,
         "shape": layer.describe(), "macs": layer.macs,
-        "latency_cycles": s["runtime"], "energy_nj": s["energy_nj"], "power": s["power"],
+        "latency_cycles": s["runtime"], "energy_nj": s["energy_nj"], **energy_parts(s),
+        "power": s["power"],
         "area_um2": s["area"], "edp_nj_cycles": s["EDP"],
         "l1_req_elements": s["l1_size_req"], "l2_req_elements": s["l2_size_req"],
         "num_pes": pes, "l1_size": s.get("l1_size", s["l1_size_req"]),
@@ -94,6 +98,23 @@ def layer_row(index: int, result: LayerResult, hw, first_index: int) -> dict:
         "samples": 0 if reused else result.samples,
         "seconds": 0.0 if reused else round(result.seconds, 3),
         "same_search_as_layer": first_index}
+
+
+def energy_parts(scores: dict) -> dict:
+    """A mapping's energy by part, nJ: the MACs, the L1 and the L2 accesses, as MAESTRO's
+    energy model counts them (``energy_nj`` is their sum).  That model gives NoC
+    transfers and off-chip (DRAM) accesses no energy of their own, so those parts are 0:
+    the columns are there so that a reader sees it, not a hidden omission."""
+    from gamma.costmodel.hwcost import L1_ENERGY, L2_ENERGY, MAC_ENERGY_NJ
+    from gamma.costmodel.layertable import TENSORS
+
+    def accesses(level):
+        return sum(scores[f"{t}_{level}_{op}"] for t in TENSORS for op in ("read", "write"))
+
+    return {"energy_mac_nj": scores["macs"] * MAC_ENERGY_NJ,
+            "energy_l1_nj": L1_ENERGY * accesses("l1") * MAC_ENERGY_NJ,
+            "energy_l2_nj": L2_ENERGY * accesses("l2") * MAC_ENERGY_NJ,
+            "energy_noc_nj": 0.0, "energy_offchip_nj": 0.0}
 
 
 def bound_columns(result: LayerResult) -> dict:
@@ -265,6 +286,22 @@ class RunReport:
             ax.tick_params(axis="x", labelsize=7, rotation=90)
         fig.tight_layout()
         figures.save(fig, folder, "layers", formats)
+
+        fig, ax = plt.subplots(figsize=(max(6, 0.3 * len(rows) + 2), 4))
+        bottom = np.zeros(len(rows))
+        for part, colour in zip(ENERGY_PARTS, figures.distinct_colours(len(ENERGY_PARTS)), strict=True):
+            values = rows[part].to_numpy(dtype=float)
+            if values.any():
+                ax.bar(rows["layer"].astype(str), values, bottom=bottom, color=colour,
+                       label=part.removeprefix("energy_").removesuffix("_nj").replace("offchip", "off-chip"))
+                bottom += values
+        ax.set_xlabel("layer")
+        ax.set_ylabel("energy (nJ)")
+        ax.set_title("Energy per layer by part (MACs, L1, L2, NoC, off-chip)")
+        ax.tick_params(axis="x", labelsize=7, rotation=90)
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        figures.save(fig, folder, "energy", formats)
 
         if self.pareto:
             for indices, result in self.results:

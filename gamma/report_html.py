@@ -310,6 +310,9 @@ def _layers_section(rows: list[dict] | None, hw: dict) -> str:
         ("gap", "gap", "latency / proven bound: 1 is optimal; below 1 (red) the runtime is "
          "untrusted (--allow_undercount / --allow_inexact)", "gap"),
         ("energy_nj", "energy (nJ)", "", "num"),
+        ("energy_mac_nj", "MACs (nJ)", "energy of the MACs", "num"),
+        ("energy_l1_nj", "L1 (nJ)", "energy of the L1 accesses", "num"),
+        ("energy_l2_nj", "L2 (nJ)", "energy of the L2 accesses", "num"),
         ("area_um2", "area (µm²)", "", "num"),
         ("l1_req_elements", "L1 need", "elements per PE", "num"),
         ("l2_req_elements", "L2 need", "elements", "num"),
@@ -438,16 +441,17 @@ def _pareto_section(rows: list[dict] | None) -> str:
 
 
 _PLOT_TITLES = {"convergence": "Convergence of the best score per layer",
-                "layers": "Per-layer latency and energy"}
+                "layers": "Per-layer latency and energy",
+                "energy": "Energy per layer by part (MACs, L1, L2, NoC, off-chip)"}
 
 
 def _plot_key(path: Path):
     stem = path.stem
-    if stem in ("convergence", "layers"):
-        return (0 if stem == "convergence" else 1, 0, stem)
+    if stem in ("convergence", "layers", "energy"):
+        return (("convergence", "layers", "energy").index(stem), 0, stem)
     match = re.fullmatch(r"pareto_layer_(\d+)", stem)
     if match:
-        return (2, int(match.group(1)), stem)
+        return (3, int(match.group(1)), stem)
     return (3, 0, stem)
 
 

@@ -20,7 +20,7 @@ def test_colours_never_repeat_within_a_figure(n):
 
 
 def test_log_axis_ticks_are_plain_numbers():
-    history = pd.DataFrame({"samples": [10, 20, 30], "best_latency": [150.0, 120.0, 100.0]})
+    history = pd.DataFrame({"samples": [10, 20, 30], "best_latency": [450.0, 120.0, 100.0]})
     fig = convergence([(1, history)], "latency", "cycles")
     fig.canvas.draw()
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels(minor=True)
@@ -34,7 +34,8 @@ def test_plot_formats_are_written_and_the_report_embeds_svg(tmp_path):
     assert main(["--model", "vgg16", "--num_layer", "2", "--plot_format", "svg,pdf",
                  "--outdir", str(out)] + FAST) == 0
     names = sorted(p.name for p in (out / "plots").iterdir())
-    assert names == ["convergence.pdf", "convergence.svg", "layers.pdf", "layers.svg"]
+    assert names == ["convergence.pdf", "convergence.svg", "energy.pdf", "energy.svg", "layers.pdf",
+                     "layers.svg"]
     assert "data:image/svg+xml;base64," in (out / "report.html").read_text()
 
 
@@ -49,3 +50,16 @@ def test_no_plots_is_respected_by_the_whole_model_codesign(tmp_path):
                  "--codesign", "model", "--no_plots", "--outdir", str(out)] + FAST) == 0
     assert (out / "codesign_pareto.csv").is_file()
     assert not (out / "plots").exists()
+
+
+def test_energy_parts_sum_to_the_energy_and_are_drawn(tmp_path):
+    out = tmp_path / "o"
+    assert main(["--model", "mobilenet_v2", "--num_layer", "3", "--outdir", str(out)] + FAST) == 0
+    rows = pd.read_csv(out / "results.csv")
+    parts = rows[["energy_mac_nj", "energy_l1_nj", "energy_l2_nj", "energy_noc_nj",
+                  "energy_offchip_nj"]]
+    assert (parts.sum(axis=1) - rows["energy_nj"]).abs().max() < 1e-6 * rows["energy_nj"].max()
+    assert (rows["energy_mac_nj"] > 0).all() and (rows["energy_l2_nj"] > 0).all()
+    assert (out / "plots" / "energy.png").stat().st_size > 5000
+    page = (out / "report.html").read_text()
+    assert "L1 (nJ)" in page and "Energy per layer by part" in page

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gamma.errors import GammaInputError
+from gamma.errors import GammaInputError, check_keys
 from gamma.mapping import DIM_INDEX, GENOME_DIMS, Population, dim_sizes
 from gamma.workload import Layer
 
@@ -78,10 +78,7 @@ class LevelConstraint:
         """Validate one level of a GAMMA constraint dictionary."""
         if not isinstance(data, dict):
             raise GammaInputError(f"{where}: expected a dict of keys such as 'sp', 'order', 'K'")
-        unknown = set(data) - _LEVEL_FIELDS
-        if unknown:
-            raise GammaInputError(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}; "
-                                  f"allowed: {', '.join(sorted(_LEVEL_FIELDS))}")
+        check_keys(data, _LEVEL_FIELDS, where)
 
         def dims(key, value, *, many):
             values = list(np.atleast_1d(value)) if many else [value]

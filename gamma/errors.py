@@ -8,3 +8,11 @@ class GammaInputError(ValueError):
     ``--flag``), what was found and what was expected.  The command line turns
     it into that line on stderr and exit status 2.
     """
+
+
+def check_keys(data: dict, allowed, where: str) -> None:
+    """Refuse keys of ``data`` outside ``allowed``, naming them and the allowed ones."""
+    unknown = set(data) - set(allowed)
+    if unknown:
+        raise GammaInputError(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}; "
+                              f"allowed: {', '.join(sorted(map(str, allowed)))}")

@@ -26,7 +26,7 @@ first; ``L`` (the array's level axis) is ``--slevel_max`` and the levels
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -91,25 +91,29 @@ class Population:
     def max_levels(self) -> int:
         return self.par.shape[1]
 
+    def _genes(self) -> tuple:
+        return self.par, self.par2, self.cluster, self.order, self.tile, self.levels, self.pes
+
     def take(self, index) -> Population:
         """The individuals at ``index`` (int array, slice or mask), as copies."""
         if isinstance(index, (int, np.integer)):
             index = [index]
-        return Population(*(np.array(getattr(self, f.name)[index]) for f in fields(self)))
+        if isinstance(index, slice):
+            return Population(*(gene[index].copy() for gene in self._genes()))
+        return Population(*(gene[index] for gene in self._genes()))     # fancy indexing copies
 
     def put(self, index, other: Population) -> None:
         """Overwrite the individuals at ``index`` with ``other``'s, in place."""
-        for f in fields(self):
-            getattr(self, f.name)[index] = getattr(other, f.name)
+        for gene, new in zip(self._genes(), other._genes(), strict=True):
+            gene[index] = new
 
     def copy(self) -> Population:
-        return Population(*(getattr(self, f.name).copy() for f in fields(self)))
+        return Population(*(gene.copy() for gene in self._genes()))
 
     @staticmethod
     def concatenate(parts) -> Population:
-        parts = list(parts)
-        return Population(*(np.concatenate([getattr(p, f.name) for p in parts])
-                            for f in fields(Population)))
+        genes = [p._genes() for p in parts]
+        return Population(*(np.concatenate(column) for column in zip(*genes, strict=True)))
 
     def active(self) -> np.ndarray:
         """Mask of shape (P, L): True for the levels each individual uses."""

@@ -82,10 +82,6 @@ class Tracker:
         self.scored = []
         self.samples = 0
         self.logbook = tools.Logbook()
-        self.stats = tools.Statistics()
-        for j, name in enumerate(OBJECTIVES):
-            self.stats.register(f"min_{name}", _column_stat(np.min, j))
-            self.stats.register(f"mean_{name}", _column_stat(np.mean, j))
         self.start = time.perf_counter()
 
     def update(self, pop: Population, table: dict, gen: int) -> None:
@@ -106,8 +102,8 @@ class Tracker:
                                                                       take_rows(table, ok))
             keep = pareto_front(cand[cfg.fitness1], cand[cfg.fitness2])
             self.front, self.front_scores = cand_pop.take(keep), take_rows(cand, keep)
-        rows = np.stack([table[o] for o in OBJECTIVES], axis=1)[feas]
-        record = self.stats.compile(rows)
+        rows = np.stack([table[o] for o in OBJECTIVES], axis=1)[feas].astype(float)
+        record = _column_stats(rows)
         best = self.best_scores
         self.logbook.record(generation=gen, samples=self.samples,
                             feasible_fraction=float(feas.mean()) if len(feas) else 0.0,
@@ -137,8 +133,10 @@ class Tracker:
             method=self.cfg.method)
 
 
-def _column_stat(func, j):
-    def stat(rows):
-        values = np.asarray(rows, dtype=float)
-        return float(func(values[:, j])) if len(values) else math.nan
-    return stat
+def _column_stats(rows: np.ndarray) -> dict:
+    """``min_<objective>`` and ``mean_<objective>`` over the feasible candidates (NaN: none)."""
+    if not len(rows):
+        return {f"{stat}_{name}": math.nan for name in OBJECTIVES for stat in ("min", "mean")}
+    low, mean = rows.min(axis=0), rows.mean(axis=0)
+    return {key: float(value) for j, name in enumerate(OBJECTIVES)
+            for key, value in ((f"min_{name}", low[j]), (f"mean_{name}", mean[j]))}

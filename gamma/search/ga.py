@@ -37,11 +37,6 @@ __all__ = ["GAConfig", "LayerResult", "LayerSearch", "NoFeasibleMapping", "OBJEC
 # The generation loop
 # ---------------------------------------------------------------------------
 
-#: Added to the screening key of a draw that repeats a scored mapping: above any
-#: estimate, below a draw that overflows L1 (infinite).
-REPEAT_PENALTY = 1e200
-
-
 class LayerSearch:
     """One layer's search as a resumable object: :meth:`step` runs a generation.
 
@@ -225,12 +220,10 @@ class LayerSearch:
         # Every slot is bred _draws() times, kind for kind; the child scored is
         # the first draw whose innermost tile fits L1 (its need is known without
         # the model) or, when screening, the fitting draw of least estimated
-        # latency; a draw that repeats a scored mapping only if no other fits.
-        # The other draws are never scored.
+        # latency.  The other draws are never scored.
         n, k = cfg.num_pop, self._draws()
         drawn = self._breed(restart, np.tile(np.arange(n), k))
-        key = (np.where(self._l1_fits(drawn), 0.0, np.inf) + self._screen_key(drawn)
-               + np.where(self._was_scored(drawn), REPEAT_PENALTY, 0.0))
+        key = np.where(self._l1_fits(drawn), 0.0, np.inf) + self._screen_key(drawn)
         children = drawn.take(np.argmin(key.reshape(k, n), axis=0) * n + np.arange(n))
         children = _fresh(children, space, rng, self._seen, self.params)
         child_table = self._score(children)
@@ -271,11 +264,6 @@ class LayerSearch:
             parts.append(neighbour(self.pop.take(rank), space, rng, self.strategy))
             where.append(np.flatnonzero(local))
         return Population.concatenate(parts).take(np.argsort(np.concatenate(where)))
-
-    def _was_scored(self, pop: Population) -> np.ndarray:
-        """(P,) bool: the mapping was scored before."""
-        seen = self._seen
-        return np.fromiter((row.tobytes() in seen for row in pop.packed()), dtype=bool, count=len(pop))
 
     def _l1_fits(self, pop: Population) -> np.ndarray:
         """(P,) bool: the L1 need (:func:`~gamma.search.estimates.l1_need`) fits the

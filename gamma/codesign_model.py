@@ -313,6 +313,7 @@ def codesign_model(layers, hw: Hardware, cfg: GAConfig, mcfg: ModelCodesignConfi
     chosen, searches = sweep.polish(P)
     final, results, totals = sweep.finish(P, chosen, searches)
     points = sweep.points(totals)
+    totals["search_seconds"] = round(time.perf_counter() - start, 3)
     say(f"co-design: chosen {final.num_pes} PEs, L1 {totals['l1_size']}, L2 {totals['l2_size']}, "
         f"area {totals['area_um2']:.0f} µm² (budget {sweep.budget:.0f}), model {sweep.objcol} "
         f"{totals[sweep.objcol]:.6g}")
@@ -338,6 +339,7 @@ class _Sweep:
         self.archives: dict[int, list[Archive]] = {}
         self.best_at: dict[int, dict] = {}          # P -> best point within budget (a row dict)
         self.frames = []
+        self.samples = 0                            # cost-model evaluations, every stage
 
     def seeds_for(self, P: int, g: int) -> Population | None:
         """Warm-start mappings for group ``g`` at ``P`` PEs, from the nearest PE count explored."""
@@ -365,6 +367,7 @@ class _Sweep:
         for g, group in enumerate(self.groups):
             search = _ArchivingSearch(group.layer, hw_p, run, self.rng, seeds=self.seeds_for(P, g))
             search.run()
+            self.samples += search.tracker.samples
             found.append(search.archive.reduced() if search.archive is not None
                          else Archive.empty(search.pop))
         self.archives[P] = found
@@ -417,6 +420,7 @@ class _Sweep:
             seed_idx = [int(point["choice"][g])] + [int(i) for i in fit[np.argsort(cost)[:5]]]
             seeds = a.pop.take(np.array(list(dict.fromkeys(seed_idx))))
             polished = LayerSearch(group.layer, caps, run, self.rng, seeds=seeds).run()
+            self.samples += polished.samples
             chosen.append(polished.best if polished.feasible else seeds.take(0))
             searches.append(polished)
         self.caps = caps
@@ -451,7 +455,7 @@ class _Sweep:
                   "area_l2_um2": float(parts["l2"]), "area_noc_um2": float(parts["noc"]),
                   "latency_cycles": runtime, "energy_nj": energy, "edp_nj_cycles": runtime * energy,
                   "feasible": bool(all(r.feasible for r in results)) and area <= self.budget,
-                  "pe_counts_explored": len(self.archives)}
+                  "pe_counts_explored": len(self.archives), "samples": self.samples}
         return final, results, totals
 
     def points(self, totals: dict) -> pd.DataFrame:

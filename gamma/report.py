@@ -35,9 +35,9 @@ ENERGY_PARTS = ("energy_mac_nj", "energy_l1_nj", "energy_l2_nj", "energy_noc_nj"
 
 RESULT_COLUMNS = [
     "layer", "name", "type", "K", "C", "Y", "X", "R", "S", "stride", "shape", "macs",
-    "latency_cycles", "energy_nj", *ENERGY_PARTS, "power", "area_um2", "edp_nj_cycles",
-    "l1_req_elements", "l2_req_elements", "num_pes", "l1_size", "l2_size", "area_pe_um2",
-    "area_l1_um2", "area_l2_um2", "avg_utilized_pes",
+    "latency_cycles", "energy_nj", *ENERGY_PARTS, "power_mw", "power_maestro", "edp_nj_cycles",
+    "num_pes", "l1_size", "l2_size", "area_um2", "l1_req_elements", "l2_req_elements",
+    "area_need_um2", "area_pe_um2", "area_l1_um2", "area_l2_um2", "avg_utilized_pes",
     "lower_bound", "gap", "below_bound", "proven_optimal", "energy_lower_bound_nj",
     "busiest_pe_macs", "feasible", "exact_analysis", "undercount",
     "mapping", "samples", "seconds",
@@ -71,25 +71,33 @@ def prepare_outdir(path: str | Path, overwrite: bool = False) -> Path:
     return path
 
 
-def layer_row(index: int, result: LayerResult, hw, first_index: int) -> dict:
-    """The results.csv row of the layer at 1-based ``index``."""
+def layer_row(index: int, result: LayerResult, hw, first_index: int, codesign: bool = False) -> dict:
+    """The results.csv row of the layer at 1-based ``index``.
+
+    ``num_pes``, ``l1_size``, ``l2_size`` and ``area_um2`` describe the chip the layer
+    runs on: the hardware's (a fixed chip), or the design found for it (co-design:
+    the layer's own, or the whole model's shared one).  ``l1_req_elements``,
+    ``l2_req_elements`` and ``area_need_um2`` are what the mapping needs (the area
+    with the buffers cut to those needs; ``area_pe/l1/l2_um2`` are its parts).
+    """
     layer, s = result.layer, result.best_scores
     reused = index != first_index
-    # the design the area is computed from: its PE count (co-design: the layer's own) and the
-    # buffers (sized to the mapping's needs, or the whole-model co-design's shared buffers)
     pes = s.get("num_pes", hw.num_pes)
+    l1_chip, l2_chip = _chip_buffers(s, hw, codesign)
+    chip_area = float(hw.area.area_um2(pes, l1_chip, l2_chip, noc_bw=hw.noc_bw,
+                                       simd_lanes=hw.simd_lanes)) if "l1_size" not in s else s["area"]
     return {
         "layer": index, "name": layer.name, "type": layer.type, "K": layer.K, "C": layer.C,
         "Y": layer.Y, "X": layer.X, "R": layer.R, "S": layer.S, "stride": layer.stride,
         "shape": layer.describe(), "macs": layer.macs,
         "latency_cycles": s["runtime"], "energy_nj": s["energy_nj"], **energy_parts(s),
-        "power": s["power"],
-        "area_um2": s["area"], "edp_nj_cycles": s["EDP"],
+        "power_mw": s["power"], "power_maestro": s["power_maestro"], "edp_nj_cycles": s["EDP"],
+        "num_pes": pes, "l1_size": l1_chip, "l2_size": l2_chip, "area_um2": chip_area,
         "l1_req_elements": s["l1_size_req"], "l2_req_elements": s["l2_size_req"],
-        "num_pes": pes, "l1_size": s.get("l1_size", s["l1_size_req"]),
-        "l2_size": s.get("l2_size", s["l2_size_req"]), "area_pe_um2": s.get("area_pe"),
-        "area_l1_um2": s.get("area_l1"), "area_l2_um2": s.get("area_l2"),
-        "avg_utilized_pes": s["avg_utilized_pes"],
+        "area_need_um2": float(hw.area.area_um2(pes, s["l1_size_req"], s["l2_size_req"],
+                                                noc_bw=hw.noc_bw, simd_lanes=hw.simd_lanes)),
+        "area_pe_um2": s.get("area_pe"), "area_l1_um2": s.get("area_l1"),
+        "area_l2_um2": s.get("area_l2"), "avg_utilized_pes": s["avg_utilized_pes"],
         **bound_columns(result),
         "busiest_pe_macs": s["busiest_pe_macs"],
         "feasible": result.feasible, "exact_analysis": bool(s["exact_analysis"]),
@@ -98,6 +106,17 @@ def layer_row(index: int, result: LayerResult, hw, first_index: int) -> dict:
         "samples": 0 if reused else result.samples,
         "seconds": 0.0 if reused else round(result.seconds, 3),
         "same_search_as_layer": first_index}
+
+
+def _chip_buffers(scores: dict, hw, codesign: bool) -> tuple:
+    """L1 (per PE) and L2 sizes of the chip the layer runs on, elements: the whole-model
+    design's, the hardware's, or, where the chip is sized to the mapping (per-layer
+    co-design, or a hardware without that limit), the mapping's needs."""
+    if "l1_size" in scores:                      # whole-model co-design: the shared buffers
+        return scores["l1_size"], scores["l2_size"]
+    l1 = scores["l1_size_req"] if codesign or hw.l1_size is None else hw.l1_size
+    l2 = scores["l2_size_req"] if codesign or hw.l2_size is None else hw.l2_size
+    return l1, l2
 
 
 def energy_parts(scores: dict) -> dict:
@@ -174,7 +193,8 @@ class RunReport:
         first = indices[0]
         mapping_text = to_maestro_text(result.best, 0, result.layer)
         for index in indices:
-            self.rows.append(layer_row(index, result, self.hw, first))
+            self.rows.append(layer_row(index, result, self.hw, first,
+                                       codesign=self.settings.get("num_pe") == -1))
             write_atomic(self.outdir / "mappings" / f"layer_{index}.m", mapping_text)
         history = result.history.copy()
         history.insert(0, "layer", first)
@@ -213,7 +233,7 @@ class RunReport:
             "total_macs": int(rows["macs"].sum()),
             "total_latency_cycles": int(rows["latency_cycles"].sum()),
             "total_energy_nj": float(rows["energy_nj"].sum()),
-            "max_power": float(rows["power"].max()),
+            "max_power_mw": float(rows["power_mw"].max()),
             "max_area_um2": float(rows["area_um2"].max()),
             "max_l1_req_elements": int(rows["l1_req_elements"].max()),
             "max_l2_req_elements": int(rows["l2_req_elements"].max()),
@@ -223,8 +243,11 @@ class RunReport:
             "proven_optimal_layers": int(rows["proven_optimal"].astype(bool).sum()),
             "below_bound_layers": int(rows["below_bound"].astype(bool).sum()),
             "infeasible_layers": int((~rows["feasible"].astype(bool)).sum()),
-            "samples": int(rows["samples"].sum()),
-            "search_seconds": float(rows["seconds"].sum()),
+            # the whole-model co-design also scores every PE count it explores: count that work
+            "samples": int(self.settings.get("codesign_totals", {}).get("samples",
+                                                                       rows["samples"].sum())),
+            "search_seconds": float(self.settings.get("codesign_totals", {}).get(
+                "search_seconds", rows["seconds"].sum())),
         }
 
     def finish(self, status: str = "done", plots: bool = True, note: str | None = None) -> dict:
@@ -237,7 +260,7 @@ class RunReport:
             return {}
         totals = self.summary()
         frame = pd.DataFrame([{"model": self.settings.get("model"), "hw": self.hw.name,
-                               "num_pes": self.hw.num_pes, **totals}])
+                               **self._design(), **totals}])
         write_atomic(self.outdir / "summary.csv", frame.to_csv(index=False))
         if plots:
             self.plot()
@@ -245,6 +268,16 @@ class RunReport:
         from gamma.report_html import write_report_html
         write_report_html(self.outdir)
         return totals
+
+    def _design(self) -> dict:
+        """Which chip the totals are for: one fixed chip, one co-designed for the whole model,
+        or one per layer (then the totals add up layers that run on different chips)."""
+        if self.settings.get("num_pe") != -1:
+            return {"designs": "fixed", "num_pes": self.hw.num_pes}
+        if self.settings.get("codesign") == "model":
+            return {"designs": "one for the model", "num_pes": self.hw.num_pes}
+        return {"designs": "one per layer (see results.csv)", "num_pes": None,
+                "pe_limit": self.hw.num_pes}
 
     def write_run_yaml(self, status: str, totals: dict | None = None, note: str | None = None
                        ) -> None:

@@ -251,7 +251,7 @@ _TOTAL_LABELS = {
     "model": ("model", ""), "hw": ("hardware", ""), "num_pes": ("PEs", ""),
     "layers": ("layers", ""), "distinct_layers": ("distinct layers searched", ""),
     "total_macs": ("MACs", ""), "total_latency_cycles": ("latency (cycles)", ""),
-    "total_energy_nj": ("energy (nJ)", ""), "max_power": ("max power", ""),
+    "total_energy_nj": ("energy (nJ)", ""), "max_power_mw": ("max power (mW)", "average power at 1 GHz"),
     "max_area_um2": ("max area (µm²)", ""), "max_l1_req_elements": ("max L1 need (elements)", ""),
     "max_l2_req_elements": ("max L2 need (elements)", ""),
     "latency_over_bound": ("latency / compute bound", "ratio"),

@@ -346,8 +346,10 @@ def _search_layers(args, hw, cfg, selected, seed, outdir, settings, previous, cl
     console.close()
     totals = rep.finish(plots=not args.no_plots)
     checkpoints.clear()     # every layer is in results.csv; the run cannot be resumed further
+    designs = ", each layer on its own co-designed chip" if cfg.codesign else ""
     console.info(f"total latency {totals['total_latency_cycles']} cycles, energy "
-                 f"{totals['total_energy_nj']:.6g} nJ over {totals['layers']} layers; results in {outdir}")
+                 f"{totals['total_energy_nj']:.6g} nJ over {totals['layers']} layers{designs}; "
+                 f"results in {outdir}")
     if failed:
         return Outcome(1, outdir, f"no feasible mapping after {cfg.num_pop * cfg.epochs} samples "
                                   f"each for layer(s) {'; '.join(failed)}; their rows in "

@@ -112,3 +112,36 @@ def test_bound_columns_flag_latencies_below_the_proven_bound():
     missing = bound_columns(_fake_result(28, 0))
     assert np.isnan(missing["gap"]) and not missing["below_bound"]
     assert gap_text(_fake_result(28, 0)) == "no bound"
+
+
+def test_columns_say_what_they_hold(tmp_path):
+    """Chip sizes beside the mapping's needs, power in mW beside MAESTRO's figure, and
+    the totals of a per-layer co-design not presented as one chip."""
+    from gamma.cli import main
+
+    flags = ["--model", "vgg16", "--num_layer", "2", "--num_pop", "8", "--epochs", "2", "--seed", "1",
+             "--log_level", "0", "--jobs", "1", "--no_plots"]
+    assert main(flags + ["--outdir", str(tmp_path / "fixed")]) == 0
+    rows = pd.read_csv(tmp_path / "fixed" / "results.csv")
+    assert (rows["l1_size"] == 512).all() and (rows["l2_size"] == 108000).all()
+    assert (rows["l1_req_elements"] <= 512).all() and (rows["l1_req_elements"] < 512).any()
+    assert (rows["area_um2"] == rows["area_um2"].iloc[0]).all()          # one chip
+    assert (rows["area_need_um2"] < rows["area_um2"]).all()
+    ratio = rows["power_mw"] * rows["latency_cycles"] / (1000 * rows["energy_nj"])
+    assert ((ratio - 1).abs() < 1e-9).all()                               # energy ÷ time at 1 GHz
+    assert (rows["power_maestro"] > 100 * rows["power_mw"]).all()
+    summary = pd.read_csv(tmp_path / "fixed" / "summary.csv")
+    assert summary.loc[0, "designs"] == "fixed" and summary.loc[0, "num_pes"] == 168
+
+    assert main(flags + ["--num_pe", "-1", "--area_budget", "0.5",
+                         "--outdir", str(tmp_path / "per_layer")]) == 0
+    rows = pd.read_csv(tmp_path / "per_layer" / "results.csv")
+    assert (rows["l1_size"] == rows["l1_req_elements"]).all()
+    summary = pd.read_csv(tmp_path / "per_layer" / "summary.csv")
+    assert summary.loc[0, "designs"].startswith("one per layer") and pd.isna(summary.loc[0, "num_pes"])
+
+    assert main(flags + ["--num_pe", "-1", "--area_budget", "0.5", "--codesign", "model",
+                         "--outdir", str(tmp_path / "model")]) == 0
+    summary = pd.read_csv(tmp_path / "model" / "summary.csv")
+    rows = pd.read_csv(tmp_path / "model" / "results.csv")
+    assert summary.loc[0, "samples"] > rows["samples"].sum()              # the exploration counts

@@ -8,8 +8,9 @@ L1/L2 requirements fit the hardware.  Infeasible candidates are not discarded
 they break the limits — and rank after every feasible one, least violation
 first.
 
-Objectives (all minimised): latency (cycles), energy (nJ), power (MAESTRO's
-power units), EDP (nJ·cycles) and area (µm², :class:`~gamma.hardware.AreaModel`
+Objectives (all minimised): latency (cycles), energy (nJ), power (mW: energy ÷
+time at :data:`~gamma.objectives.CLOCK_GHZ`; MAESTRO's own figure, dominated by
+a NoC term, is ``power_maestro``), EDP (nJ·cycles) and area (µm², :class:`~gamma.hardware.AreaModel`
 with the buffers sized to the mapping's requirement, as GAMMA does).  By
 default the order is lexicographic as in GAMMA (``fitness1``, ties broken by
 ``fitness2``); with ``pareto`` survival is NSGA-II (DEAP's ``selNSGA2``) and
@@ -36,7 +37,7 @@ import numpy as np
 
 from gamma.hardware import Hardware
 from gamma.mapping import Population, pe_counts, to_directives
-from gamma.objectives import OBJECTIVES
+from gamma.objectives import OBJECTIVES, average_power_mw
 from gamma.search.config import GAConfig
 from gamma.workload import Layer
 
@@ -54,8 +55,9 @@ def score(pop: Population, layer: Layer, hw: Hardware, cfg: GAConfig, evaluate=N
     dict of str to ndarray of shape (P,)
         Every field of the cost model's ``Costs`` (its ``energy``, in MAC
         units, as ``energy_mac_units``, and MAESTRO's ``area`` formula as
-        ``maestro_area``), each objective of :data:`OBJECTIVES` by name (so
-        ``energy`` in nJ, ``area`` in µm² from the hardware's area model),
+        ``maestro_area``, its ``power`` as ``power_maestro``), each objective of
+        :data:`OBJECTIVES` by name (so ``energy`` in nJ, ``power`` in mW, ``area``
+        in µm² from the hardware's area model),
         ``num_pes`` (the candidate's PE count),
         ``area_pe``/``area_l1``/``area_l2``/``area_noc`` (µm², the parts of
         ``area``), ``violation`` (0 when feasible, ``inf`` when the model
@@ -75,7 +77,8 @@ def score(pop: Population, layer: Layer, hw: Hardware, cfg: GAConfig, evaluate=N
     energy = table["energy_nj"].astype(float)
     table["latency"] = runtime
     table["energy"] = energy
-    table["power"] = table["power"].astype(float)
+    table["power_maestro"] = table.pop("power").astype(float)
+    table["power"] = average_power_mw(energy, runtime)
     table["EDP"] = energy * runtime
     table["num_pes"] = pes
     parts = hw.area.parts_um2(pes, table["l1_size_req"], table["l2_size_req"], noc_bw=hw.noc_bw,

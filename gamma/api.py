@@ -154,8 +154,9 @@ def search(layers, hw: Hardware | str = "edge", *, fitness=("latency", "energy")
     num_pes : int
         > 0 overrides the hardware's PE count; -1 co-designs it (needs ``area_budget``, mm²).
     plots, outdir, overwrite, log_level
-        Output: plots and report; the results folder (default: a temporary one);
-        write into a non-empty ``outdir``; 0 quiet, 1 a line per layer, 2 per generation.
+        Output: plots and report; the folder of runs (as ``--outdir``: the run writes into
+        its own subfolder, ``result.outdir``; default: a temporary folder); replace an
+        earlier run of the same name; 0 quiet, 1 a line per layer, 2 per generation.
     params : GAParams, optional
         The GA's rates and pool sizes (:mod:`gamma.search.params`).
     **options
@@ -185,7 +186,7 @@ def search(layers, hw: Hardware | str = "edge", *, fitness=("latency", "energy")
     tmp = None
     if outdir is None:
         tmp = tempfile.TemporaryDirectory(prefix="gamma-")
-        outdir = Path(tmp.name) / "run"
+        outdir = Path(tmp.name)
     args.outdir = str(outdir)
     given_layers = None if isinstance(layers, (str, Path)) else list(layers)
     if given_layers is None:

@@ -187,10 +187,14 @@ def _execution_flags(r) -> None:
 
 
 def _output_flags(o) -> None:
-    o.add_argument("--outdir", default=None,
-                   help="results folder; default outputs/<model>-<hw>-<timestamp>")
+    o.add_argument("--outdir", default="outputs",
+                   help="folder of runs: this run writes into its own subfolder, named from its "
+                        "settings as GAMMA names experiments, and adds a line to runs.csv there")
     o.add_argument("--overwrite", action="store_true",
-                   help="write into --outdir even if it is not empty")
+                   help="replace the earlier run of the same name (same settings and seed) instead "
+                        "of writing beside it as <name>_run2; other runs are never touched")
+    o.add_argument("--gamma_outputs", action="store_true",
+                   help="also write GAMMA's own result_c.csv (its columns) into the run's folder")
     o.add_argument("--plot_format", type=_plot_formats, default="png", metavar="FORMATS",
                    help="format(s) of the figures, comma-separated: png, svg, pdf (e.g. png,pdf)")
     o.add_argument("--no_plots", action="store_true",

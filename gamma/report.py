@@ -44,12 +44,6 @@ RESULT_COLUMNS = [
     "same_search_as_layer"]
 
 
-def default_outdir(model: str, hw_name: str, now: datetime | None = None) -> Path:
-    """``outputs/<model>-<hw>-<YYYYmmdd-HHMMSS>`` (model: the file stem)."""
-    stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
-    return Path("outputs") / f"{Path(model).stem}-{hw_name}-{stamp}"
-
-
 def prepare_outdir(path: str | Path, overwrite: bool = False) -> Path:
     """Create the output folder; refuse a non-empty one unless ``overwrite``.
 
@@ -257,6 +251,7 @@ class RunReport:
         """
         if not self.rows:
             self.write_run_yaml(status=status, note=note)
+            self._record_in_sweep(status, {})
             return {}
         totals = self.summary()
         frame = pd.DataFrame([{"model": self.settings.get("model"), "hw": self.hw.name,
@@ -264,10 +259,41 @@ class RunReport:
         write_atomic(self.outdir / "summary.csv", frame.to_csv(index=False))
         if plots:
             self.plot()
+        if self.settings.get("gamma_outputs"):
+            self.write_gamma_results()
         self.write_run_yaml(status=status, totals=totals, note=note)
+        self._record_in_sweep(status, totals)
         from gamma.report_html import write_report_html
         write_report_html(self.outdir)
         return totals
+
+    def _record_in_sweep(self, status: str, totals: dict) -> None:
+        """Add this run's line to runs.csv of the folder of runs it belongs to."""
+        from gamma.sweeps import record_run
+
+        s = self.settings
+        if not s.get("sweep"):
+            return
+        record_run(Path(s["sweep"]), {
+            "run": self.outdir.name, "status": status, "ended": _now(),
+            "started": self.started.isoformat(timespec="seconds"), "model": s.get("model"),
+            "layers": len(self.rows), "hwconfig": s.get("hwconfig"), "fitness1": s.get("fitness1"),
+            "fitness2": s.get("fitness2"), "num_pop": s.get("num_pop"), "epochs": s.get("epochs"),
+            "seed": s.get("seed"), **{k: totals.get(k, "") for k in (
+                "total_latency_cycles", "total_energy_nj", "infeasible_layers")}})
+
+    def write_gamma_results(self) -> None:
+        """GAMMA's own result file, ``result_c.csv`` with its columns (``--gamma_outputs``),
+        one row per layer (GAMMA keeps the last layer's only), so its plotting scripts run."""
+        rows = pd.DataFrame(self.rows, columns=RESULT_COLUMNS).sort_values("layer")
+        pe_area = rows["area_pe_um2"].astype(float)
+        frame = pd.DataFrame({
+            "runtime": rows["latency_cycles"], "area": rows["area_need_um2"],
+            "pe_area_ratio": pe_area / rows["area_need_um2"], "PE": rows["num_pes"],
+            "L1_size": rows["l1_req_elements"], "L2_size": rows["l2_req_elements"],
+            "PE_area": pe_area, "L1_area": rows["area_l1_um2"], "L2_area": rows["area_l2_um2"],
+            "best_sol": rows["mapping"]})
+        write_atomic(self.outdir / "result_c.csv", frame.to_csv(index=True))
 
     def _design(self) -> dict:
         """Which chip the totals are for: one fixed chip, one co-designed for the whole model,

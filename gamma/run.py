@@ -177,7 +177,7 @@ def execute(args, previous: dict | None = None, console: Console | None = None, 
     """
     import numpy as np
 
-    from gamma import report, runner
+    from gamma import runner, sweeps
     from gamma.plugins import check_against, lower_layer
 
     console = console or Console(args.log_level)
@@ -201,13 +201,15 @@ def execute(args, previous: dict | None = None, console: Console | None = None, 
         cfg, hw = _codesign_setup(args, hw, cfg, selected, console)
     if args.seed is None:
         args.seed = int(np.random.SeedSequence().entropy % 2**32)
-    outdir = Path(args.outdir or report.default_outdir(args.model, hw.name))
     client = runner.dask_client(args.scheduler) if args.scheduler else None
     try:
-        if previous is None:
-            outdir = report.prepare_outdir(outdir, args.overwrite)
+        if previous is None:          # a new run: its own folder in the sweep folder --outdir
+            sweep = Path(args.outdir or "outputs")
+            outdir = sweeps.new_run_folder(sweep, sweeps.run_name(vars(args), hw.name), args.overwrite)
             _keep_inputs(args, outdir, layers, hardware)
-        settings = _settings(args, cfg, plugin, selected, outdir)
+        else:
+            outdir, sweep = Path(args.outdir), previous["settings"].get("sweep")
+        settings = {**_settings(args, cfg, plugin, selected, outdir), "sweep": str(sweep or "")}
         if previous is not None:
             from gamma.resuming import check_resumable
             check_resumable(previous, settings, plain(hw.to_dict()), outdir / "run.yaml")

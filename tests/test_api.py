@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from run_folders import run_folder
 
 import gamma
 from gamma.cli import main
@@ -57,7 +58,7 @@ def test_api_and_command_line_write_the_same_files(tmp_path):
             "--seed", "5", "--singlelayer", "3", "--slevel_max", "3", "--parRS", "--jobs", "1",
             "--log_level", "0", "--outdir", str(tmp_path / "cli")]
     assert main(argv) == 0
-    by_cli = tmp_path / "cli"
+    by_cli = run_folder(tmp_path / "cli")
     for name, timing in TIMING.items():
         a = pd.read_csv(by_api / name).drop(columns=timing)
         b = pd.read_csv(by_cli / name).drop(columns=timing)
@@ -96,7 +97,8 @@ def test_ga_params_change_the_search_and_survive_a_resume(tmp_path):
     tuned = gamma.search(layers, "edge", num_pop=10, epochs=3, seed=3, plots=False,
                          params=gamma.GAParams(screen=1, tile=0.9), outdir=tmp_path / "tuned")
     assert not plain.history.equals(tuned.history)
-    again = gamma.resume(tmp_path / "tuned")       # complete: nothing left to run
+    assert tuned.outdir.parent == tmp_path / "tuned"    # its own folder in the folder of runs
+    again = gamma.resume(tuned.outdir)                  # complete: nothing left to run
     pd.testing.assert_frame_equal(again.layers, tuned.layers)
     with pytest.raises(ValueError, match="probability or share"):
         gamma.GAParams(tile=1.5)

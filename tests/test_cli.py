@@ -2,6 +2,7 @@
 
 import pandas as pd
 import pytest
+from run_folders import run_folder
 
 from gamma.cli import main
 
@@ -51,11 +52,36 @@ def test_bad_input_is_one_line_and_exit_2(capsys, tmp_path, argv, words):
     assert len(err.splitlines()) == 1
 
 
-def test_refuses_a_non_empty_outdir(capsys, tmp_path):
+def test_runs_into_one_outdir_keep_every_result(tmp_path):
+    """A sweep writes many runs into one --outdir (as GAMMA's scripts do): each run gets its
+    own folder, named from its settings, and a line in runs.csv; nothing is deleted."""
     (tmp_path / "keep.txt").write_text("mine")
-    fails_with(capsys, ["--singlelayer", "2", "--outdir", str(tmp_path)] + FAST, "not empty",
-               "--overwrite")
-    assert main(["--singlelayer", "2", "--outdir", str(tmp_path), "--overwrite"] + FAST) == 0
+    for layer in ("1", "2", "3"):
+        assert main(["--model", "vgg16", "--singlelayer", layer, "--outdir", str(tmp_path)] + FAST) == 0
+    assert main(["--model", "vgg16", "--singlelayer", "3", "--outdir", str(tmp_path)] + FAST) == 0
+    folders = sorted(d.name for d in tmp_path.iterdir() if d.is_dir())
+    assert len(folders) == 4 and (tmp_path / "keep.txt").read_text() == "mine"
+    assert folders[0].startswith("GAMMA_vgg16-Lay1_SL-2-2_F1-latency_GEN-2_POP-8")
+    assert folders[0].endswith("_HW-edge_Seed-1") and folders[3].endswith("_Seed-1_run2")
+    index = pd.read_csv(tmp_path / "runs.csv")
+    assert list(index["run"]) == [folders[0], folders[1], folders[2], folders[3]]
+    assert (index["status"] == "done").all() and (index["layers"] == 1).all()
+    for name in folders:
+        assert (tmp_path / name / "results.csv").is_file()
+    # --overwrite replaces only the run of the same name
+    assert main(["--model", "vgg16", "--singlelayer", "1", "--outdir", str(tmp_path), "--overwrite"]
+                + FAST) == 0
+    assert sorted(d.name for d in tmp_path.iterdir() if d.is_dir()) == folders
+    assert len(pd.read_csv(tmp_path / "runs.csv")) == 5
+
+
+def test_gamma_outputs_write_gammas_result_file(tmp_path):
+    assert main(["--model", "vgg16", "--num_layer", "2", "--gamma_outputs", "--outdir", str(tmp_path)]
+                + FAST) == 0
+    frame = pd.read_csv(run_folder(tmp_path) / "result_c.csv", index_col=0)
+    assert list(frame.columns) == ["runtime", "area", "pe_area_ratio", "PE", "L1_size", "L2_size",
+                                   "PE_area", "L1_area", "L2_area", "best_sol"]
+    assert len(frame) == 2 and (frame["runtime"] > 0).all() and (frame["PE"] == 168).all()
 
 
 def test_evaluate_bad_input(capsys):
@@ -80,7 +106,8 @@ def test_a_small_search_runs(capsys, tmp_path):
                  "--num_pop", "8", "--epochs", "2", "--seed", "3", "--no_plots", "--jobs", "1"]) == 0
     text = capsys.readouterr().out
     assert "layer 1 gen 1:" in text and "layer 2 (also layers 3)" in text
-    assert (out / "results.csv").is_file() and (out / "mappings" / "layer_3.m").is_file()
+    assert (run_folder(out) / "results.csv").is_file()
+    assert (run_folder(out) / "mappings" / "layer_3.m").is_file()
 
 
 def test_parallel_jobs_log_each_layer_and_match_one_job(capsys, tmp_path):
@@ -91,10 +118,10 @@ def test_parallel_jobs_log_each_layer_and_match_one_job(capsys, tmp_path):
     assert main(common + ["--outdir", str(tmp_path / "two"), "--jobs", "2"]) == 0
     text = capsys.readouterr().out
     assert "layer 1: " in text and "layer 2 (also layers 3, 4)" in text
-    one = pd.read_csv(tmp_path / "one" / "results.csv").drop(columns="seconds")
-    two = pd.read_csv(tmp_path / "two" / "results.csv").drop(columns="seconds")
+    one = pd.read_csv(run_folder(tmp_path / "one") / "results.csv").drop(columns="seconds")
+    two = pd.read_csv(run_folder(tmp_path / "two") / "results.csv").drop(columns="seconds")
     pd.testing.assert_frame_equal(one, two)
-    history = [pd.read_csv(tmp_path / d / "history.csv") for d in ("one", "two")]
+    history = [pd.read_csv(run_folder(tmp_path / d) / "history.csv") for d in ("one", "two")]
     pd.testing.assert_frame_equal(*history)
 
 
@@ -110,7 +137,7 @@ def test_stall_case_exits_non_zero_with_a_clear_message(capsys, tmp_path):
     err = capsys.readouterr().err
     assert "no feasible mapping after 16 samples each for layer(s) 2 (L1 needs " in err
     assert "> 1 (+" in err and "\n" not in err.strip()
-    assert (tmp_path / "o" / "results.csv").is_file()
+    assert (run_folder(tmp_path / "o") / "results.csv").is_file()
 
 
 def test_the_infeasibility_message_names_the_true_cause():
@@ -136,11 +163,11 @@ def test_the_infeasibility_message_names_the_true_cause():
 def test_constraint_plugins_run(capsys, tmp_path, flags):
     out = tmp_path / "run"
     assert main(["--singlelayer", "2", "--outdir", str(out)] + flags + FAST) == 0
-    run = (out / "run.yaml").read_text()
+    run = (run_folder(out) / "run.yaml").read_text()
     assert "constraint_source" in run
     if "tpu_map" in flags:
         assert "lower_to_gemm: true" in run
-        assert "GEMM" in (out / "results.csv").read_text()
+        assert "GEMM" in (run_folder(out) / "results.csv").read_text()
 
 
 def test_onnx_model_import_and_report_subcommands(capsys, tmp_path):
@@ -154,12 +181,12 @@ def test_onnx_model_import_and_report_subcommands(capsys, tmp_path):
     assert f"to {csv_path}" in printed and "skipped" in printed
     out = tmp_path / "run"
     assert main(["--model", str(net), "--outdir", str(out), "--jobs", "1"] + FAST) == 0
-    assert (out / "report.html").is_file()
-    with open(out / "results.csv") as handle:
+    assert (run_folder(out) / "report.html").is_file()
+    with open(run_folder(out) / "results.csv") as handle:
         assert len(handle.readlines()) - 1 == len(csv_path.read_text().splitlines()) - 1
-    (out / "report.html").unlink()
-    assert main(["report", str(out)]) == 0
-    assert (out / "report.html").is_file()
+    (run_folder(out) / "report.html").unlink()
+    assert main(["report", str(run_folder(out))]) == 0
+    assert (run_folder(out) / "report.html").is_file()
     fails_with(capsys, ["report", str(tmp_path / "nowhere")], "not a results folder")
     fails_with(capsys, ["import-onnx", str(tmp_path / "missing.onnx"), "-o", str(csv_path)])
 
@@ -172,8 +199,8 @@ def test_allow_undercount_admits_what_maestro_underprices(caplog, tmp_path):
     assert main(argv + ["--outdir", str(tmp_path / "honest")]) == 0
     assert main(argv + ["--outdir", str(tmp_path / "maestro"), "--allow_undercount"]) == 0
     assert "--allow_undercount" in caplog.text
-    honest = pd.read_csv(tmp_path / "honest" / "results.csv").iloc[0]
-    trusting = pd.read_csv(tmp_path / "maestro" / "results.csv").iloc[0]
+    honest = pd.read_csv(run_folder(tmp_path / "honest") / "results.csv").iloc[0]
+    trusting = pd.read_csv(run_folder(tmp_path / "maestro") / "results.csv").iloc[0]
     assert not honest["undercount"] and honest["latency_cycles"] >= honest["busiest_pe_macs"]
     assert trusting["undercount"] and trusting["latency_cycles"] < honest["latency_cycles"]
     # the proven bound holds for honest runtimes only: the trusting run's gap shows it
@@ -191,10 +218,10 @@ def test_exhaustive_proves_a_zoo_layer(capsys, tmp_path):
             "--no_plots", "--outdir", str(out)]
     assert main(argv) == 0
     assert "proven optimal" in capsys.readouterr().out
-    row = pd.read_csv(out / "results.csv").iloc[0]
+    row = pd.read_csv(run_folder(out) / "results.csv").iloc[0]
     assert bool(row["proven_optimal"]) and row["gap"] == 1.0
     assert row["lower_bound"] == row["latency_cycles"] == 28
-    assert pd.read_csv(out / "summary.csv").loc[0, "proven_optimal_layers"] == 1
+    assert pd.read_csv(run_folder(out) / "summary.csv").loc[0, "proven_optimal_layers"] == 1
 
 
 def test_console_shows_the_gap(capsys, tmp_path):

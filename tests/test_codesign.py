@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from run_folders import run_folder
 
 from gamma import codesign as cd
 from gamma import codesign_model as cdm
@@ -209,7 +210,7 @@ def test_cli_layer_codesign_rows_have_hardware_columns(capsys, tmp_path):
     out = tmp_path / "run"
     assert main(["--model", _tiny_model(tmp_path), "--num_pe", "-1", "--area_budget", str(BUDGET),
                  "--pe_limit", "24", "--outdir", str(out), "--no_plots"] + CLI_FAST) == 0
-    rows = pd.read_csv(out / "results.csv")
+    rows = pd.read_csv(run_folder(out) / "results.csv")
     assert (rows["area_um2"] <= BUDGET * 1e6).all() and rows["feasible"].all()
     assert ((rows["num_pes"] >= 1) & (rows["num_pes"] <= 24)).all()
     parts = rows["area_pe_um2"] + rows["area_l1_um2"] + rows["area_l2_um2"]
@@ -224,13 +225,13 @@ def test_cli_model_codesign(capsys, tmp_path):
     out = tmp_path / "run"
     assert main(["--model", _tiny_model(tmp_path), "--num_pe", "-1", "--area_budget", str(BUDGET),
                  "--codesign", "model", "--outdir", str(out)] + CLI_FAST) == 0
-    rows = pd.read_csv(out / "results.csv")
+    rows = pd.read_csv(run_folder(out) / "results.csv")
     assert len(rows) == 3 and rows["feasible"].all()
     for column in ("num_pes", "l1_size", "l2_size", "area_um2"):
         assert rows[column].nunique() == 1, column          # one accelerator
     assert (rows["l1_req_elements"] <= rows["l1_size"]).all()
     assert (rows["l2_req_elements"] <= rows["l2_size"]).all()
     assert rows["area_um2"].iloc[0] <= BUDGET * 1e6
-    points = pd.read_csv(out / "codesign_pareto.csv")
+    points = pd.read_csv(run_folder(out) / "codesign_pareto.csv")
     assert points["on_front"].any() and points["chosen"].sum() == 1
-    assert (out / "plots" / "codesign_pareto.png").is_file()
+    assert (run_folder(out) / "plots" / "codesign_pareto.png").is_file()

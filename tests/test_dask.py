@@ -13,6 +13,8 @@ import pytest
 
 distributed = pytest.importorskip("distributed")
 
+from run_folders import run_folder  # noqa: E402
+
 from gamma import cli, runner  # noqa: E402
 from gamma.hardware import load_hardware  # noqa: E402
 from gamma.runner import run_model, select_layers  # noqa: E402
@@ -82,7 +84,7 @@ def test_command_line_on_the_cluster(cluster, tmp_path, capsys):
                              "--scheduler", cluster.scheduler_address]) == 0
     text = capsys.readouterr().out
     assert "layer 1: " in text and "over 5 layers" in text
-    a, b = (pd.read_csv(tmp_path / d / "results.csv").drop(columns="seconds")
+    a, b = (pd.read_csv(run_folder(tmp_path / d) / "results.csv").drop(columns="seconds")
             for d in ("local", "dask"))
     pd.testing.assert_frame_equal(a, b)
 

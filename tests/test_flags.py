@@ -1,5 +1,6 @@
 """Flags as GAMMA's scripts write them: no abbreviations, GAMMA's spellings, ranges checked."""
 import pytest
+from run_folders import run_folder
 
 from gamma.cli import main
 from gamma.errors import GammaInputError
@@ -25,7 +26,7 @@ def test_slevel_sets_both_bounds_as_gammas_other_scripts_expect():
 def test_slevel_runs(tmp_path):
     assert main(["--model", "vgg16", "--singlelayer", "1", "--slevel", "1",
                  "--outdir", str(tmp_path / "o")] + FAST) == 0
-    assert "slevel_min: 1" in (tmp_path / "o" / "run.yaml").read_text()
+    assert "slevel_min: 1" in (run_folder(tmp_path / "o") / "run.yaml").read_text()
 
 
 @pytest.mark.parametrize("flag", ["--num_layer", "--singlelayer"])

@@ -3,6 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from run_folders import run_folder
 
 from gamma.cli import main
 from gamma.costmodel import evaluate
@@ -10,7 +11,7 @@ from gamma.errors import GammaInputError
 from gamma.files import write_atomic
 from gamma.hardware import load_hardware
 from gamma.maestro_files import parse_mapping
-from gamma.report import RESULT_COLUMNS, default_outdir, prepare_outdir
+from gamma.report import RESULT_COLUMNS, prepare_outdir
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +20,7 @@ def run_dir(tmp_path_factory):
     argv = ["--model", "mobilenet_v2", "--num_layer", "4", "--num_pop", "10", "--epochs", "3",
             "--seed", "5", "--outdir", str(out), "--log_level", "0"]
     assert main(argv) == 0
-    return out
+    return run_folder(out)
 
 
 def test_results_csv(run_dir):
@@ -72,15 +73,14 @@ def test_pareto_outputs(tmp_path):
     out = tmp_path / "p"
     assert main(["--model", "resnet18", "--singlelayer", "2", "--pareto", "--num_pop", "12",
                  "--epochs", "3", "--seed", "2", "--outdir", str(out), "--log_level", "0"]) == 0
-    front = pd.read_csv(out / "pareto.csv")
+    front = pd.read_csv(run_folder(out) / "pareto.csv")
     assert len(front) >= 1 and set(front["layer"]) == {2}
     lat, en = front["latency_cycles"].to_numpy(), front["energy_nJ"].to_numpy()
     assert np.all(np.diff(lat) > 0) and np.all(np.diff(en) < 0)
-    assert (out / "plots" / "pareto_layer_2.png").is_file()
+    assert (run_folder(out) / "plots" / "pareto_layer_2.png").is_file()
 
 
 def test_outdir_helpers(tmp_path):
-    assert str(default_outdir("data/model/vgg16.csv", "edge")).startswith("outputs/vgg16-edge-")
     target = tmp_path / "x.csv"
     write_atomic(target, "a,b\n")
     assert target.read_text() == "a,b\n" and len(list(tmp_path.iterdir())) == 1
@@ -122,7 +122,7 @@ def test_columns_say_what_they_hold(tmp_path):
     flags = ["--model", "vgg16", "--num_layer", "2", "--num_pop", "8", "--epochs", "2", "--seed", "1",
              "--log_level", "0", "--jobs", "1", "--no_plots"]
     assert main(flags + ["--outdir", str(tmp_path / "fixed")]) == 0
-    rows = pd.read_csv(tmp_path / "fixed" / "results.csv")
+    rows = pd.read_csv(run_folder(tmp_path / "fixed") / "results.csv")
     assert (rows["l1_size"] == 512).all() and (rows["l2_size"] == 108000).all()
     assert (rows["l1_req_elements"] <= 512).all() and (rows["l1_req_elements"] < 512).any()
     assert (rows["area_um2"] == rows["area_um2"].iloc[0]).all()          # one chip
@@ -130,18 +130,18 @@ def test_columns_say_what_they_hold(tmp_path):
     ratio = rows["power_mw"] * rows["latency_cycles"] / (1000 * rows["energy_nj"])
     assert ((ratio - 1).abs() < 1e-9).all()                               # energy ÷ time at 1 GHz
     assert (rows["power_maestro"] > 100 * rows["power_mw"]).all()
-    summary = pd.read_csv(tmp_path / "fixed" / "summary.csv")
+    summary = pd.read_csv(run_folder(tmp_path / "fixed") / "summary.csv")
     assert summary.loc[0, "designs"] == "fixed" and summary.loc[0, "num_pes"] == 168
 
     assert main(flags + ["--num_pe", "-1", "--area_budget", "0.5",
                          "--outdir", str(tmp_path / "per_layer")]) == 0
-    rows = pd.read_csv(tmp_path / "per_layer" / "results.csv")
+    rows = pd.read_csv(run_folder(tmp_path / "per_layer") / "results.csv")
     assert (rows["l1_size"] == rows["l1_req_elements"]).all()
-    summary = pd.read_csv(tmp_path / "per_layer" / "summary.csv")
+    summary = pd.read_csv(run_folder(tmp_path / "per_layer") / "summary.csv")
     assert summary.loc[0, "designs"].startswith("one per layer") and pd.isna(summary.loc[0, "num_pes"])
 
     assert main(flags + ["--num_pe", "-1", "--area_budget", "0.5", "--codesign", "model",
                          "--outdir", str(tmp_path / "model")]) == 0
-    summary = pd.read_csv(tmp_path / "model" / "summary.csv")
-    rows = pd.read_csv(tmp_path / "model" / "results.csv")
+    summary = pd.read_csv(run_folder(tmp_path / "model") / "summary.csv")
+    rows = pd.read_csv(run_folder(tmp_path / "model") / "results.csv")
     assert summary.loc[0, "samples"] > rows["samples"].sum()              # the exploration counts

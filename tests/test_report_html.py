@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from run_folders import run_folder
 
 from gamma.cli import main
 from gamma.loop_nest import loop_nest
@@ -78,8 +79,8 @@ def run_dir(tmp_path_factory):
     argv = ["--model", str(model), "--num_pop", "10", "--epochs", "3", "--seed", "3", "--pareto",
             "--outdir", str(out), "--log_level", "0"]
     assert main(argv) == 0
-    write_report_html(out)
-    return out
+    write_report_html(run_folder(out))
+    return run_folder(out)
 
 
 def _pngs(run_dir: Path) -> list[Path]:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from run_folders import run_folder
 
 from gamma import runner
 from gamma.cli import main
@@ -40,28 +41,31 @@ def flags(model, out, *extra):
 
 
 def results(out):
-    return pd.read_csv(out / "results.csv").drop(columns=TIMING)
+    """results.csv of the run folder ``out``, or of the run in the sweep folder ``out``."""
+    folder = out if (out / "run.yaml").is_file() else run_folder(out)
+    return pd.read_csv(folder / "results.csv").drop(columns=TIMING)
 
 
 def test_sigkill_then_resume_equals_an_uninterrupted_run(tmp_path, model, capsys):
-    out = tmp_path / "killed"
+    sweep = tmp_path / "killed"
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     env = {**os.environ, "PYTHONPATH": path}
-    proc = subprocess.Popen([sys.executable, str(ROOT / "main.py"), *flags(model, out)], cwd=tmp_path,
+    proc = subprocess.Popen([sys.executable, str(ROOT / "main.py"), *flags(model, sweep)], cwd=tmp_path,
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             start_new_session=True)
-    state_file = out / "checkpoints" / "layer_2.pkl"
     deadline = time.monotonic() + 60
     try:
         # Kill once layer 1 is in results.csv and layer 2 has a mid-layer checkpoint.
         while time.monotonic() < deadline and proc.poll() is None:
-            if (out / "results.csv").is_file() and state_file.is_file():
+            runs = list(sweep.glob("*/checkpoints/layer_2.pkl")) if sweep.is_dir() else []
+            if runs and (runs[0].parent.parent / "results.csv").is_file():
                 break
             time.sleep(0.005)
         os.killpg(proc.pid, signal.SIGKILL)
     finally:
         proc.wait(10)
     assert proc.returncode == -signal.SIGKILL, proc.stderr.read().decode()
+    out = run_folder(sweep)
     partial = results(out)
     assert 1 <= len(partial) < 4  # killed part-way, finished layers kept
     assert yaml.safe_load((out / "run.yaml").read_text())["status"] == "running"
@@ -71,7 +75,7 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(tmp_path, model, capsys
     assert "layer 1: " in text and "from the checkpoint" in text
     assert main(flags(model, tmp_path / "straight")) == 0
     pd.testing.assert_frame_equal(results(out), results(tmp_path / "straight"))
-    history = [pd.read_csv(d / "history.csv") for d in (out, tmp_path / "straight")]
+    history = [pd.read_csv(d / "history.csv") for d in (out, run_folder(tmp_path / "straight"))]
     pd.testing.assert_frame_equal(*history)
     run = yaml.safe_load((out / "run.yaml").read_text())
     assert run["status"] == "done" and len(run["resumed"]) == 1
@@ -79,7 +83,7 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(tmp_path, model, capsys
 
 
 def test_ctrl_c_keeps_finished_layers_and_resumes(tmp_path, model, capsys, monkeypatch):
-    out = tmp_path / "run"
+    sweep = tmp_path / "run"
     real = runner.run_job
 
     def interrupt_on_layer_3(job, *args, **kwargs):
@@ -88,7 +92,8 @@ def test_ctrl_c_keeps_finished_layers_and_resumes(tmp_path, model, capsys, monke
         return real(job, *args, **kwargs)
 
     monkeypatch.setattr(runner, "run_job", interrupt_on_layer_3)
-    assert main(flags(model, out)) == 130
+    assert main(flags(model, sweep)) == 130
+    out = run_folder(sweep)
     err = capsys.readouterr().err
     assert "interrupted" in err and f"--resume {out}" in err
     run = yaml.safe_load((out / "run.yaml").read_text())
@@ -118,7 +123,7 @@ def _interrupted_run(tmp_path, model, monkeypatch, *extra):
     monkeypatch.setattr(runner, "run_job", stop)
     assert main(flags(model, out, *extra)) == 130
     monkeypatch.setattr(runner, "run_job", real)
-    return out
+    return run_folder(out)
 
 
 def fails(capsys, argv, *words):
@@ -165,7 +170,9 @@ def test_resume_needs_a_run_folder(tmp_path, capsys):
 def test_overwrite_does_not_reuse_the_old_runs_checkpoints(tmp_path, model, monkeypatch):
     out = _interrupted_run(tmp_path, model, monkeypatch)
     assert (out / "checkpoints" / "layer_1.result.pkl").is_file()
-    other = [f if f != "7" else "8" for f in flags(model, out, "--overwrite")]  # another seed
-    assert main(other) == 0
-    assert main([f if f != "7" else "8" for f in flags(model, tmp_path / "fresh")]) == 0
+    # the same run again with --overwrite replaces the interrupted run's folder, checkpoints too
+    assert main(flags(model, out.parent, "--overwrite")) == 0
+    assert [d.name for d in out.parent.iterdir() if d.is_dir()] == [out.name]
+    assert main(flags(model, tmp_path / "fresh")) == 0
     pd.testing.assert_frame_equal(results(out), results(tmp_path / "fresh"))
+    assert len(list((tmp_path / "fresh").iterdir())) == 2        # the run's folder and runs.csv

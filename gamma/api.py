@@ -200,7 +200,13 @@ def search(layers, hw: Hardware | str = "edge", *, fitness=("latency", "energy")
 
 def resume(outdir: str | Path, *, jobs: int | None = None, scheduler: str | None = None,
            log_level: int = 0) -> SearchResult:
-    """Continue the interrupted run in ``outdir`` with its settings (``main.py --resume``)."""
+    """Continue the interrupted run in the run folder ``outdir`` with its settings
+    (``main.py --resume``): finished layers are kept, the others continue from their
+    checkpoints; the result equals an uninterrupted run's.  ``jobs``/``scheduler``:
+    where to run this time (the results do not depend on it).
+
+    >>> result = resume(interrupted.outdir, jobs=2)                   # doctest: +SKIP
+    """
     from gamma.resuming import resume_settings
     from gamma.run import execute
 
@@ -216,7 +222,13 @@ def resume(outdir: str | Path, *, jobs: int | None = None, scheduler: str | None
 def evaluate(mapping: str | Path, hw: Hardware | str = "edge", dataflow: str | Path | None = None
              ) -> pd.DataFrame:
     """Score a MAESTRO mapping file (a path, or its text): one row per layer, the columns
-    of ``main.py evaluate`` (MAESTRO's CSV columns, ``Valid`` and ``Reason``)."""
+    of ``main.py evaluate`` (MAESTRO's CSV columns: runtime in cycles, energy, buffer
+    sizes in elements, the access counts; ``Valid`` and ``Reason``).  ``dataflow``: a
+    dataflow-only file for layers the mapping file gives none.
+
+    >>> evaluate("data/mappings/nvdla_like_kc_ws.m", "edge").loc[0, "Valid"]   # doctest: +SKIP
+    True
+    """
     from gamma.evaluation import evaluate_mapping_file
 
     hw = load_hardware(hw)

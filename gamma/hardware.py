@@ -40,6 +40,11 @@ from gamma.errors import GammaInputError
 from gamma.workload import PROJECT_ROOT
 
 HWCONFIG_DIR = PROJECT_ROOT / "hwconfigs"
+#: GAMMA's hardware folder, relative to the working directory.
+GAMMA_HW_DIR = Path("data") / "HWconfigs"
+_HW_SUFFIXES = (".yaml", ".yml", ".m")
+#: GAMMA's published hardware file names -> the shipped file with the same values.
+_GAMMA_HW_NAMES = {"hw_config": "gamma_edge.m"}
 
 #: Most PEs.  The search lists every cluster size up to the PE count (an
 #: int64 array of that length, several temporaries deep): 2**20 PEs cost 8 MB
@@ -255,18 +260,60 @@ def available_hwconfigs() -> list[str]:
     return sorted(p.stem for p in HWCONFIG_DIR.glob("*.yaml"))
 
 
+def hwconfig_folders() -> tuple[Path, ...]:
+    """Where a bare ``--hwconfig`` name is looked up, first match wins.
+
+    The working directory, GAMMA's ``data/HWconfigs/`` under it, then the
+    shipped ``hwconfigs/``.
+    """
+    cwd = Path.cwd()
+    return (cwd, cwd / GAMMA_HW_DIR, HWCONFIG_DIR)
+
+
+def accepted_hwconfig_names() -> list[str]:
+    """Every name ``--hwconfig`` accepts without a path, in lookup order."""
+    names: list[str] = []
+    for folder in hwconfig_folders()[1:]:
+        if folder.is_dir():
+            names += sorted(p.name for p in folder.iterdir()
+                            if p.is_file() and p.suffix.lower() in _HW_SUFFIXES)
+    names += available_hwconfigs() + [n + s for n in sorted(_GAMMA_HW_NAMES) for s in (".m", "")]
+    return list(dict.fromkeys(names))
+
+
 def resolve_hwconfig(spec: str) -> Path:
-    """Turn ``--hwconfig`` (a name in ``hwconfigs/`` or a path) into a file path."""
-    path = Path(spec)
+    """Turn ``--hwconfig`` into a file path.
+
+    A path that exists is used as given.  Otherwise a relative name (``/``
+    allowed, as GAMMA joins it to its folder) is looked up as is, then with
+    ``.yaml``, ``.yml``, ``.m``, in each of :func:`hwconfig_folders`: GAMMA's ``--hwconfig hw_config.m`` finds
+    ``data/HWconfigs/hw_config.m`` of the working directory, as in GAMMA.
+    Without that file, ``hw_config`` is the shipped ``gamma_edge.m``, which
+    holds the values of GAMMA's published file.
+
+    Raises
+    ------
+    GammaInputError
+        Listing every accepted name.
+    """
+    path = Path(spec).expanduser()
     if path.is_file():
         return path
-    for suffix in (".yaml", ".yml", ".m", ""):
-        shipped = HWCONFIG_DIR / f"{spec}{suffix}"
-        if shipped.is_file():
-            return shipped
-    names = ", ".join(available_hwconfigs())
-    raise GammaInputError(f"--hwconfig: no file {spec!r} and no shipped config of that name "
-                          f"(shipped: {names})")
+    text = str(spec)
+    if not path.is_absolute() and text not in ("", ".", ".."):
+        # GAMMA joins the name to data/HWconfigs, so sub-folders work there too
+        for folder in hwconfig_folders():
+            for suffix in ("", ".yaml", ".yml", ".m"):
+                candidate = folder / f"{text}{suffix}"
+                if candidate.is_file():
+                    return candidate
+        alias = _GAMMA_HW_NAMES.get(Path(text).stem if Path(text).suffix == ".m" else text)
+        if alias is not None:
+            return HWCONFIG_DIR / alias
+    where = "no such file" if ("/" in text or Path(text).suffix) else "no file or shipped config of that name"
+    raise GammaInputError(f"--hwconfig: {text!r}: {where} (looked in the working directory, "
+                          f"{GAMMA_HW_DIR}/ and the shipped hwconfigs/); accepted names: "
+                          f"{', '.join(accepted_hwconfig_names())}; or give a path")
 
 
 def load_hardware(spec: str | Path) -> Hardware:

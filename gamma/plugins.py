@@ -18,54 +18,57 @@ and the same in YAML (no code runs)::
     L1: {sp: [C], sp_sz: 16, order: [C, Y, X, R, S, K], K: K, C: 1, Y: R, X: S}
     lower_to_gemm: false
 
-Both go through one validator (:func:`_validate`, then
+Both go through one validator (:func:`gamma.plugin_checks.validate_levels`, then
 :meth:`MappingConstraint.from_gamma_dict <gamma.constraints.MappingConstraint.from_gamma_dict>`)
-and give a :class:`Plugin`.  Every problem is one :class:`~gamma.errors.GammaInputError`
+and give a :class:`Plugin`, which records the file's absolute path and
+SHA-256 (``files``).  Every problem is one :class:`~gamma.errors.GammaInputError`
 line naming the file and the key, e.g.
 ``data/mapping_cstr/bad.yaml: L1.sp: unknown dimension 'Q'; expected K, C, Y, X, R, S``.
 
-Names (``--mapping_cstr NAME``) are looked up in ``data/mapping_cstr/`` as
-``NAME.py``, then ``NAME.yaml``/``NAME.yml``; dots separate sub-folders
-(``flexibility_classes.dla.dla_map_0101``).  GAMMA's spellings
-(``flexiblity_classes_example.dla_dir.dla_map_0101``,
-``advanced_cstr.accel_cstr.dla_accel``) are translated.  Anything with a
-``/`` or a ``.py``/``.yaml``/``.yml`` suffix is a path.
+**The user's file wins.**  Anything with a ``/`` or a ``.py``/``.yaml``/``.yml``
+suffix is a path, used as given.  A name (``--mapping_cstr NAME``, dots for
+sub-folders, GAMMA's module path) is looked up first under
+``data/mapping_cstr/`` *of the working directory* (where GAMMA keeps its
+files), then among the shipped plugins, each as ``NAME.py``, ``NAME.yaml``,
+``NAME.yml``.  The shipped plugins under GAMMA's names (``dla_map``,
+``eye_map``, ``tpu_map``, ``example_map``,
+``flexiblity_classes_example.{dla,eye,tpu}_dir.*``,
+``advanced_cstr.accel_cstr.*``) hold GAMMA's constraints value for value.
 
-Layer- and hardware-dependent checks (a fixed tile larger than the layer, a
-cluster size above the PE count, constraints no mapping can meet) are in
-:func:`check_against`, run once per layer before its search.
-:func:`lower_layer` is the TPU-like plugins' CONV → GEMM translation.
+Layer- and hardware-dependent checks are :func:`gamma.plugin_checks.check_against`
+(re-exported here).  :func:`lower_layer` is the TPU-like plugins' CONV → GEMM
+translation.
 """
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import importlib.util
-import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import yaml
 
 from gamma.constraints import LEVEL_KEYS, LevelConstraint, MappingConstraint
 from gamma.errors import GammaInputError
-from gamma.mapping import GENOME_DIMS, dim_sizes
+from gamma.mapping import GENOME_DIMS
+from gamma.plugin_checks import check_against, plain, validate_levels
 from gamma.workload import PROJECT_ROOT, Layer
 
 #: Where shipped plugins live.
 CSTR_DIR = PROJECT_ROOT / "data" / "mapping_cstr"
-#: Where ``--accel_cstr NAME`` is looked up first.
-ACCEL_DIR = CSTR_DIR / "accel_cstr"
+#: GAMMA's plugin folder, relative to the working directory.
+GAMMA_CSTR = Path("data") / "mapping_cstr"
+#: Sub-folders of a plugin folder where ``--accel_cstr NAME`` is looked up
+#: first (GAMMA keeps its accel_cstr files in ``advanced_cstr/accel_cstr``).
+ACCEL_SUBDIRS = (Path("advanced_cstr") / "accel_cstr", Path("advanced_cstr"))
+#: Where ``--accel_cstr NAME`` is looked up among the shipped plugins.
+ACCEL_DIR = CSTR_DIR / ACCEL_SUBDIRS[0]
 
 _SUFFIXES = (".py", ".yaml", ".yml")
-_LEVEL_FIELDS = ("sp", "sp2", "sp_sz", "order", *GENOME_DIMS)
 _TOP_KEYS = (*LEVEL_KEYS, "lower_to_gemm")
-_DIMS_TEXT = ", ".join(GENOME_DIMS)
-#: GAMMA folder names -> ours (dotted-name components).
-_GAMMA_ALIASES = {"flexiblity_classes_example": "flexibility_classes",
-                  "flexibility_classes_example": "flexibility_classes",
-                  "flexiblity_classes": "flexibility_classes",
-                  "dla_dir": "dla", "eye_dir": "eye", "tpu_dir": "tpu"}
+#: Other spellings of GAMMA's folder names (dotted-name components).
+_GAMMA_ALIASES = {"flexibility_classes_example": "flexiblity_classes_example"}
 #: accel_cstr: buffer kinds and NoC kinds.
 BUFFER_KINDS = ("ScratchPad", "FIFO")
 NOC_KINDS = ("Bus", "Tree", "Systolic", "Temporal", "ReduceAndFoward", "AdderTree")
@@ -93,12 +96,26 @@ class Plugin:
     data : dict
         The plugin's constraint dictionary as plain data (lists, str, int),
         e.g. for run.yaml or an independent checker.
+    files : tuple of (str, str)
+        ``(absolute path, SHA-256 hex digest)`` of every file the constraint
+        was read from (one per plugin; :func:`combine` concatenates them).
     """
 
     constraint: MappingConstraint
     lower_to_gemm: bool = False
     source: str = ""
     data: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
+    files: tuple = field(default=(), compare=False)
+
+    @property
+    def path(self) -> str:
+        """Absolute path of the (last) file read; ``""`` for none."""
+        return self.files[-1][0] if self.files else ""
+
+    @property
+    def sha256(self) -> str:
+        """SHA-256 hex digest of that file's bytes; ``""`` for none."""
+        return self.files[-1][1] if self.files else ""
 
 
 # ---------------------------------------------------------------------------
@@ -106,11 +123,14 @@ class Plugin:
 # ---------------------------------------------------------------------------
 
 def _display(path: Path) -> str:
-    """``path`` relative to the project when inside it (what error messages show)."""
-    try:
-        return str(path.resolve().relative_to(PROJECT_ROOT))
-    except ValueError:
-        return str(path)
+    """``path`` relative to the project, else to the working directory, when inside it
+    (what error messages show)."""
+    for base in (PROJECT_ROOT, Path.cwd().resolve()):
+        try:
+            return str(path.resolve().relative_to(base))
+        except ValueError:
+            continue
+    return str(path)
 
 
 def available_plugins(folder: Path = CSTR_DIR) -> list[str]:
@@ -122,14 +142,40 @@ def available_plugins(folder: Path = CSTR_DIR) -> list[str]:
     return names
 
 
+def search_folders(flag: str = "--mapping_cstr") -> tuple[Path, ...]:
+    """Where a plugin name is looked up, first match wins.
+
+    The working directory's ``data/mapping_cstr`` (GAMMA's layout) comes
+    before the shipped plugins; for ``--accel_cstr`` each root's
+    :data:`ACCEL_SUBDIRS` come before the root itself.
+    """
+    roots = [Path.cwd() / GAMMA_CSTR, CSTR_DIR]
+    subdirs = (*ACCEL_SUBDIRS, Path()) if flag == "--accel_cstr" else (Path(),)
+    folders: list[Path] = []
+    for sub in subdirs:
+        for root in roots:
+            folder = (root / sub).resolve()
+            if folder not in folders:
+                folders.append(folder)
+    return tuple(folders)
+
+
 def resolve_plugin(spec: str | Path, *, flag: str = "--mapping_cstr",
-                   folders: tuple[Path, ...] = (CSTR_DIR,)) -> Path:
+                   folders: tuple[Path, ...] | None = None) -> Path:
     """Turn a plugin name or path into the file to load.
+
+    Parameters
+    ----------
+    spec : str or Path
+        A path (contains ``/`` or ends in ``.py``/``.yaml``/``.yml``) or a
+        dotted name such as ``flexiblity_classes_example.dla_dir.dla_map_0000``.
+    folders : tuple of Path, optional
+        Where names are looked up, in order (default :func:`search_folders`).
 
     Raises
     ------
     GammaInputError
-        If no such file exists (listing the top-level shipped names).
+        If no such file exists (listing the places looked in and the names).
     """
     text = str(spec).strip()
     if not text:
@@ -138,23 +184,39 @@ def resolve_plugin(spec: str | Path, *, flag: str = "--mapping_cstr",
     if path.suffix in _SUFFIXES or "/" in text or "\\" in text or path.is_file():
         if not path.is_file():
             raise GammaInputError(f"{flag}: file {text} does not exist")
-        return path
+        return path.resolve()
     parts = [_GAMMA_ALIASES.get(p, p) for p in text.split(".")]
-    if parts[:2] == ["advanced_cstr", "accel_cstr"] or parts[:1] == ["advanced_cstr"]:
-        parts = parts[1:]
     if any(not p or p in (".", "..") for p in parts):
         raise GammaInputError(f"{flag}: {text!r} is not a valid plugin name "
                               "(dot-separated folder and file names, e.g. dla_map)")
+    folders = search_folders(flag) if folders is None else folders
     for folder in folders:
         for suffix in _SUFFIXES:
             candidate = folder.joinpath(*parts[:-1], parts[-1] + suffix)
             if candidate.is_file():
-                return candidate
+                return candidate.resolve()
     shipped = sorted({n.split(".")[0] if n.count(".") > 1 else n
-                      for f in folders for n in available_plugins(f)})
-    raise GammaInputError(f"{flag}: no plugin {text!r} in {_display(folders[0])} "
-                          f"(looked for {'/'.join(parts)}.py, .yaml, .yml); available: "
-                          f"{', '.join(shipped)}; or give a path to a .py or .yaml file")
+                      for f in folders if f.is_dir() for n in available_plugins(f)})
+    places = ", ".join(dict.fromkeys(_place(f) for f in folders))
+    raise GammaInputError(f"{flag}: no plugin {text!r} (looked for {'/'.join(parts)}.py, .yaml, .yml "
+                          f"in {places}); available: {', '.join(shipped)}; or give a path to a "
+                          ".py or .yaml file")
+
+
+def _place(folder: Path) -> str:
+    """A searched folder as error messages name it: ``./...`` in the working directory,
+    ``... (shipped)`` in the project, else absolute."""
+    folder = folder.resolve()
+    if folder.is_relative_to(Path.cwd().resolve()):
+        return "./" + str(folder.relative_to(Path.cwd().resolve()))
+    if folder.is_relative_to(PROJECT_ROOT):
+        return f"{folder.relative_to(PROJECT_ROOT)} (shipped)"
+    return str(folder)
+
+
+def _fingerprint(path: Path) -> tuple[tuple[str, str]]:
+    """``((absolute path, sha256 of its bytes),)`` for :attr:`Plugin.files`."""
+    return ((str(path.resolve()), hashlib.sha256(path.read_bytes()).hexdigest()),)
 
 
 # ---------------------------------------------------------------------------
@@ -228,117 +290,6 @@ def _read_python(path: Path, where: str, variable: str) -> dict:
     return out
 
 
-def _plain(value):
-    """numpy arrays and scalars as plain lists, ints and strs."""
-    if isinstance(value, np.ndarray):
-        return [_plain(v) for v in value.tolist()]
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {_plain(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
-# ---------------------------------------------------------------------------
-# The one validator
-# ---------------------------------------------------------------------------
-
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _dim(value, where: str) -> str:
-    if not isinstance(value, str):
-        raise GammaInputError(f"{where}: expected a dimension name ({_DIMS_TEXT}), got {value!r}")
-    if value not in GENOME_DIMS:
-        hint = " (write Y and X, not Y'/X')" if value in ("Y'", "X'") else ""
-        raise GammaInputError(f"{where}: unknown dimension {value!r}; expected {_DIMS_TEXT}{hint}")
-    return value
-
-
-def _dim_list(value, where: str, *, max_len: int = 6) -> list[str]:
-    values = [value] if isinstance(value, str) else value
-    if not isinstance(values, list) or not values:
-        raise GammaInputError(f"{where}: expected a non-empty list of dimensions ({_DIMS_TEXT}), "
-                              f"got {value!r}")
-    dims = [_dim(v, where) for v in values]
-    repeated = sorted({d for d in dims if dims.count(d) > 1})
-    if repeated:
-        raise GammaInputError(f"{where}: dimension {repeated[0]!r} is listed twice in {dims}")
-    if len(dims) > max_len:
-        raise GammaInputError(f"{where}: at most {max_len} dimensions, got {len(dims)}")
-    return dims
-
-
-def _size(value, where: str, what: str):
-    """A positive int, a dimension name, or GAMMA's FIFO form ``[1, "R"]``."""
-    if isinstance(value, list) and len(value) == 2 and _is_int(value[0]) and isinstance(value[1], str):
-        return [value[0], _dim(value[1], where)]
-    if isinstance(value, str):
-        return _dim(value, where)
-    if _is_int(value) and value >= 1:
-        return value
-    raise GammaInputError(f"{where}: {what} must be a positive int or a dimension name "
-                          f"({_DIMS_TEXT}), got {value!r}")
-
-
-def _validate(raw, where: str) -> dict:
-    """Check a constraint dictionary key by key; return it as plain, normalised data.
-
-    ``sp`` and ``order`` become lists, ``sp2`` one name, numpy values plain.
-    """
-    data = _plain(raw)
-    if not isinstance(data, dict):
-        raise GammaInputError(f"{where}: mapping_cstr must be a dict with keys "
-                              f"{', '.join(LEVEL_KEYS)}, got {type(raw).__name__}")
-    out = {}
-    for level in data:
-        if level not in LEVEL_KEYS:
-            raise GammaInputError(f"{where}: {level}: unknown level; GAMMA names the levels "
-                                  f"{', '.join(LEVEL_KEYS)} (L2 outermost, then L1, then L3)")
-    for level in (k for k in LEVEL_KEYS if k in data):
-        body = data[level]
-        at = f"{where}: {level}"
-        if body is None:
-            body = {}
-        if not isinstance(body, dict):
-            raise GammaInputError(f"{at}: expected a dict of keys such as sp, order, K; got {body!r}")
-        clean = {}
-        for key, value in body.items():
-            here = f"{at}.{key}"
-            if key not in _LEVEL_FIELDS:
-                raise GammaInputError(f"{here}: unknown key; allowed: {', '.join(_LEVEL_FIELDS)}")
-            if key == "sp":
-                clean[key] = _dim_list(value, here)
-            elif key == "sp2":
-                dims = _dim_list(value, here, max_len=1)
-                clean[key] = dims[0]
-            elif key == "order":
-                clean[key] = _dim_list(value, here)
-            elif key == "sp_sz":
-                clean[key] = _size(value, here, "the cluster size")
-                if isinstance(clean[key], list):
-                    raise GammaInputError(f"{here}: expected an int or a dimension name, got {value!r}")
-            else:
-                clean[key] = _size(value, here, "a tile")
-        if "sp2" in clean and clean.get("sp") == [clean["sp2"]]:
-            raise GammaInputError(f"{at}.sp2: {clean['sp2']!r} is also the only allowed 'sp'; a level's "
-                                  "two parallel dimensions must differ")
-        out[level] = clean
-    # Fixed int tiles must shrink inwards (an inner tile never exceeds its parent's).
-    for outer, inner in itertools.pairwise(LEVEL_KEYS):
-        if outer not in out or inner not in out:
-            continue
-        for d in GENOME_DIMS:
-            a, b = out[outer].get(d), out[inner].get(d)
-            if _is_int(a) and _is_int(b) and b > a:
-                raise GammaInputError(f"{where}: {inner}.{d}: fixed tile {b} is larger than {outer}.{d} = "
-                                      f"{a}; an inner tile cannot exceed its parent's")
-    return out
-
-
 def _to_constraint(data: dict, source: str) -> MappingConstraint:
     try:
         return MappingConstraint.from_gamma_dict(data, name=source)
@@ -350,7 +301,7 @@ def _lower_flag(value, where: str, path: Path) -> bool:
     if value is None:
         # GAMMA lowers to GEMM whenever the plugin is a TPU one (by name).
         return path.stem.startswith("tpu")
-    value = _plain(value)
+    value = plain(value)
     if not isinstance(value, bool):
         raise GammaInputError(f"{where}: lower_to_gemm: expected true or false, got {value!r}")
     return value
@@ -366,13 +317,16 @@ def load_mapping_cstr(spec: str | Path) -> Plugin:
     Parameters
     ----------
     spec : str or Path
-        A name under ``data/mapping_cstr/`` (dots for sub-folders; GAMMA's
-        folder names accepted) or a path to a ``.py`` / ``.yaml`` file.
+        A path to a ``.py`` / ``.yaml`` file, or a name (dots for
+        sub-folders, as GAMMA's module paths) looked up in the working
+        directory's ``data/mapping_cstr/`` first, then among the shipped
+        plugins (:func:`search_folders`).
 
     Returns
     -------
     Plugin
-        The validated constraint, the ``lower_to_gemm`` flag and the source.
+        The validated constraint, the ``lower_to_gemm`` flag, the source and
+        the file's absolute path and SHA-256 (``path``, ``sha256``).
         A ``.py`` file without ``lower_to_gemm`` lowers to GEMM when its name
         starts with ``tpu`` (GAMMA's rule).
 
@@ -390,9 +344,9 @@ def load_mapping_cstr(spec: str | Path) -> Plugin:
     path = resolve_plugin(spec)
     where = _display(path)
     raw, lower = _read_plugin(path, where, "mapping_cstr")
-    data = _validate(raw, where)
+    data = validate_levels(raw, where)
     return Plugin(constraint=_to_constraint(data, where), lower_to_gemm=_lower_flag(lower, where, path),
-                  source=where, data=data)
+                  source=where, data=data, files=_fingerprint(path))
 
 
 def _read_plugin(path: Path, where: str, variable: str) -> tuple:
@@ -430,7 +384,7 @@ def translate_accel(accel: dict, where: str = "accel_cstr") -> dict:
     GammaInputError
         Unknown level, key or kind, or NoCs that allow no common dimension.
     """
-    accel = _plain(accel)
+    accel = plain(accel)
     if not isinstance(accel, dict):
         raise GammaInputError(f"{where}: accel_cstr must be a dict with keys {', '.join(LEVEL_KEYS)}")
     out = {}
@@ -464,18 +418,20 @@ def translate_accel(accel: dict, where: str = "accel_cstr") -> dict:
 def load_accel_cstr(spec: str | Path) -> Plugin:
     """Load a GAMMA accel_cstr plugin (``--accel_cstr``) as a mapping constraint.
 
-    ``spec`` is a name looked up in ``data/mapping_cstr/accel_cstr/`` then
-    ``data/mapping_cstr/`` (``dla_accel``, ``eye_accel``, ``tpu_accel``;
-    GAMMA's ``advanced_cstr.accel_cstr.dla_accel`` works too) or a path.  A
+    ``spec`` is a path or a name looked up in ``advanced_cstr/accel_cstr/``,
+    ``advanced_cstr/`` then the plugin folder itself, the working directory's
+    ``data/mapping_cstr`` before the shipped one (:func:`search_folders`):
+    ``dla_accel``, ``eye_accel``, ``tpu_accel`` or GAMMA's
+    ``advanced_cstr.accel_cstr.dla_accel`` are GAMMA's files.  A
     ``.py`` file defines ``accel_cstr = {"L2": {...}, "L1": {...}}``, a YAML
     file has the same levels.  See :func:`translate_accel` for the meaning.
     """
-    path = resolve_plugin(spec, flag="--accel_cstr", folders=(ACCEL_DIR, CSTR_DIR))
+    path = resolve_plugin(spec, flag="--accel_cstr")
     where = _display(path)
     raw, lower = _read_plugin(path, where, "accel_cstr")
-    data = _validate(translate_accel(raw, where), where)
+    data = validate_levels(translate_accel(raw, where), where)
     return Plugin(constraint=_to_constraint(data, where), lower_to_gemm=_lower_flag(lower, where, path),
-                  source=where, data=data)
+                  source=where, data=data, files=_fingerprint(path))
 
 
 def combine(costmodel: MappingConstraint, *plugins: Plugin | None) -> Plugin:
@@ -520,88 +476,9 @@ def combine(costmodel: MappingConstraint, *plugins: Plugin | None) -> Plugin:
                                                     for lv in final.levels))
     final = dataclasses.replace(final, name="+".join(n for n in (result.name, costmodel.name) if n))
     return Plugin(constraint=final, lower_to_gemm=any(p.lower_to_gemm for p in used),
-                  source="+".join(p.source for p in used))
+                  source="+".join(p.source for p in used),
+                  files=tuple(f for p in used for f in p.files))
 
-
-# ---------------------------------------------------------------------------
-# Per-layer checks
-# ---------------------------------------------------------------------------
-
-def check_against(constraint: MappingConstraint | Plugin, layer: Layer, hw, source: str = "") -> None:
-    """Reject constraints this layer and hardware cannot meet, before the search starts.
-
-    Parameters
-    ----------
-    constraint : MappingConstraint or Plugin
-        The constraint the search will run under (lower the layer first if
-        the plugin says ``lower_to_gemm``).
-    layer : Layer
-    hw : Hardware or int
-        The hardware, or its PE count.
-    source : str
-        The file to name in messages (default: the constraint's name).
-
-    Raises
-    ------
-    GammaInputError
-        One line naming the file and key, for: a fixed int tile larger than
-        the layer's dimension (Y/X: output rows/columns; K ignored for
-        depthwise layers); an int ``sp_sz`` above the PE count, or fixed
-        cluster sizes whose product is; ``sp2`` equal to the only allowed
-        ``sp``; an inner fixed tile that resolves larger than its parent's.
-    """
-    if isinstance(constraint, Plugin):
-        source = source or constraint.source
-        constraint = constraint.constraint
-    where = source or constraint.name or "mapping constraint"
-    num_pes = hw if isinstance(hw, (int, np.integer)) else hw.num_pes
-    sizes = dim_sizes(layer)
-    size_of = dict(zip(GENOME_DIMS, (int(s) for s in sizes), strict=True))
-    label = {"Y": "Y' (output rows)", "X": "X' (output columns)"}
-    depth = max(len(constraint.levels), 1)
-    parent: dict[str, int | None] = dict(size_of)
-    cluster_product = 1
-    fixed_clusters = []
-    for i in range(depth):
-        c = constraint.level(i)
-        key = LEVEL_KEYS[i]
-        resolved: dict[str, int | None] = {}
-        for dim, value in c.tiles:
-            if layer.type == "DSCONV" and dim == "K":
-                resolved[dim] = 1
-                continue
-            if isinstance(value, int):
-                if value > size_of[dim]:
-                    raise GammaInputError(
-                        f"{where}: {key}.{dim}: fixed tile {value} is larger than the layer's "
-                        f"{label.get(dim, dim)} = {size_of[dim]} ({layer.describe()}); use a smaller "
-                        f"tile or a dimension name such as {dim!r}")
-                resolved[dim] = value
-            else:
-                ref = parent.get(value)
-                resolved[dim] = None if ref is None else max(1, min(ref, size_of[dim]))
-            up = parent.get(dim)
-            if i and up is not None and resolved[dim] is not None and resolved[dim] > up:
-                what = (f"fixed tile {value}" if isinstance(value, int) else
-                        f"the tile {value!r} resolves to {resolved[dim]} for {layer.describe()} and")
-                raise GammaInputError(
-                    f"{where}: {key}.{dim}: {what} is larger than {LEVEL_KEYS[i - 1]}'s {dim} tile {up}; "
-                    "no mapping can satisfy both")
-        if c.sp2 is not None and c.sp is not None and set(c.sp) <= {c.sp2}:
-            raise GammaInputError(f"{where}: {key}.sp2: {c.sp2!r} is also the only allowed 'sp'; a "
-                                  "level's two parallel dimensions must differ")
-        if i and isinstance(c.sp_sz, int):
-            if c.sp_sz > num_pes:
-                raise GammaInputError(f"{where}: {key}.sp_sz: cluster size {c.sp_sz} is larger than the "
-                                      f"{num_pes} PEs of the hardware")
-            cluster_product *= c.sp_sz
-            fixed_clusters.append(f"{key}.sp_sz={c.sp_sz}")
-            if cluster_product > num_pes:
-                raise GammaInputError(f"{where}: {key}.sp_sz: fixed cluster sizes "
-                                      f"{' x '.join(fixed_clusters)} need {cluster_product} PEs, more "
-                                      f"than the {num_pes} of the hardware")
-        # The next level's parent tiles: fixed here, unknown (free) otherwise.
-        parent = {d: resolved.get(d) for d in GENOME_DIMS}
 
 
 # ---------------------------------------------------------------------------
@@ -641,6 +518,6 @@ def lower_layer(layer: Layer) -> Layer:
 
 
 __all__ = ["Plugin", "load_mapping_cstr", "load_accel_cstr", "translate_accel", "combine",
-           "check_against", "lower_layer", "resolve_plugin", "available_plugins", "CSTR_DIR",
-           "NOC_PARALLEL"]
+           "check_against", "lower_layer", "resolve_plugin", "search_folders", "available_plugins",
+           "CSTR_DIR", "NOC_PARALLEL"]
 

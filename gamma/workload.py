@@ -5,14 +5,17 @@ and columns, ``R`` and ``S`` the filter rows and columns.  The output size is
 ``Y' = (Y - R) // stride + 1`` (no padding: a padded layer is written with its
 padded input size).
 
-Model files (``data/model/<name>.csv``) use GAMMA's layout, read by position::
+Model files (``data/model/<name>.csv``) use GAMMA's columns, read by the
+header's names (in any order)::
 
     K,C,Y,X,R,S,T[,stride]
 
 with ``T`` the layer type code (0 FC, 1 CONV, 2 DSCONV, 3 GEMM).  GEMM rows
-hold ``M,N,K`` in their first three columns and FC rows ``O,I`` in their first
-two; the remaining size columns are ignored (GAMMA writes 1 or 0 there).  An
-optional eighth column ``stride`` gives the convolution stride (default 1).
+hold ``M,N,K`` in the K, C, Y columns and FC rows ``O,I`` in K, C; the other
+size columns are ignored (GAMMA writes 1 or 0 there).  GAMMA's GEMM and FC
+files name their columns so (``M,N,K,0,0,0,T``, ``O,I,0,0,0,0,T``; ``0`` is a
+placeholder).  An optional column ``stride`` gives the convolution stride
+(default 1).  An unknown, repeated or missing column name is refused.
 """
 from __future__ import annotations
 
@@ -216,6 +219,59 @@ class Layer:
 _INTEGER = re.compile(r"^-?[0-9]+$")
 
 
+#: Header spellings, each naming the row slots ``K,C,Y,X,R,S,T`` of
+#: :meth:`Layer.from_gamma_row` its columns fill: GAMMA's CONV header, and the
+#: headers of its GEMM (``M,N,K,0,0,0,T``) and FC (``O,I,0,0,0,0,T``) files.
+_HEADER_STYLES = {
+    "CONV": {"K": 0, "C": 1, "Y": 2, "X": 3, "R": 4, "S": 5, "T": 6},
+    "GEMM": {"M": 0, "N": 1, "K": 2, "T": 6},
+    "FC": {"O": 0, "I": 1, "T": 6},
+}
+#: A column GAMMA writes as a placeholder (its value is ignored).
+_PLACEHOLDER = "0"
+
+
+def _column_plan(header: list[str], path) -> tuple[list[int | None], int | None]:
+    """Where each row slot ``K,C,Y,X,R,S,T`` is in a model file, read by column name.
+
+    Returns the column index of each of the seven slots (``None``: not in the
+    file, value 1) and that of the optional ``stride`` column.  The header's
+    names pick the style: ``M``/``N`` a GEMM file, ``O``/``I`` an FC file,
+    otherwise ``K,C,Y,X,R,S,T`` in any order.
+
+    Raises
+    ------
+    GammaInputError
+        Naming the file and the unknown, repeated or missing column.
+    """
+    style = "GEMM" if {"M", "N"} & set(header) else "FC" if {"O", "I"} & set(header) else "CONV"
+    names = _HEADER_STYLES[style]
+    expected = ",".join(names) + "[,stride]"
+    slots: list[int | None] = [None] * 7
+    stride_at = None
+    seen: set[str] = set()
+    for index, name in enumerate(header):
+        if name == _PLACEHOLDER and style != "CONV":
+            continue
+        key = "stride" if name.lower() == "stride" else name
+        if key in seen:
+            raise GammaInputError(f"{path}:1: column {name!r} appears twice in the header "
+                                  f"{','.join(header)}")
+        seen.add(key)
+        if key == "stride":
+            stride_at = index
+        elif key in names:
+            slots[names[key]] = index
+        else:
+            raise GammaInputError(f"{path}:1: unknown column {name!r} in the header {','.join(header)}; "
+                                  f"expected the names {expected} in any order")
+    missing = [name for name in names if name not in seen]
+    if missing:
+        raise GammaInputError(f"{path}:1: missing column {missing[0]!r} in the header "
+                              f"{','.join(header)}; expected the names {expected} in any order")
+    return slots, stride_at
+
+
 def available_models() -> list[str]:
     """Names of the models shipped in ``data/model/``."""
     return sorted(p.stem for p in MODEL_DIR.glob("*.csv"))
@@ -253,31 +309,27 @@ def load_model(model: str | Path) -> list[Layer]:
     if header and all(_INTEGER.match(cell) for cell in header):
         raise GammaInputError(
             f"{path}:1: the first line must be the header K,C,Y,X,R,S,T[,stride], got numbers")
-    has_stride = len(header) >= 8 and header[7].lower() == "stride"
-    if len(header) < 7 or (len(header) > 7 and not has_stride):
-        raise GammaInputError(
-            f"{path}:1: header {','.join(header)!r} should be K,C,Y,X,R,S,T with an optional 8th "
-            "column 'stride'")
-    width = 8 if has_stride else 7
+    slots, stride_at = _column_plan(header, path)
     for line_no, row in enumerate(rows[1:], start=2):
         cells = [cell.strip() for cell in row]
         if not any(cells):
             continue
-        if len(cells) != width:
+        if len(cells) != len(header):
             raise GammaInputError(
-                f"{path}:{line_no}: expected {width} comma-separated integers, got {len(cells)} "
-                f"({','.join(cells)})")
+                f"{path}:{line_no}: expected {len(header)} comma-separated integers, got {len(cells)} "
+                f"({','.join(cells)}; header {','.join(header)})")
         bad = next((i for i, cell in enumerate(cells) if not _INTEGER.match(cell)), None)
         if bad is not None:
-            column = _COLUMNS[bad]
+            column = header[bad]
             hint = f" (the layer type code: {_TYPE_CODES_TEXT})" if column == "T" else ""
             raise GammaInputError(
                 f"{path}:{line_no}: column {column} must be a whole number{hint}, got "
                 f"{cells[bad]!r} in {','.join(cells)}")
         values = [int(cell) for cell in cells]
-        stride = values[7] if has_stride else 1
+        row_values = [values[i] if i is not None else 1 for i in slots]
+        stride = values[stride_at] if stride_at is not None else 1
         try:
-            layers.append(Layer.from_gamma_row(values[:7], stride=stride, name=f"L{len(layers) + 1}"))
+            layers.append(Layer.from_gamma_row(row_values, stride=stride, name=f"L{len(layers) + 1}"))
         except GammaInputError as err:
             raise GammaInputError(f"{path}:{line_no}: {err}") from None
     if not layers:

@@ -109,3 +109,45 @@ def test_absurd_hardware_values_are_refused():
         with pytest.raises(GammaInputError, match=f"{name}={MAX_BUFFER + 1} exceeds"):
             edge.replace(**{name: MAX_BUFFER + 1})
     assert load_hardware("cloud").num_pes <= MAX_PES
+
+
+# ---------------------------------------------------------------------------
+# GAMMA's hardware names and folders
+# ---------------------------------------------------------------------------
+
+def _gamma_hw_fixture():
+    import json
+    from pathlib import Path
+    path = Path(__file__).parent / "fixtures" / "gamma_constraints.json"
+    return json.loads(path.read_text())["hwconfigs"]["data/HWconfigs/hw_config.m"]
+
+
+def test_gamma_hwconfig_name_without_gamma_folder_is_gammas_values(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    want = _gamma_hw_fixture()
+    for name in ("hw_config.m", "hw_config"):
+        hw = load_hardware(name)
+        assert (hw.num_pes, hw.l1_size, hw.l2_size, hw.noc_bw) == \
+            (want["NumPEs"], want["L1Size"], want["L2Size"], want["NoC_BW"])
+
+
+def test_gamma_hwconfig_folder_of_the_working_directory_wins(tmp_path, monkeypatch):
+    folder = tmp_path / "data" / "HWconfigs"
+    folder.mkdir(parents=True)
+    (folder / "hw_config.m").write_text("NumPEs: 64\nL1Size: 256\nL2Size: 4096\nNoC_BW: 1000")
+    (folder / "small.m").write_text("NumPEs: 8\nL1Size: 64\nL2Size: 512\nNoC_BW: 10")
+    (folder / "old").mkdir()
+    (folder / "old" / "hw_2021.m").write_text("NumPEs: 168\nL1Size: 5120\nL2Size: 1080000\nNoC_BW: 1")
+    monkeypatch.chdir(tmp_path)
+    assert load_hardware("hw_config.m").num_pes == 64
+    assert load_hardware("hw_config").num_pes == 64
+    assert load_hardware("small").num_pes == 8
+    assert load_hardware("old/hw_2021.m").l1_size == 5120       # joined to data/HWconfigs, as GAMMA
+    (tmp_path / "edge.yaml").write_text("num_pes: 12\n")     # the working directory comes first
+    assert load_hardware("edge").num_pes == 12
+    with pytest.raises(GammaInputError) as err:
+        load_hardware("no_such_config")
+    message = str(err.value)
+    for name in ("small.m", "hw_config.m", "edge", "cloud", "gamma_edge.m", "maestro_edge.m"):
+        assert name in message
+    assert "\n" not in message

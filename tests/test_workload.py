@@ -1,4 +1,7 @@
 """Layers (derived sizes, MACs, validation) and model files (load, errors, write)."""
+import json
+from pathlib import Path
+
 import pytest
 
 from gamma.errors import GammaInputError
@@ -169,10 +172,42 @@ def test_numeric_first_line_is_not_taken_as_header(tmp_path):
 
 def test_bad_header(tmp_path):
     path = write(tmp_path, "K,C,Y,X,R,S,T,pad\n64,32,56,56,3,3,1,1\n")
-    message = load_error(path)
-    assert message.startswith(f"{path}:1: header")
-    path = write(tmp_path, "K,C,Y\n", name="short.csv")
-    assert load_error(path).startswith(f"{path}:1: header")
+    assert load_error(path).startswith(f"{path}:1: unknown column 'pad' in the header")
+    path = write(tmp_path, "K,C,Y\n1,2,3\n", name="short.csv")
+    assert load_error(path).startswith(f"{path}:1: missing column 'X' in the header K,C,Y;")
+    path = write(tmp_path, "K,C,Y,X,R,S,T,C\n1,2,3,3,1,1,1,2\n", name="twice.csv")
+    assert load_error(path).startswith(f"{path}:1: column 'C' appears twice")
+    path = write(tmp_path, "M,N,K,Q,0,0,T\n1,2,3,3,1,1,3\n", name="gemm.csv")
+    assert "unknown column 'Q'" in load_error(path)
+
+
+def test_columns_are_read_by_name(tmp_path):
+    """A header in another order is read by its names, not by position."""
+    reordered = write(tmp_path, "C,K,X,Y,S,R,stride,T\n3,64,230,226,7,5,2,1\n", name="reordered.csv")
+    (layer,) = load_model(str(reordered))
+    assert (layer.type, layer.K, layer.C, layer.Y, layer.X, layer.R, layer.S, layer.stride) == \
+        ("CONV", 64, 3, 226, 230, 5, 7, 2)
+    gemm = write(tmp_path, "T,K,N,M\n3,768,512,64\n", name="gemm.csv")
+    (layer,) = load_model(str(gemm))
+    assert (layer.type, layer.Y, layer.K, layer.C) == ("GEMM", 64, 512, 768)   # M, N, K
+
+
+GAMMA_MODELS = json.loads((Path(__file__).parent / "fixtures" / "gamma_constraints.json")
+                          .read_text())["models"]
+
+
+@pytest.mark.parametrize("name", sorted(GAMMA_MODELS))
+def test_gamma_model_headers_load(tmp_path, name):
+    """GAMMA's own model files (header and first row) load as GAMMA reads them by position."""
+    header, row = GAMMA_MODELS[name]
+    path = write(tmp_path, f"{header}\n{row}\n", name=Path(name).name)
+    if name.endswith("/example.csv"):      # GAMMA's example row has six cells, one of them 16.1
+        assert load_error(path).startswith(f"{path}:2: expected 7 comma-separated integers, got 6")
+        return
+    (layer,) = load_model(str(path))
+    values = [int(v) for v in row.split(",")]
+    assert layer.to_gamma_row()[:7] == Layer.from_gamma_row(values).to_gamma_row()[:7]
+    assert layer.macs > 0
 
 
 def test_empty_file(tmp_path):

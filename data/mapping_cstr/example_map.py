@@ -1,14 +1,17 @@
-# example_map: a partly constrained accelerator, to show the format.  The
-# outer level may parallelise K or Y'; clusters hold 16 PEs that parallelise
-# C, one input channel per PE.  The partial order pins the four INNERMOST L1
-# loops to Y', X', R, S (K and C take the two outer positions, in any order).
+# example_map: GAMMA's data/mapping_cstr/example_map.py constraint, value for value.
+# a partly constrained example of the format.
 import numpy as np
 
 mapping_cstr = {}
-mapping_cstr["L2"] = {"sp": np.array(["K", "Y"])}
-mapping_cstr["L1"] = {"sp": np.array(["C"]),
-                      "sp_sz": 16,
-                      "order": ["Y", "X", "R", "S"],
-                      "C": 1,
-                      "R": "R",
-                      "S": "S"}
+mapping_cstr["L2"] = {
+    "sp": np.array(["K"]),
+}
+mapping_cstr["L1"] = {
+    "sp": np.array(["C"]),
+    "sp_sz": 16,
+    "order": ["C", "Y", "X", "R", "S", "K"],
+    "K": "K",
+    "C": 1,
+    "Y": "R",
+    "X": "S",
+}

@@ -1,10 +1,20 @@
-# eye_map: Eyeriss-like row-stationary dataflow.  The outer level spreads
-# output rows (Y') over clusters; a cluster of R PEs maps filter rows (R) and
-# output rows (Y') in parallel (a 2-D level: sp and sp2).
+# eye_map: GAMMA's data/mapping_cstr/eye_map.py constraint, value for value.
+# Eyeriss-like row stationary: Y' across clusters, R and Y' across the PEs of a cluster.
 import numpy as np
 
 mapping_cstr = {}
-mapping_cstr["L2"] = {"sp": np.array(["Y"])}
-mapping_cstr["L1"] = {"sp": np.array(["R"]),
-                      "sp2": np.array(["Y"]),
-                      "sp_sz": "R"}
+mapping_cstr["L2"] = {
+    "sp": np.array(["Y"]),
+}
+mapping_cstr["L1"] = {
+    "sp": np.array(["R"]),
+    "sp2": np.array(["Y"]),
+    "sp_sz": "R",
+    "order": ["Y", "R", "S", "X", "K", "C"],
+    "K": "K",
+    "C": 1,
+    "Y": 1,
+    "X": "X",
+    "R": 1,
+    "S": "S",
+}

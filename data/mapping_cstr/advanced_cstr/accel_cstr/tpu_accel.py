@@ -1,0 +1,19 @@
+# tpu_accel: GAMMA's data/mapping_cstr/advanced_cstr/accel_cstr/tpu_accel.py constraint, value for value.
+# TPU-like hardware: buffer and NoC kinds per level.
+# gamma.plugins.translate_accel turns the kinds into a mapping constraint.
+
+accel_cstr = {}
+accel_cstr["L2"] = {
+    "distrNoc": "Bus",
+    "inbuffer": "ScratchPad",
+    "outbuffer": "ScratchPad",
+    "reduceNoc": "Temporal",
+    "weightbuffer": "ScratchPad",
+}
+accel_cstr["L1"] = {
+    "distrNoc": "Bus",
+    "inbuffer": "FIFO",
+    "outbuffer": "FIFO",
+    "reduceNoc": "AdderTree",
+    "weightbuffer": "FIFO",
+}

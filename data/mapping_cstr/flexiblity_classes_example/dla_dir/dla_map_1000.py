@@ -1,0 +1,26 @@
+# dla_map_1000: GAMMA's data/mapping_cstr/flexiblity_classes_example/dla_dir/dla_map_1000.py constraint, value for value.
+# NVDLA-like weight stationary: K across clusters, C across the PEs of a cluster.
+# Flexibility class 1000 (bits: ordering, parallelization, array shape, tiling; 1 = left free).
+import numpy as np
+
+mapping_cstr = {}
+mapping_cstr["L2"] = {
+    "sp": np.array(["K"]),
+    "K": 1,
+    "C": 64,
+    "Y": "R",
+    "X": "S",
+    "R": "R",
+    "S": "S",
+}
+mapping_cstr["L1"] = {
+    "sp": np.array(["C"]),
+    "sp_sz": 64,
+    "order": ["K", "C", "Y", "X", "R", "S"],
+    "K": "K",
+    "C": 1,
+    "Y": "R",
+    "X": "S",
+    "R": "R",
+    "S": "S",
+}

@@ -1,0 +1,16 @@
+# dla_map_1111: GAMMA's data/mapping_cstr/flexiblity_classes_example/dla_dir/dla_map_1111.py constraint, value for value.
+# NVDLA-like weight stationary: K across clusters, C across the PEs of a cluster.
+# Flexibility class 1111 (bits: ordering, parallelization, array shape, tiling; 1 = left free).
+
+mapping_cstr = {}
+mapping_cstr["L2"] = {
+}
+mapping_cstr["L1"] = {
+    "order": ["K", "C", "Y", "X", "R", "S"],
+    "K": "K",
+    "C": 1,
+    "Y": "R",
+    "X": "S",
+    "R": "R",
+    "S": "S",
+}

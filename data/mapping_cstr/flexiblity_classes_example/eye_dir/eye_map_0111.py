@@ -1,0 +1,17 @@
+# eye_map_0111: GAMMA's data/mapping_cstr/flexiblity_classes_example/eye_dir/eye_map_0111.py constraint, value for value.
+# Eyeriss-like row stationary: Y' across clusters, R and Y' across the PEs of a cluster.
+# Flexibility class 0111 (bits: ordering, parallelization, array shape, tiling; 1 = left free).
+
+mapping_cstr = {}
+mapping_cstr["L2"] = {
+    "order": ["Y", "X", "C", "K", "R"],
+}
+mapping_cstr["L1"] = {
+    "order": ["Y", "R", "S", "X", "K", "C"],
+    "K": "K",
+    "C": 1,
+    "Y": 1,
+    "X": "X",
+    "R": 1,
+    "S": "S",
+}

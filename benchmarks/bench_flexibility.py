@@ -3,7 +3,7 @@ flexibility classes).
 
 For resnet18 and mobilenet_v2 on ``hwconfigs/edge.yaml`` this searches every layer under
 
-* the fixed dataflows ``dla_map`` (NVDLA-like), ``eye_map`` (Eyeriss-like), ``shi_map``
+* the fixed dataflows ``nvdla_ws_map`` (NVDLA-like), ``eyeriss_rs_map`` (Eyeriss-like), ``shi_map``
   (ShiDianNao-like),
 * the 16 dla flexibility classes ``flexibility_classes.dla.dla_map_XXXX``,
 * no mapping constraint (fully flexible; only MAESTRO's R/S rule),
@@ -37,7 +37,7 @@ from gamma.plugins import check_against, combine, load_mapping_cstr, lower_layer
 from gamma.search.ga import GAConfig  # noqa: E402
 from gamma.workload import load_model  # noqa: E402
 
-FIXED = ("dla_map", "eye_map", "shi_map")
+FIXED = ("nvdla_ws_map", "eyeriss_rs_map", "shi_map")
 CLASSES = tuple(f"flexibility_classes.dla.dla_map_{code:04b}" for code in range(16))
 FLEXIBLE = "flexible"
 

@@ -92,8 +92,9 @@ def _workload_flags(w) -> None:
 
 def _hardware_flags(h) -> None:
     h.add_argument("--hwconfig", default="edge",
-                   help="hardware config: a name in hwconfigs/ (edge, cloud) or a path to a YAML, "
-                        "GAMMA hw_config.m or MAESTRO hardware file")
+                   help="hardware config: a name looked up in ./, ./data/HWconfigs/, then hwconfigs/ "
+                        "(edge, cloud, hw_config.m), or a path to a YAML, GAMMA hw_config.m or "
+                        "MAESTRO hardware file")
     h.add_argument("--num_pe", type=int, default=0,
                    help="number of PEs; 0 = from the config; -1 = co-design the PE count")
     h.add_argument("--l1_size", type=_size_or_unset("--l1_size"), default=-1,
@@ -152,7 +153,8 @@ def _search_flags(s) -> None:
 
 def _constraints_flags(c) -> None:
     c.add_argument("--mapping_cstr", default=None,
-                   help="mapping-constraint plugin: a name in data/mapping_cstr/ or a path")
+                   help="mapping-constraint plugin: a name (GAMMA's module path) looked up in "
+                        "./data/mapping_cstr/, then the shipped plugins; or a path")
     c.add_argument("--costmodel_cstr", default="maestro_cstr",
                    help="cost-model constraint; maestro_cstr keeps R and S tiles full; '' = none")
     c.add_argument("--accel_cstr", default=None,

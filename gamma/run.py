@@ -248,6 +248,7 @@ def _settings(args, cfg, plugin, selected, outdir: Path) -> dict:
             "seed": args.seed, "layers": [i for i, _ in selected],
             "constraint": describe_constraint(cfg.constraint),
             "constraint_source": plugin.source, "lower_to_gemm": plugin.lower_to_gemm,
+            "constraint_files": [{"path": str(path), "sha256": digest} for path, digest in plugin.files],
             "sample_budget_per_layer": cfg.num_pop * cfg.epochs, "outdir": str(outdir)}
 
 
@@ -384,7 +385,7 @@ def infeasible_cause(best: dict, hw, cfg) -> str:
         return f"the cost model rejects every candidate: {reason_text(int(best['reason']))}"
     if cfg.trust != "any" and not best["exact_analysis"]:
         return (f"no candidate MAESTRO analyses exactly: the closest counts {int(best['macs']):,} "
-                f"MACs for the layer's {int(best['true_macs']):,}")
+                f"MACs for the layer's {int(best['true_macs']):,} (--allow_inexact accepts it)")
     if cfg.trust == "exact" and best["undercount"]:
         return (f"the closest candidate's runtime {int(best['runtime']):,} is below its busiest "
                 f"PE's {int(best['busiest_pe_macs']):,} MACs (--allow_undercount accepts it)")

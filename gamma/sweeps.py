@@ -43,8 +43,10 @@ def run_name(settings: dict, hw_name: str) -> str:
         parts.append("factorOnly")
     if s.get("costmodel_cstr"):
         parts.append(f"CostModelCstr-{s['costmodel_cstr']}")
-    if s.get("mapping_cstr"):
-        parts.append(f"MapCstr-{Path(str(s['mapping_cstr'])).stem.split('.')[-1]}")
+    if s.get("mapping_cstr"):    # a file's stem, or the last part of a dotted name
+        name = str(s["mapping_cstr"])
+        stem = Path(name).stem if name.endswith((".py", ".yaml", ".yml")) else name.split(".")[-1]
+        parts.append(f"MapCstr-{stem}")
     if s.get("method", "gamma") != "gamma":
         parts.append(f"Method-{s['method']}")
     parts += [f"HW-{hw_name}", f"Seed-{s['seed']}"]

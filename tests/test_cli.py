@@ -152,7 +152,8 @@ def test_the_infeasibility_message_names_the_true_cause():
     assert infeasible_cause(fits, hw, cfg) == "L1 needs 714 > 512 (+202)"
     inexact = {**fits, "exact_analysis": False, "macs": 120, "l1_size_req": 10}
     assert infeasible_cause(inexact, hw, cfg) == (
-        "no candidate MAESTRO analyses exactly: the closest counts 120 MACs for the layer's 100")
+        "no candidate MAESTRO analyses exactly: the closest counts 120 MACs for the layer's 100 "
+        "(--allow_inexact accepts it)")
     assert infeasible_cause(inexact, hw, GAConfig(trust="any")) == "over the hardware limits"
     under = {**fits, "undercount": True, "busiest_pe_macs": 12, "l1_size_req": 10}
     assert "below its busiest PE's 12 MACs" in infeasible_cause(under, hw, cfg)

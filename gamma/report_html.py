@@ -292,6 +292,43 @@ def _utilization(row: dict) -> float | None:
     return used / pes
 
 
+#: The layer table's columns, one a line: results.csv column (or computed key) | label |
+#: tooltip | kind (how the cell is drawn).
+_LAYER_TABLE = """
+layer              | layer            |                                                   | text
+name               | name             |                                                   | text
+shape              | shape            | type and dimensions                               | text
+macs               | MACs             |                                                   | num
+latency_cycles     | latency (cycles) |                                                   | num
+latency_over_bound | × bound          | latency / (MACs / PEs): 1 is the compute bound    | ratio
+lower_bound        | proven bound     | cycles no trusted mapping of the map space beats  | num
+gap                | gap              | latency / proven bound: 1 is optimal; below 1 (red): untrusted | gap
+energy_nj          | energy (nJ)      |                                                   | num
+energy_mac_nj      | MACs (nJ)        | energy of the MACs                                | num
+energy_l1_nj       | L1 (nJ)          | energy of the L1 accesses                         | num
+energy_l2_nj       | L2 (nJ)          | energy of the L2 accesses                         | num
+area_um2           | area (µm²)       | of the chip the layer runs on                     | num
+l1_req_elements    | L1 need          | elements per PE                                   | num
+l2_req_elements    | L2 need          | elements                                          | num
+utilization        | utilization      | average utilized PEs / PEs                        | pct
+feasible           | feasible         |                                                   | bool
+mapping            | mapping          | outermost loop first; * = spatial; | separates levels | mapping
+"""
+
+
+def _table_rows(text: str) -> list[tuple[str, str, str, str]]:
+    """(key, label, tooltip, kind) of each line of a ``key | label | tooltip | kind`` table
+    (the tooltip may itself hold a ``|``)."""
+    rows = []
+    for line in text.strip().splitlines():
+        parts = [part.strip() for part in line.split("|")]
+        rows.append((parts[0], parts[1], " | ".join(parts[2:-1]).strip(), parts[-1]))
+    return rows
+
+
+_LAYER_COLUMNS = _table_rows(_LAYER_TABLE)
+
+
 def _layers_section(rows: list[dict] | None, hw: dict) -> str:
     if not rows:
         return ('<section id="layers"><h2>Layers</h2><p class="note">results.csv is missing '
@@ -299,28 +336,7 @@ def _layers_section(rows: list[dict] | None, hw: dict) -> str:
     rows = sorted(rows, key=lambda r: (_number(r.get("layer")) or 0))
     cols = set(rows[0].keys())
     l1_cap, l2_cap = _number(hw.get("l1_size")), _number(hw.get("l2_size"))
-    spec = [  # (column or key, label, title, kind)
-        ("layer", "layer", "", "text"),
-        ("name", "name", "", "text"),
-        ("shape", "shape", "type and dimensions", "text"),
-        ("macs", "MACs", "", "num"),
-        ("latency_cycles", "latency (cycles)", "", "num"),
-        ("latency_over_bound", "× bound", "latency / (MACs / PEs): 1 is the compute bound", "ratio"),
-        ("lower_bound", "proven bound", "cycles no trusted mapping of the map space beats", "num"),
-        ("gap", "gap", "latency / proven bound: 1 is optimal; below 1 (red) the runtime is "
-         "untrusted (--allow_undercount / --allow_inexact)", "gap"),
-        ("energy_nj", "energy (nJ)", "", "num"),
-        ("energy_mac_nj", "MACs (nJ)", "energy of the MACs", "num"),
-        ("energy_l1_nj", "L1 (nJ)", "energy of the L1 accesses", "num"),
-        ("energy_l2_nj", "L2 (nJ)", "energy of the L2 accesses", "num"),
-        ("area_um2", "area (µm²)", "", "num"),
-        ("l1_req_elements", "L1 need", "elements per PE", "num"),
-        ("l2_req_elements", "L2 need", "elements", "num"),
-        ("utilization", "utilization", "average utilized PEs / PEs", "pct"),
-        ("feasible", "feasible", "", "bool"),
-        ("mapping", "mapping", "outermost loop first; * = spatial; | separates cluster levels",
-         "mapping"),
-    ]
+    spec = _LAYER_COLUMNS
     have_util = {"avg_utilized_pes", "num_pes"} <= cols
     spec = [s for s in spec if (s[0] == "utilization" and have_util) or s[0] in cols]
     body = []

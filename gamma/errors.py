@@ -16,3 +16,9 @@ def check_keys(data: dict, allowed, where: str) -> None:
     if unknown:
         raise GammaInputError(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}; "
                               f"allowed: {', '.join(sorted(map(str, allowed)))}")
+
+
+def check_choice(value, choices, what: str) -> None:
+    """Refuse a ``value`` outside ``choices``: "unknown <what> 'x'; expected one of a, b"."""
+    if value not in choices:
+        raise GammaInputError(f"unknown {what} {value!r}; expected one of {', '.join(choices)}")

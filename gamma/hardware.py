@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from gamma.errors import GammaInputError
+from gamma.errors import GammaInputError, check_choice, check_keys
 from gamma.workload import PROJECT_ROOT
 
 HWCONFIG_DIR = PROJECT_ROOT / "hwconfigs"
@@ -86,9 +86,7 @@ class AreaModel:
     model: str = "digamma"
 
     def __post_init__(self):
-        if self.model not in AREA_MODELS:
-            raise GammaInputError(f"area model must be one of {', '.join(AREA_MODELS)}, "
-                                  f"got {self.model!r}")
+        check_choice(self.model, AREA_MODELS, "area model")
 
     def parts_um2(self, num_pes, l1_elements, l2_elements, *, noc_bw=None, simd_lanes: int = 1):
         """The area's parts in µm² (element-wise on arrays): dict ``pe, l1, l2, noc``.
@@ -334,10 +332,7 @@ def _from_yaml(path: Path, text: str) -> Hardware:
         raise GammaInputError(f"{where}: not valid YAML ({getattr(err, 'problem', err)})") from None
     if not isinstance(data, dict):
         raise GammaInputError(f"{path}: expected a mapping of keys such as num_pes, l1_size")
-    unknown = set(data) - _YAML_KEYS
-    if unknown:
-        raise GammaInputError(f"{path}: unknown key(s) {', '.join(sorted(map(str, unknown)))}; "
-                              f"allowed: {', '.join(sorted(_YAML_KEYS))}")
+    check_keys(data, _YAML_KEYS, str(path))
     if "num_pes" not in data:
         raise GammaInputError(f"{path}: missing key num_pes")
     values = dict(data)

@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from gamma.errors import GammaInputError
+from gamma.errors import GammaInputError, check_choice
 
 #: Layer types.  CONV/DSCONV/GEMM/FC come from GAMMA's model files; TRCONV and
 #: NGCONV only appear in MAESTRO mapping files.
@@ -92,9 +92,7 @@ class Layer:
     name: str = ""
 
     def __post_init__(self):
-        if self.type not in LAYER_TYPES:
-            raise GammaInputError(
-                f"unknown layer type {self.type!r}; expected one of {', '.join(LAYER_TYPES)}")
+        check_choice(self.type, LAYER_TYPES, "layer type")
         for field in ("K", "C", "Y", "X", "R", "S", "stride", "N", "G"):
             value = getattr(self, field)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:

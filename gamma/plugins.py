@@ -374,10 +374,10 @@ def translate_accel(accel: dict, where: str = "accel_cstr") -> dict:
       disabled in GAMMA too);
     * each NoC kind allows parallel dimensions (:data:`NOC_PARALLEL`): Bus and
       Tree K, Y, X, R, S; Temporal K, Y, X; AdderTree and ReduceAndFoward
-      C, R, S; Systolic any.  **A level's ``sp`` is the intersection of what its
-      distribution and its reduction NoC allow** (a parallel dimension needs
-      both networks).  GAMMA instead lets the reduction NoC's rule overwrite
-      the distribution NoC's; the two agree whenever either NoC is Systolic.
+      C, R, S; Systolic any.  As in GAMMA, the level's last NoC entry with a
+      rule sets ``sp`` (in the file's order, usually the reduction NoC's
+      overwriting the distribution NoC's; Systolic sets none), so GAMMA's
+      accel files give GAMMA's constraints.
 
     Raises
     ------
@@ -394,7 +394,7 @@ def translate_accel(accel: dict, where: str = "accel_cstr") -> dict:
         if not isinstance(body, dict):
             raise GammaInputError(f"{where}: {level}: expected a dict of buffer and NoC kinds")
         cstr: dict = {}
-        allowed = set(GENOME_DIMS)
+        allowed = set(GENOME_DIMS)      # the last NoC rule wins, as in GAMMA
         for key, kind in body.items():
             here = f"{where}: {level}.{key}"
             if key not in _ACCEL_KEYS:
@@ -405,10 +405,7 @@ def translate_accel(accel: dict, where: str = "accel_cstr") -> dict:
             if kind == "FIFO":
                 cstr["Y"], cstr["X"] = "R", "S"
             elif key in ("distrNoc", "reduceNoc") and NOC_PARALLEL[kind] is not None:
-                allowed &= set(NOC_PARALLEL[kind])
-        if not allowed:
-            raise GammaInputError(f"{where}: {level}: distrNoc {body.get('distrNoc')!r} and reduceNoc "
-                                  f"{body.get('reduceNoc')!r} allow no common parallel dimension")
+                allowed = set(NOC_PARALLEL[kind])
         if allowed != set(GENOME_DIMS):
             cstr["sp"] = [d for d in GENOME_DIMS if d in allowed]
         out[level] = cstr

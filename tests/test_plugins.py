@@ -200,7 +200,11 @@ def test_accel_translation_rules():
     assert t({"L1": {"inbuffer": "FIFO"}}) == {"L1": {"Y": "R", "X": "S"}}
     assert t({"L2": {"distrNoc": "Bus"}}) == {"L2": {"sp": ["K", "Y", "X", "R", "S"]}}
     assert t({"L2": {"distrNoc": "Tree", "reduceNoc": "Temporal"}}) == {"L2": {"sp": ["K", "Y", "X"]}}
-    assert t({"L2": {"distrNoc": "Bus", "reduceNoc": "AdderTree"}}) == {"L2": {"sp": ["R", "S"]}}
+    # as in GAMMA, the last NoC entry with a rule sets sp (the reduction NoC's here)
+    assert t({"L2": {"distrNoc": "Bus", "reduceNoc": "AdderTree"}}) == {"L2": {"sp": ["C", "R", "S"]}}
+    everything_but_c = {"L2": {"sp": ["K", "Y", "X", "R", "S"]}}
+    assert t({"L2": {"reduceNoc": "AdderTree", "distrNoc": "Bus"}}) == everything_but_c
+    assert t({"L2": {"distrNoc": "Bus", "reduceNoc": "Systolic"}}) == everything_but_c
     assert (t({"L2": {"distrNoc": "Systolic", "reduceNoc": "ReduceAndFoward"}})
             == {"L2": {"sp": ["C", "R", "S"]}})
     assert t({"L2": {"distrNoc": "Systolic", "reduceNoc": "Systolic"}}) == {"L2": {}}
@@ -211,8 +215,6 @@ def test_accel_translation_rules():
         t({"L1": {"noc": "Bus"}}, "a.py")
     with pytest.raises(GammaInputError, match=r"a\.py: L0: unknown level"):
         t({"L0": {}}, "a.py")
-    with pytest.raises(GammaInputError, match=r"allow no common parallel dimension"):
-        t({"L2": {"distrNoc": "Temporal", "reduceNoc": "AdderTree"}}, "a.py")
 
 
 def test_shipped_accel_plugins_translate_as_documented():
@@ -222,9 +224,9 @@ def test_shipped_accel_plugins_translate_as_documented():
     assert dla.level(0).sp == ("K", "Y", "X")
     assert dla.level(1).sp == ("C", "R", "S") and dict(dla.level(1).tiles) == {"Y": "R", "X": "S"}
     eye = load_accel_cstr("eye_accel").constraint
-    assert eye.level(0).sp == ("R", "S") and eye.level(1).sp == ("K", "Y", "X")
+    assert eye.level(0).sp == ("C", "R", "S") and eye.level(1).sp == ("K", "Y", "X")
     tpu = load_accel_cstr("tpu_accel").constraint
-    assert tpu.level(0).sp == ("K", "Y", "X") and tpu.level(1).sp == ("R", "S")
+    assert tpu.level(0).sp == ("K", "Y", "X") and tpu.level(1).sp == ("C", "R", "S")
 
 
 def test_accel_yaml_and_bad_accel(tmp_path):

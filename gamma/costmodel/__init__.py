@@ -11,12 +11,15 @@ Invalid mappings are values, never exceptions: ``valid`` is False and
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from functools import lru_cache
 
 import numpy as np
 
 from gamma.costmodel import engine, hwcost
 from gamma.costmodel import reasons as R
-from gamma.costmodel.busiest import busiest_pe_macs
+from gamma.costmodel.busiest import variables as busiest_variables
+from gamma.costmodel.busiest_kernel import busiest_batch, busiest_positional
+from gamma.costmodel.coldstart import announce_compilation
 from gamma.costmodel.directives import DIM_CODE, DIM_NAMES, EMPTY, Directives
 from gamma.costmodel.layertable import TENSORS, layer_spec
 from gamma.costmodel.levels import MAX_LEVELS, code_tables
@@ -165,6 +168,64 @@ def _per_candidate(name: str, values, default: int, n: int) -> np.ndarray:
     return array.astype(np.int64)
 
 
+#: Rows of the twelve counts (from ``O_COUNTS``) that are L1 / L2 accesses.
+_L1_COUNT_ROWS = [q for q, name in enumerate(COUNT_FIELDS) if "_l1_" in name]
+_L2_COUNT_ROWS = [q for q, name in enumerate(COUNT_FIELDS) if "_l2_" in name]
+#: Float fields computed from the chip's sizes, which are NaN for invalid mappings.
+_PRICED_FIELDS = ("energy", "energy_nj", "area", "power", "pe_power", "l1_power", "l2_power",
+                  "noc_power")
+
+
+@dataclass(frozen=True)
+class _LayerTables:
+    """What the kernels need of a layer, built once per (layer, gemm_form)."""
+
+    num_vars: int
+    kernel_args: tuple      # code_to_var ... stride, as engine.evaluate_batch takes them
+    present: np.ndarray     # busiest_kernel's per-variable presence and extent
+    extent: np.ndarray
+    out_rows: np.ndarray    # Y' and X' (output rows and columns)
+
+
+@lru_cache(maxsize=512)
+def _layer_tables(layer: Layer, gemm_form: str) -> _LayerTables:
+    """The layer's tables for the kernels, cached: a search scores one layer many times."""
+    spec = layer_spec(layer, gemm_form)
+    code_to_var, is_output_code, ignorable = code_tables(spec)
+    coupled = np.ascontiguousarray(np.stack([spec.coupled[t] for t in TENSORS], axis=1))
+    width = max(len(spec.coupled_order[t]) for t in TENSORS)
+    coupled_order = np.full((3, width), -1, dtype=np.int64)
+    for q, t in enumerate(TENSORS):
+        coupled_order[q, :len(spec.coupled_order[t])] = spec.coupled_order[t]
+    index = spec.index
+    kernel_args = (code_to_var, is_output_code, ignorable, spec.sizes, coupled, coupled_order,
+                   spec.sliding, index["Y"], index["X"], index["R"], index["S"],
+                   int(spec.stride))
+    present, extent = busiest_variables(layer)
+    return _LayerTables(spec.num_vars, kernel_args, present, extent,
+                        np.array([layer.Yo, layer.Xo], dtype=np.int64))
+
+
+def _directive_arrays(directives: Directives) -> tuple:
+    """dim, size, offset, spatial, cluster, num_levels as the kernels take them."""
+    return (np.ascontiguousarray(directives.dim, dtype=np.int64),
+            np.ascontiguousarray(directives.size, dtype=np.int64),
+            np.ascontiguousarray(directives.offset, dtype=np.int64),
+            np.ascontiguousarray(directives.spatial, dtype=np.bool_),
+            np.ascontiguousarray(directives.cluster, dtype=np.int64),
+            np.ascontiguousarray(directives.num_levels, dtype=np.int64))
+
+
+def _busiest(layer: Layer, tables: _LayerTables, arrays: tuple, pes) -> np.ndarray:
+    """:func:`~gamma.costmodel.busiest.busiest_pe_macs` of the candidates in ``arrays``."""
+    args = (*arrays, pes, tables.present, tables.extent, np.int64(layer.stride))
+    busiest, positional = busiest_batch(*args)
+    if positional.any():
+        busiest[positional] = busiest_positional(*args, tables.out_rows,
+                                                 np.flatnonzero(positional))
+    return busiest
+
+
 def evaluate(layer: Layer, hw: Hardware, directives: Directives, *,
              num_pes=None, noc_bw=None, gemm_form: str = "conv") -> Costs:
     """Score N mappings of ``layer`` on ``hw`` as MAESTRO would.
@@ -198,75 +259,74 @@ def evaluate(layer: Layer, hw: Hardware, directives: Directives, *,
     n = len(directives)
     pes = _per_candidate("num_pes", num_pes, hw.num_pes, n)
     bw = _per_candidate("noc_bw", noc_bw, hw.noc_bw_value, n)
-    spec = layer_spec(layer, gemm_form)
-    dim = np.ascontiguousarray(directives.dim, dtype=np.int64)
-    num_levels = np.ascontiguousarray(directives.num_levels, dtype=np.int64)
-    if ((num_levels >= 1) & (num_levels <= MAX_LEVELS) & (num_levels > dim.shape[1])).any():
-        raise ValueError(f"num_levels exceeds the {dim.shape[1]} levels of the directive arrays")
-    code_to_var, is_output_code, ignorable = code_tables(spec)
-    coupled = np.ascontiguousarray(np.stack([spec.coupled[t] for t in TENSORS], axis=1))
-    width = max(len(spec.coupled_order[t]) for t in TENSORS)
-    coupled_order = np.full((3, width), -1, dtype=np.int64)
-    for q, t in enumerate(TENSORS):
-        coupled_order[q, :len(spec.coupled_order[t])] = spec.coupled_order[t]
-    index = spec.index
+    tables = _layer_tables(layer, gemm_form)
+    arrays = _directive_arrays(directives)
+    num_levels = arrays[5]
+    if ((num_levels >= 1) & (num_levels <= MAX_LEVELS) & (num_levels > arrays[0].shape[1])).any():
+        raise ValueError(f"num_levels exceeds the {arrays[0].shape[1]} levels of the directive "
+                         "arrays")
     out_int = np.zeros((engine.NUM_INT_OUTPUTS, n), dtype=np.int64)
     out_float = np.full((engine.NUM_FLOAT_OUTPUTS, n), np.nan)
     reason = np.zeros(n, dtype=np.int64)
     rows, calls, done = _ROWS, _CALLS, 0
+    announce_compilation()          # a notice if the kernels are about to be compiled
     while done < n:
         done = engine.evaluate_batch(
-            done, dim, np.ascontiguousarray(directives.size, dtype=np.int64),
-            np.ascontiguousarray(directives.offset, dtype=np.int64),
-            np.ascontiguousarray(directives.spatial, dtype=np.bool_),
-            np.ascontiguousarray(directives.cluster, dtype=np.int64), num_levels, pes, bw,
-            int(hw.noc_hops), int(hw.offchip_bw_value), int(hw.simd_lanes), code_to_var,
-            is_output_code, ignorable, spec.sizes, coupled, coupled_order, spec.sliding,
-            index["Y"], index["X"], index["R"], index["S"], int(spec.stride), out_int,
-            out_float, reason, *engine.workspace(spec.num_vars, rows, calls))
+            done, *arrays, pes, bw, int(hw.noc_hops), int(hw.offchip_bw_value),
+            int(hw.simd_lanes), *tables.kernel_args, out_int, out_float, reason,
+            *engine.workspace(tables.num_vars, rows, calls))
         rows, calls = 4 * rows, 4 * calls      # only used if a candidate did not fit
-
     valid = reason == R.OK
+    values = _derived(out_int, out_float, valid, pes, bw, hw.simd_lanes, layer.macs)
+    values["reason"] = reason
+    # The floor only matters where MAESTRO gives numbers: skip the rest (often half a batch).
+    busiest = np.zeros(n, dtype=np.int64)
+    if valid.all():
+        busiest = _busiest(layer, tables, arrays, pes)
+    elif valid.any():
+        scored = np.flatnonzero(valid)
+        busiest[scored] = _busiest(layer, tables, tuple(a[scored] for a in arrays),
+                                   pes[scored])
+    values["busiest_pe_macs"] = busiest
+    values["undercount"] = valid & (values["runtime"] * hw.simd_lanes < busiest)
+    return Costs(**values)
+
+
+def _derived(out_int, out_float, valid, pes, bw, lanes: int, true_macs: int) -> dict:
+    """Costs fields (all but ``reason`` and the busiest-PE ones) from the kernel's
+    outputs; the kernel leaves invalid candidates' integers at 0 and floats NaN."""
+    n = len(valid)
     values = {name: out_int[row] for name, row in _INT_OUTPUTS.items()}
     values["avg_utilized_pes"] = out_float[engine.F_ACTIVE]
     values["arithmetic_intensity"] = out_float[engine.F_INTENSITY]
     with np.errstate(divide="ignore", invalid="ignore"):
-        values["throughput"] = values["macs"] / values["runtime"]
+        values["throughput"] = values["macs"] / values["runtime"]   # 0 / 0: NaN if invalid
     # MAESTRO reports (and sizes the SRAMs from) the totals as 32-bit ints.
-    l1_true = sum(values[f"{t}_l1_size_req"] for t in TENSORS)
-    l2_true = sum(values[f"{t}_l2_size_req"] for t in TENSORS)
+    l1_true = out_int[engine.O_L1_SIZE:engine.O_L1_SIZE + 3].sum(axis=0)
+    l2_true = out_int[engine.O_L2_SIZE:engine.O_L2_SIZE + 3].sum(axis=0)
     l1, l2 = _wrap_int32(l1_true), _wrap_int32(l2_true)
     values["l1_size_req"], values["l2_size_req"] = l1, l2
-    l1_accesses = sum(values[f"{t}_l1_{op}"] for t in TENSORS for op in ("read", "write"))
-    l2_accesses = sum(values[f"{t}_l2_{op}"] for t in TENSORS for op in ("read", "write"))
+    counts = out_int[engine.O_COUNTS:engine.O_COUNTS + 12]
+    l1_accesses = counts[_L1_COUNT_ROWS].sum(axis=0)
+    l2_accesses = counts[_L2_COUNT_ROWS].sum(axis=0)
     values["energy"] = hwcost.energy(values["macs"], l1_accesses, l2_accesses)
     values["energy_nj"] = values["energy"] * hwcost.MAC_ENERGY_NJ
-    values["area"], values["power"], parts = hwcost.area_power(pes, hw.simd_lanes, bw, l1, l2)
+    values["area"], values["power"], parts = hwcost.area_power(pes, lanes, bw, l1, l2)
     values.update(parts)
-    for name, column in values.items():
-        if name in _FLOAT_FIELDS:
-            column[~valid] = np.nan
-        else:
-            column[~valid] = 0
-    values["true_macs"] = np.full(n, layer.macs, dtype=np.int64)
+    invalid = ~valid
+    for name in _PRICED_FIELDS:
+        values[name][invalid] = np.nan
+    values["true_macs"] = np.full(n, true_macs, dtype=np.int64)
     values["valid"] = valid
-    values["reason"] = reason
     # MAESTRO counts output L1 accesses even on the steps it skips (a tile
     # smaller than the filter window has negative partial sums), which can
     # leave a count, or an output buffer size, below zero: such an analysis is
     # not trustworthy either; nor is a total size that wrapped around.
-    non_negative = np.all([values[name] >= 0 for name in (*COUNT_FIELDS, *_SIZE_FIELDS)],
-                          axis=0) & (l1 == l1_true) & (l2 == l2_true)
-    values["exact_analysis"] = (valid & (values["macs"] == layer.macs)
-                                & (values["throughput"] <= pes * hw.simd_lanes) & non_negative)
-    # The floor only matters where MAESTRO gives numbers: skip the rest (often half a batch).
-    scored = np.flatnonzero(valid)
-    busiest = np.zeros(n, dtype=np.int64)
-    if len(scored):
-        busiest[scored] = busiest_pe_macs(layer, directives.take(scored), pes[scored])
-    values["busiest_pe_macs"] = busiest
-    values["undercount"] = valid & (values["runtime"] * hw.simd_lanes < values["busiest_pe_macs"])
-    return Costs(**values)
+    non_negative = ((out_int[engine.O_COUNTS:engine.O_L2_SIZE + 3].min(axis=0) >= 0)
+                    & (l1 == l1_true) & (l2 == l2_true))
+    values["exact_analysis"] = (valid & (values["macs"] == true_macs)
+                                & (values["throughput"] <= pes * lanes) & non_negative)
+    return values
 
 
 def _wrap_int32(values: np.ndarray) -> np.ndarray:

@@ -48,7 +48,7 @@ from gamma.costmodel.directives import Directives
 from gamma.workload import Layer
 
 
-def _variables(layer: Layer):
+def variables(layer: Layer):
     """Per variable N, G, K, C, Y, X, R, S: whether the layer has it, its size."""
     present = np.array([layer.N > 1, layer.type == "NGCONV", layer.type != "DSCONV",
                         True, True, True, True, True])
@@ -77,8 +77,8 @@ def busiest_pe_macs(layer: Layer, directives: Directives, num_pes) -> np.ndarray
     """
     n = len(directives)
     pes = np.ascontiguousarray(np.broadcast_to(np.asarray(num_pes, dtype=np.int64), (n,)))
-    present, extent = _variables(layer)
-    args = (np.ascontiguousarray(directives.dim),
+    present, extent = variables(layer)
+    args = (np.ascontiguousarray(directives.dim, dtype=np.int64),   # as evaluate: one compile
             np.ascontiguousarray(directives.size, dtype=np.int64),
             np.ascontiguousarray(directives.offset, dtype=np.int64),
             np.ascontiguousarray(directives.spatial, dtype=np.bool_),

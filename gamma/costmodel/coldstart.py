@@ -1,0 +1,58 @@
+"""A one-line notice on stderr before the cost model's kernels are compiled.
+
+The kernels are compiled by numba on their first call and cached on disk
+(``__pycache__`` next to the sources, or ``NUMBA_CACHE_DIR``).  Without a
+usable cache the first call takes seconds, which looks like a hang; so before
+that call :func:`announce_compilation` checks whether the cache holds the
+entry kernels for this machine and, if not, says so on stderr, whatever stderr
+is connected to (a terminal, a file, a pipe).  The check reads two small index
+files, once per process.
+"""
+from __future__ import annotations
+
+import hashlib
+import sys
+
+#: Cold compilation of the entry kernels on a busy 2-core machine (seconds).
+COMPILE_SECONDS = 20
+
+_announced = False
+
+
+def _has_cached_overload(dispatcher) -> bool:
+    """Whether numba's on-disk cache holds a current compilation of ``dispatcher``
+    for this machine (same bytecode, same CPU and numba version)."""
+    cache = dispatcher._cache
+    index = cache._cache_file._load_index()     # {} when missing or stale
+    if not index:
+        return False
+    magic = dispatcher.targetctx.codegen().magic_tuple()
+    code = hashlib.sha256(dispatcher.py_func.__code__.co_code).hexdigest()
+    return any(key[1] == magic and key[2][0] == code for key in index)
+
+
+def kernels_cached() -> bool:
+    """Whether the cost model's entry kernels load from the cache (True when unsure)."""
+    from gamma.costmodel.busiest_kernel import busiest_batch
+    from gamma.costmodel.engine import evaluate_batch
+
+    try:
+        return all(d.signatures or _has_cached_overload(d)
+                   for d in (evaluate_batch, busiest_batch))
+    except Exception:           # numba's cache internals changed: stay quiet
+        return True
+
+
+def announce_compilation(stream=None) -> bool:
+    """Print the compilation notice on ``stream`` (stderr) if the kernels are not
+    cached; only the first call of a process checks.  Returns whether it printed."""
+    global _announced
+    if _announced:
+        return False
+    _announced = True
+    if kernels_cached():
+        return False
+    stream = sys.stderr if stream is None else stream
+    print(f"gamma: compiling the cost model's kernels (first run only, about "
+          f"{COMPILE_SECONDS} s)...", file=stream, flush=True)
+    return True

@@ -144,16 +144,15 @@ def call_volumes(sizes, lvi, lvl, nvar, r0, r1, m_unrolled, m_init_edge, m_edge_
 
     Every product over directives factors into the directives that are not
     SpatialMaps (whose factors do not depend on the sub-unit's role, computed
-    once per row) and the at most two SpatialMaps (one factor per role).
-    Integer products are exact in any order (also when they wrap).
+    once per row, :func:`_base_factors`) and the at most two SpatialMaps (one
+    factor per role, :func:`_spatial_factors`).  Integer products are exact in
+    any order (also when they wrap).
     """
     spatial = lvi[lvl, L_SPATIAL]
-    cin, cf, out = lvi[lvl, L_COUPLED + INPUT], lvi[lvl, L_COUPLED + FILTER], lvi[
-        lvl, L_COUPLED + OUTPUT]
+    cin, cf = lvi[lvl, L_COUPLED + INPUT], lvi[lvl, L_COUPLED + FILTER]
+    out = lvi[lvl, L_COUPLED + OUTPUT]
     units, edge_units = lvi[lvl, L_UNITS], lvi[lvl, L_EDGE_UNITS]
-    one = edge_units == 1
-    last_out, last_in = lvi[lvl, L_LAST_SPATIAL + OUTPUT], lvi[lvl, L_LAST_SPATIAL + INPUT]
-    last_f, last_all = lvi[lvl, L_LAST_SPATIAL + FILTER], lvi[lvl, L_LAST_SPATIAL_ALL]
+    last_in, last_f = lvi[lvl, L_LAST_SPATIAL + INPUT], lvi[lvl, L_LAST_SPATIAL + FILTER]
     first_sp = lvi[lvl, L_FIRST_SPATIAL]
     full_mask = (1 << nvar) - 1
     # Row-stationary pair: its spatial half's position (its factors use the
@@ -184,151 +183,184 @@ def call_volumes(sizes, lvi, lvl, nvar, r0, r1, m_unrolled, m_init_edge, m_edge_
         if c >= 0 and not (spatial >> c) & 1 and sizes[lvl, c, UNIQUE] == 0:
             exits = ((((cin >> c) & 1) != 0 and not inited_in)
                      or (((cf >> c) & 1) != 0 and not inited_f))
-        stationary_in = c >= 0 and ((cin >> c) & 1) == 0    # temporal reuse: no ingress
-        stationary_f = c >= 0 and ((cf >> c) & 1) == 0
-
-        # Factors of the directives that are not SpatialMaps.
-        base_out = base_red = base_in = base_f = 1
-        for p in range(nvar):
-            bit = 1 << p
-            if spatial & bit:
-                continue
-            m, me = sizes[lvl, p, MAPPED], sizes[lvl, p, MAPPED_EDGE]
-            if out & bit:
-                if steady & bit:
-                    base_out *= sizes[lvl, p, OUT_MAPPED]
-                elif is_edge & bit:
-                    base_out *= sizes[lvl, p, OUT_MAPPED_EDGE]
-                else:
-                    base_out *= sizes[lvl, p, OUT_MAPPED]
-            else:
-                base_red *= me if is_edge & bit else m
-            if (cin | cf) & bit:
-                if not moving & bit:
-                    factor_in = factor_f = me if is_edge & bit else m
-                else:
-                    factor_in = factor_f = m
-                    if p == c:
-                        if not inited_in:
-                            factor_in = max(sizes[lvl, p, UNIQUE], 1)
-                        if not inited_f:
-                            factor_f = max(sizes[lvl, p, UNIQUE], 1)
-                if cin & bit:
-                    base_in *= factor_in
-                if cf & bit:
-                    base_f *= factor_f
-
-        if dup:
-            # The temporal half: always in its Init step, a full tile.
-            factor = sizes[lvl, dup_pos, MAPPED_EDGE if is_edge & dup else MAPPED]
-            if not out & dup:
-                base_red *= factor
-            if cin & dup:
-                base_in *= factor
-            if cf & dup:
-                base_f *= factor
-
-        # SpatialMap factors per sub-unit role: e_* egress, s_* partial sums,
-        # i_* / f_* input / filter ingress; suffix (first, ee) as T/F.
-        e_tf = e_ff = e_tt = e_ft = 1
-        s_tf = s_tt = s_ft = 1
-        i_tf = i_ff = i_tt = i_ft = 1
-        f_tf = f_ff = f_tt = f_ft = 1
-        sp = spatial
-        while sp:
-            p = 0
-            while not (sp >> p) & 1:
-                p += 1
-            bit = 1 << p
-            sp &= ~bit
-            st_p, ed_p, ie_p = (steady & bit) != 0, (edge & bit) != 0, (is_edge & bit) != 0
-            m, u = sizes[lvl, p, MAPPED], sizes[lvl, p, UNIQUE]
-            me, ue = sizes[lvl, p, MAPPED_EDGE], sizes[lvl, p, UNIQUE_EDGE]
-            if out & bit:
-                om, ou = sizes[lvl, p, OUT_MAPPED], sizes[lvl, p, OUT_UNIQUE]
-                ome, oue = sizes[lvl, p, OUT_MAPPED_EDGE], sizes[lvl, p, OUT_UNIQUE_EDGE]
-                e_tf *= _out_factor(True, False, True, one, st_p, ed_p, ie_p, m, me, om, ou,
-                                    ome, oue)
-                e_ff *= _out_factor(False, False, True, one, st_p, ed_p, ie_p, m, me, om, ou,
-                                    ome, oue)
-                e_tt *= _out_factor(True, True, True, one, st_p, ed_p, ie_p, m, me, om, ou,
-                                    ome, oue)
-                e_ft *= _out_factor(False, True, True, one, st_p, ed_p, ie_p, m, me, om, ou,
-                                    ome, oue)
-                s_tf *= _out_factor(True, False, True, one, st_p, ed_p, ie_p, m, me, om, ou,
-                                    ome, oue)
-                s_tt *= _out_factor(True, True, True, one, st_p, ed_p, ie_p, m, me, om, ou,
-                                    ome, oue)
-                s_ft *= _out_factor(False, True, False, one, st_p, ed_p, ie_p, m, me, om, ou,
-                                    ome, oue)
-            else:
-                s_tf *= _reduction_factor(True, False, one, st_p, ed_p, ie_p, m, u, me, ue)
-                s_tt *= _reduction_factor(True, True, one, st_p, ed_p, ie_p, m, u, me, ue)
-                s_ft *= _reduction_factor(False, True, one, st_p, ed_p, ie_p, m, u, me, ue)
-            mv = (moving & bit) != 0
-            if cin & bit:
-                ch = p == c and not inited_in
-                i_tf *= _ingress_factor(True, False, c, p, ch, mv, ie_p, one, m, u, me, ue)
-                i_ff *= _ingress_factor(False, False, c, p, ch, mv, ie_p, one, m, u, me, ue)
-                i_tt *= _ingress_factor(True, True, c, p, ch, mv, ie_p, one, m, u, me, ue)
-                i_ft *= _ingress_factor(False, True, c, p, ch, mv, ie_p, one, m, u, me, ue)
-            if cf & bit:
-                ch = p == c and not inited_f
-                f_tf *= _ingress_factor(True, False, c, p, ch, mv, ie_p, one, m, u, me, ue)
-                f_ff *= _ingress_factor(False, False, c, p, ch, mv, ie_p, one, m, u, me, ue)
-                f_tt *= _ingress_factor(True, True, c, p, ch, mv, ie_p, one, m, u, me, ue)
-                f_ft *= _ingress_factor(False, True, c, p, ch, mv, ie_p, one, m, u, me, ue)
-
-        # Output: egress (GetSpatialEgressTraffic), critical-path partial sums
-        # (GetNumCriticalPathPartialSums), MACs of the step
-        # (GetOutputTensorSpatialMappingSize for partial sums).
-        psum_base = base_out * base_red
-        out_first, psum_first = base_out * e_tf, psum_base * s_tf
-        mapped = (spatial & out) != 0
-        at_edge = (spatial & out & is_edge) != 0
-        ee = last_out >= 0 and (has_ee >> last_out) & 1 != 0
-        if not mapped:
-            egress = out_first
-        elif not at_edge:
-            egress = out_first + (units - 1) * (base_out * e_ff)
-        else:
-            egress = out_first
-            if one and ee:
-                egress = base_out * e_tt
-            if edge_units > 1:
-                egress += max(edge_units - (1 if ee else 0) - 1, 0) * (base_out * e_ff)
-                if ee:
-                    egress += base_out * e_ft
-        if mapped and at_edge and one and ee:
-            critical = psum_base * s_tt
-        else:
-            critical = psum_first
-        # Every SpatialMap of the level (after the output's own) decides the MACs.
-        any_edge = (spatial & is_edge) != 0
-        last_ee = last_all >= 0 and (has_ee >> last_all) & 1 != 0
-        if not any_edge:
-            macs = units * psum_first
-        else:
-            macs = psum_first
-            if one and last_ee:
-                macs = psum_base * s_tt
-            if edge_units > 1:
-                macs += max(edge_units - (1 if last_ee else 0) - 1, 0) * psum_first
-                if last_ee:
-                    macs += psum_base * s_ft
+        base_out, base_red, base_in, base_f = _base_factors(
+            sizes, lvl, nvar, spatial, out, cin, cf, c, steady, moving, is_edge, inited_in,
+            inited_f, dup, dup_pos)
+        e, s_tf, s_tt, s_ft, i, f = _spatial_factors(
+            sizes, lvl, spatial, out, cin, cf, c, steady, edge, moving, is_edge, inited_in,
+            inited_f, edge_units == 1)
+        critical, macs, egress = _output_volumes(lvi, lvl, base_out, base_red, e, s_tf, s_tt,
+                                                 s_ft, is_edge, has_ee)
         # Input tensors (GetSpatialIngressTraffic).
-        ingress_in = _ingress(stationary_in, (spatial & cin) != 0, (spatial & cin & is_edge) != 0,
+        ingress_in = _ingress(c >= 0 and ((cin >> c) & 1) == 0, (spatial & cin) != 0,
+                              (spatial & cin & is_edge) != 0,
                               last_in >= 0 and (has_ee >> last_in) & 1 != 0, units, edge_units,
-                              base_in, i_tf, i_ff, i_tt, i_ft)
-        ingress_f = _ingress(stationary_f, (spatial & cf) != 0, (spatial & cf & is_edge) != 0,
+                              base_in, i[0], i[1], i[2], i[3])
+        ingress_f = _ingress(c >= 0 and ((cf >> c) & 1) == 0, (spatial & cf) != 0,
+                             (spatial & cf & is_edge) != 0,
                              last_f >= 0 and (has_ee >> last_f) & 1 != 0, units, edge_units,
-                             base_f, f_tf, f_ff, f_tt, f_ft)
+                             base_f, f[0], f[1], f[2], f[3])
         row_int[R_PSUMS, r], row_int[R_MACS, r], row_int[R_EGRESS, r] = critical, macs, egress
         row_int[R_INPUT, r], row_int[R_FILTER, r] = ingress_in, ingress_f
         row_int[R_IS_EDGE, r] = is_edge
         row_bool[B_EXITS, r] = exits
         row_bool[B_SP_EDGE, r] = (is_edge >> first_sp) & 1 != 0
         row_bool[B_SP_EE, r] = (has_ee >> first_sp) & 1 != 0
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _base_factors(sizes, lvl, nvar, spatial, out, cin, cf, c, steady, moving, is_edge, inited_in,
+                  inited_f, dup, dup_pos):
+    """Products over the directives that are not SpatialMaps: output, reduction (the
+    other output-uncoupled directives), input and filter factors of a case row."""
+    base_out = base_red = base_in = base_f = 1
+    for p in range(nvar):
+        bit = 1 << p
+        if spatial & bit:
+            continue
+        m, me = sizes[lvl, p, MAPPED], sizes[lvl, p, MAPPED_EDGE]
+        if out & bit:
+            if steady & bit:
+                base_out *= sizes[lvl, p, OUT_MAPPED]
+            elif is_edge & bit:
+                base_out *= sizes[lvl, p, OUT_MAPPED_EDGE]
+            else:
+                base_out *= sizes[lvl, p, OUT_MAPPED]
+        else:
+            base_red *= me if is_edge & bit else m
+        if (cin | cf) & bit:
+            if not moving & bit:
+                factor_in = factor_f = me if is_edge & bit else m
+            else:
+                factor_in = factor_f = m
+                if p == c:
+                    if not inited_in:
+                        factor_in = max(sizes[lvl, p, UNIQUE], 1)
+                    if not inited_f:
+                        factor_f = max(sizes[lvl, p, UNIQUE], 1)
+            if cin & bit:
+                base_in *= factor_in
+            if cf & bit:
+                base_f *= factor_f
+    if dup:
+        # The temporal half of a row-stationary pair: always in its Init step, a full tile.
+        factor = sizes[lvl, dup_pos, MAPPED_EDGE if is_edge & dup else MAPPED]
+        if not out & dup:
+            base_red *= factor
+        if cin & dup:
+            base_in *= factor
+        if cf & dup:
+            base_f *= factor
+    return base_out, base_red, base_in, base_f
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _spatial_factors(sizes, lvl, spatial, out, cin, cf, c, steady, edge, moving, is_edge,
+                     inited_in, inited_f, one):
+    """SpatialMap factors per sub-unit role, each a 4-tuple over (first, ee) =
+    (T, F), (F, F), (T, T), (F, T): output egress ``e``, input ``i`` and filter ``f``
+    ingress; and the partial sums' ``s_tf``, ``s_tt``, ``s_ft``."""
+    e_tf = e_ff = e_tt = e_ft = 1
+    s_tf = s_tt = s_ft = 1
+    i_tf = i_ff = i_tt = i_ft = 1
+    f_tf = f_ff = f_tt = f_ft = 1
+    sp = spatial
+    while sp:
+        p = 0
+        while not (sp >> p) & 1:
+            p += 1
+        bit = 1 << p
+        sp &= ~bit
+        st_p, ed_p, ie_p = (steady & bit) != 0, (edge & bit) != 0, (is_edge & bit) != 0
+        m, u = sizes[lvl, p, MAPPED], sizes[lvl, p, UNIQUE]
+        me, ue = sizes[lvl, p, MAPPED_EDGE], sizes[lvl, p, UNIQUE_EDGE]
+        if out & bit:
+            om, ou = sizes[lvl, p, OUT_MAPPED], sizes[lvl, p, OUT_UNIQUE]
+            ome, oue = sizes[lvl, p, OUT_MAPPED_EDGE], sizes[lvl, p, OUT_UNIQUE_EDGE]
+            tf, ff, tt, ft = _out_roles(one, st_p, ed_p, ie_p, m, me, om, ou, ome, oue)
+            e_tf, e_ff, e_tt, e_ft = e_tf * tf, e_ff * ff, e_tt * tt, e_ft * ft
+            s_tf, s_tt = s_tf * tf, s_tt * tt
+            s_ft *= _out_factor(False, True, False, one, st_p, ed_p, ie_p, m, me, om, ou, ome, oue)
+        else:
+            s_tf *= _reduction_factor(True, False, one, st_p, ed_p, ie_p, m, u, me, ue)
+            s_tt *= _reduction_factor(True, True, one, st_p, ed_p, ie_p, m, u, me, ue)
+            s_ft *= _reduction_factor(False, True, one, st_p, ed_p, ie_p, m, u, me, ue)
+        mv = (moving & bit) != 0
+        if cin & bit:
+            tf, ff, tt, ft = _ingress_roles(c, p, p == c and not inited_in, mv, ie_p, one, m, u,
+                                            me, ue)
+            i_tf, i_ff, i_tt, i_ft = i_tf * tf, i_ff * ff, i_tt * tt, i_ft * ft
+        if cf & bit:
+            tf, ff, tt, ft = _ingress_roles(c, p, p == c and not inited_f, mv, ie_p, one, m, u,
+                                            me, ue)
+            f_tf, f_ff, f_tt, f_ft = f_tf * tf, f_ff * ff, f_tt * tt, f_ft * ft
+    return ((e_tf, e_ff, e_tt, e_ft), s_tf, s_tt, s_ft, (i_tf, i_ff, i_tt, i_ft),
+            (f_tf, f_ff, f_tt, f_ft))
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _out_roles(one, st_p, ed_p, ie_p, m, me, om, ou, ome, oue):
+    """:func:`_out_factor` of the four roles (T, F), (F, F), (T, T), (F, T), reuse at edges."""
+    return (_out_factor(True, False, True, one, st_p, ed_p, ie_p, m, me, om, ou, ome, oue),
+            _out_factor(False, False, True, one, st_p, ed_p, ie_p, m, me, om, ou, ome, oue),
+            _out_factor(True, True, True, one, st_p, ed_p, ie_p, m, me, om, ou, ome, oue),
+            _out_factor(False, True, True, one, st_p, ed_p, ie_p, m, me, om, ou, ome, oue))
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _ingress_roles(c, p, changing, moving, ie_p, one, m, u, me, ue):
+    """:func:`_ingress_factor` of the four roles (T, F), (F, F), (T, T), (F, T)."""
+    return (_ingress_factor(True, False, c, p, changing, moving, ie_p, one, m, u, me, ue),
+            _ingress_factor(False, False, c, p, changing, moving, ie_p, one, m, u, me, ue),
+            _ingress_factor(True, True, c, p, changing, moving, ie_p, one, m, u, me, ue),
+            _ingress_factor(False, True, c, p, changing, moving, ie_p, one, m, u, me, ue))
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _output_volumes(lvi, lvl, base_out, base_red, e, s_tf, s_tt, s_ft, is_edge, has_ee):
+    """Critical-path partial sums (GetNumCriticalPathPartialSums), MACs of the step
+    (GetOutputTensorSpatialMappingSize for partial sums) and output egress
+    (GetSpatialEgressTraffic) of a case row, from its factors."""
+    spatial, out = lvi[lvl, L_SPATIAL], lvi[lvl, L_COUPLED + OUTPUT]
+    units, edge_units = lvi[lvl, L_UNITS], lvi[lvl, L_EDGE_UNITS]
+    last_out, last_all = lvi[lvl, L_LAST_SPATIAL + OUTPUT], lvi[lvl, L_LAST_SPATIAL_ALL]
+    one = edge_units == 1
+    e_tf, e_ff, e_tt, e_ft = e
+    psum_base = base_out * base_red
+    out_first, psum_first = base_out * e_tf, psum_base * s_tf
+    mapped = (spatial & out) != 0
+    at_edge = (spatial & out & is_edge) != 0
+    ee = last_out >= 0 and (has_ee >> last_out) & 1 != 0
+    if not mapped:
+        egress = out_first
+    elif not at_edge:
+        egress = out_first + (units - 1) * (base_out * e_ff)
+    else:
+        egress = out_first
+        if one and ee:
+            egress = base_out * e_tt
+        if edge_units > 1:
+            egress += max(edge_units - (1 if ee else 0) - 1, 0) * (base_out * e_ff)
+            if ee:
+                egress += base_out * e_ft
+    if mapped and at_edge and one and ee:
+        critical = psum_base * s_tt
+    else:
+        critical = psum_first
+    # Every SpatialMap of the level (after the output's own) decides the MACs.
+    any_edge = (spatial & is_edge) != 0
+    last_ee = last_all >= 0 and (has_ee >> last_all) & 1 != 0
+    if not any_edge:
+        macs = units * psum_first
+    else:
+        macs = psum_first
+        if one and last_ee:
+            macs = psum_base * s_tt
+        if edge_units > 1:
+            macs += max(edge_units - (1 if last_ee else 0) - 1, 0) * psum_first
+            if last_ee:
+                macs += psum_base * s_ft
+    return critical, macs, egress
 
 
 @njit("int64(boolean, boolean, boolean, boolean, int64, "

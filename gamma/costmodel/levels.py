@@ -181,111 +181,23 @@ def complete_candidate(i, dim, size, offset, spatial, cluster, num_levels, num_p
         The first structural error (:mod:`gamma.costmodel.reasons`), checks in
         MAESTRO's order; ``R.OK`` when every level is complete.
     """
-    nl = num_levels[i]
-    if nl > MAX_LEVELS:
-        return R.TOO_MANY_LEVELS
-    if nl < 1:
-        return R.NO_SPATIAL_MAP
-    slots = dim.shape[2]
+    reason, top_units = _checked_units(i, dim, size, offset, spatial, cluster, num_levels, num_pes,
+                                       code_to_var, ignorable, spec_sizes, r_var, s_var, scratch)
+    if reason != R.OK:
+        return reason
     nvar = spec_sizes.shape[0]
-    # MAESTRO's order: its parser; then the SpatialMap count of each level as
-    # the levels are built top-down, the top level dividing by its unit count
-    # (0 when the Cluster product exceeds the PEs) right after its own check.
-    reason = _parser_reason(i, nl, dim, size, offset, spatial, code_to_var, ignorable,
-                            spec_sizes, r_var, s_var, scratch)
-    if reason == R.OK:
-        reason = _spatial_reason(i, 0, 1, dim, spatial, ignorable)
-    if reason != R.OK:
-        return reason
-    # Number of top-level sub-clusters: floor(num_pes / product of Cluster sizes).
-    cluster_product = 1
-    for lvl in range(1, cluster.shape[1]):
-        if lvl < nl:
-            if cluster[i, lvl] < 1:
-                return R.BAD_DIRECTIVE_VALUE
-            cluster_product *= cluster[i, lvl]
-    top_units = num_pes[i] // cluster_product
-    if top_units < 1:
-        return R.CLUSTERS_EXCEED_PES
-    reason = _spatial_reason(i, 1, nl, dim, spatial, ignorable)
-    if reason != R.OK:
-        return reason
-
     # Rows of ``scratch`` (2-D indexing only: views would cost reference counts).
     for var in range(nvar):
         scratch[_DIMS, var] = spec_sizes[var]
-    for lvl in range(nl):
-        for row in range(_UPPER_RANK):
-            for var in range(nvar):
-                if row != _KEY:
-                    scratch[row, var] = 0
-        # (The directives passed the checks of _parser_reason/_spatial_reason.)
-        lv_dup[lvl, 0] = -1
-        for slot in range(slots):
-            code = dim[i, lvl, slot]
-            if code == EMPTY or ignorable[code]:
-                continue
-            var = code_to_var[code]
-            if var < 0:
-                continue            # DSCONV's K in a single-level mapping
-            if scratch[_GIVEN, var]:
-                # The temporal half of a row-stationary pair (_is_shadow_pair).
-                lv_dup[lvl, 0] = var
-                lv_dup[lvl, 1] = size[i, lvl, slot]
-                lv_dup[lvl, 2] = offset[i, lvl, slot]
-                continue
-            scratch[_V_SIZE, var] = size[i, lvl, slot]
-            scratch[_V_OFS, var] = offset[i, lvl, slot]
-            scratch[_V_SP, var] = spatial[i, lvl, slot]
-            scratch[_V_OUT, var] = is_output_code[code]
-            scratch[_KEY, var] = slot
-            scratch[_GIVEN, var] = 1
-        # Y'/X' -> Y/X with the level's own R/S directive size (the later one
-        # of a row-stationary pair).
-        for j in range(2):
-            ref, slide = (y_var, r_var) if j == 0 else (x_var, s_var)
-            if scratch[_GIVEN, ref] and scratch[_V_OUT, ref]:
-                if scratch[_GIVEN, slide] == 0:
-                    return R.OUTPUT_DIM_WITHOUT_FILTER
-                slide_size = lv_dup[lvl, 1] if lv_dup[lvl, 0] == slide else scratch[_V_SIZE,
-                                                                                      slide]
-                scratch[_V_SIZE, ref] += slide_size - 1
-        for var in range(nvar):
-            if scratch[_GIVEN, var]:
-                continue
-            if lvl == 0:
-                # Top level: unroll every missing variable, appended alphabetically.
-                scratch[_V_SIZE, var] = scratch[_V_OFS, var] = scratch[_DIMS, var]
-                scratch[_KEY, var] = 1_000 + var
-            else:
-                # Inherit the upper level's directive as a TemporalMap, prepended
-                # in reverse upper loop order.
-                scratch[_V_SIZE, var] = lv_size[lvl - 1, var]
-                scratch[_V_OFS, var] = lv_ofs[lvl - 1, var]
-                scratch[_KEY, var] = -1 - scratch[_UPPER_RANK, var]
-        # Loop order: the variables sorted by key (stable insertion sort).
-        for p in range(nvar):
-            lv_order[lvl, p] = p
-        for p in range(1, nvar):
-            var = lv_order[lvl, p]
-            q = p - 1
-            while q >= 0 and scratch[_KEY, lv_order[lvl, q]] > scratch[_KEY, var]:
-                lv_order[lvl, q + 1] = lv_order[lvl, q]
-                q -= 1
-            lv_order[lvl, q + 1] = var
-        # MAESTRO's stride fix on Y/X directives (§2.1 rule c): for stride st != 1
-        # and a directive at least as large as the full filter side Rf:
-        # out = (size + st - Rf) // st; size = out*min(st, Rf) + max(Rf - st, 0);
-        # offset = out*st (out*Rf below the top level when Rf < st).
-        st = stride
-        if st != 1:
-            for j in range(2):
-                ref, slide = (y_var, r_var) if j == 0 else (x_var, s_var)
-                full = spec_sizes[slide]
-                if scratch[_V_SIZE, ref] >= full:
-                    out = (scratch[_V_SIZE, ref] + st - full) // st
-                    scratch[_V_SIZE, ref] = out * min(st, full) + max(full - st, 0)
-                    scratch[_V_OFS, ref] = out * (full if (lvl != 0 and full < st) else st)
+    for lvl in range(num_levels[i]):
+        reason = _read_level(i, lvl, nvar, dim, size, offset, spatial, code_to_var, is_output_code,
+                             ignorable, y_var, x_var, r_var, s_var, lv_dup, scratch)
+        if reason != R.OK:
+            return reason
+        _fill_missing(lvl, nvar, lv_size, lv_ofs, scratch)
+        _loop_order(lvl, nvar, lv_order, scratch)
+        if stride != 1:
+            _stride_fix(lvl, stride, spec_sizes, y_var, x_var, r_var, s_var, scratch)
         for var in range(nvar):
             lv_size[lvl, var] = max(scratch[_V_SIZE, var], 1)
             lv_ofs[lvl, var] = max(scratch[_V_OFS, var], 1)
@@ -298,3 +210,123 @@ def complete_candidate(i, dim, size, offset, spatial, cluster, num_levels, num_p
         for var in range(nvar):
             scratch[_DIMS, var] = min(lv_size[lvl, var], scratch[_DIMS, var])
     return R.OK
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _checked_units(i, dim, size, offset, spatial, cluster, num_levels, num_pes, code_to_var,
+                   ignorable, spec_sizes, r_var, s_var, scratch):
+    """MAESTRO's structural checks of candidate ``i`` in its order, and the number of
+    top-level sub-clusters (floor(PEs / product of the Cluster sizes)): (reason, units)."""
+    nl = num_levels[i]
+    if nl > MAX_LEVELS:
+        return R.TOO_MANY_LEVELS, 0
+    if nl < 1:
+        return R.NO_SPATIAL_MAP, 0
+    # MAESTRO's order: its parser; then the SpatialMap count of each level as
+    # the levels are built top-down, the top level dividing by its unit count
+    # (0 when the Cluster product exceeds the PEs) right after its own check.
+    reason = _parser_reason(i, nl, dim, size, offset, spatial, code_to_var, ignorable,
+                            spec_sizes, r_var, s_var, scratch)
+    if reason == R.OK:
+        reason = _spatial_reason(i, 0, 1, dim, spatial, ignorable)
+    if reason != R.OK:
+        return reason, 0
+    cluster_product = 1
+    for lvl in range(1, cluster.shape[1]):
+        if lvl < nl:
+            if cluster[i, lvl] < 1:
+                return R.BAD_DIRECTIVE_VALUE, 0
+            cluster_product *= cluster[i, lvl]
+    top_units = num_pes[i] // cluster_product
+    if top_units < 1:
+        return R.CLUSTERS_EXCEED_PES, 0
+    return _spatial_reason(i, 1, nl, dim, spatial, ignorable), top_units
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _read_level(i, lvl, nvar, dim, size, offset, spatial, code_to_var, is_output_code, ignorable,
+                y_var, x_var, r_var, s_var, lv_dup, scratch):
+    """The directives of level ``lvl`` into ``scratch`` (and a row-stationary pair's
+    temporal half into ``lv_dup``), Y'/X' turned into Y/X with the level's R/S size."""
+    for row in range(_UPPER_RANK):
+        for var in range(nvar):
+            if row != _KEY:
+                scratch[row, var] = 0
+    # (The directives passed the checks of _parser_reason/_spatial_reason.)
+    lv_dup[lvl, 0] = -1
+    for slot in range(dim.shape[2]):
+        code = dim[i, lvl, slot]
+        if code == EMPTY or ignorable[code]:
+            continue
+        var = code_to_var[code]
+        if var < 0:
+            continue            # DSCONV's K in a single-level mapping
+        if scratch[_GIVEN, var]:
+            # The temporal half of a row-stationary pair (_is_shadow_pair).
+            lv_dup[lvl, 0] = var
+            lv_dup[lvl, 1] = size[i, lvl, slot]
+            lv_dup[lvl, 2] = offset[i, lvl, slot]
+            continue
+        scratch[_V_SIZE, var] = size[i, lvl, slot]
+        scratch[_V_OFS, var] = offset[i, lvl, slot]
+        scratch[_V_SP, var] = spatial[i, lvl, slot]
+        scratch[_V_OUT, var] = is_output_code[code]
+        scratch[_KEY, var] = slot
+        scratch[_GIVEN, var] = 1
+    # Y'/X' -> Y/X with the level's own R/S directive size (the later one
+    # of a row-stationary pair).
+    for j in range(2):
+        ref, slide = (y_var, r_var) if j == 0 else (x_var, s_var)
+        if scratch[_GIVEN, ref] and scratch[_V_OUT, ref]:
+            if scratch[_GIVEN, slide] == 0:
+                return R.OUTPUT_DIM_WITHOUT_FILTER
+            slide_size = lv_dup[lvl, 1] if lv_dup[lvl, 0] == slide else scratch[_V_SIZE, slide]
+            scratch[_V_SIZE, ref] += slide_size - 1
+    return R.OK
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _fill_missing(lvl, nvar, lv_size, lv_ofs, scratch):
+    """Directives for the variables level ``lvl`` does not name, as MAESTRO adds them."""
+    for var in range(nvar):
+        if scratch[_GIVEN, var]:
+            continue
+        if lvl == 0:
+            # Top level: unroll every missing variable, appended alphabetically.
+            scratch[_V_SIZE, var] = scratch[_V_OFS, var] = scratch[_DIMS, var]
+            scratch[_KEY, var] = 1_000 + var
+        else:
+            # Inherit the upper level's directive as a TemporalMap, prepended
+            # in reverse upper loop order.
+            scratch[_V_SIZE, var] = lv_size[lvl - 1, var]
+            scratch[_V_OFS, var] = lv_ofs[lvl - 1, var]
+            scratch[_KEY, var] = -1 - scratch[_UPPER_RANK, var]
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _loop_order(lvl, nvar, lv_order, scratch):
+    """Level ``lvl``'s loop order: the variables sorted by key (stable insertion sort)."""
+    for p in range(nvar):
+        lv_order[lvl, p] = p
+    for p in range(1, nvar):
+        var = lv_order[lvl, p]
+        q = p - 1
+        while q >= 0 and scratch[_KEY, lv_order[lvl, q]] > scratch[_KEY, var]:
+            lv_order[lvl, q + 1] = lv_order[lvl, q]
+            q -= 1
+        lv_order[lvl, q + 1] = var
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _stride_fix(lvl, st, spec_sizes, y_var, x_var, r_var, s_var, scratch):
+    """MAESTRO's stride fix on Y/X directives (§2.1 rule c): for stride st != 1 and a
+    directive at least as large as the full filter side Rf:
+    out = (size + st - Rf) // st; size = out*min(st, Rf) + max(Rf - st, 0);
+    offset = out*st (out*Rf below the top level when Rf < st)."""
+    for j in range(2):
+        ref, slide = (y_var, r_var) if j == 0 else (x_var, s_var)
+        full = spec_sizes[slide]
+        if scratch[_V_SIZE, ref] >= full:
+            out = (scratch[_V_SIZE, ref] + st - full) // st
+            scratch[_V_SIZE, ref] = out * min(st, full) + max(full - st, 0)
+            scratch[_V_OFS, ref] = out * (full if (lvl != 0 and full < st) else st)

@@ -208,13 +208,20 @@ def _mode(var, pos):
     return pos[(var - _Y) % 2] if var >= _Y else 0
 
 
-@njit(cache=True)
-def _expand_var(var, lvl, u, units, nt, tl, mode, state, st_n, buf):
-    """Apply the level's tilings of ``var`` to ``state[:, lvl]`` into ``state[:, lvl + 1]``."""
+@njit(cache=True, inline="always")
+def _load(state, st_n, lvl, var, buf):
+    """Copy ``var``'s windows at level ``lvl`` into side 0 of ``buf``; their number."""
     n = st_n[lvl, var]
     for k in range(n):
         for row in range(3):
             buf[row, 0, k] = state[row, lvl, var, k]
+    return n
+
+
+@njit(cache=True)
+def _expand_var(var, lvl, u, units, nt, tl, mode, state, st_n, buf):
+    """Apply the level's tilings of ``var`` to ``state[:, lvl]`` into ``state[:, lvl + 1]``."""
+    n = _load(state, st_n, lvl, var, buf)
     side = 0
     for t in range(nt):
         if tl[_VAR, t] == var and tl[_LVL, t] == lvl:
@@ -242,10 +249,7 @@ def _candidates(lvl, units, nt, tl, nsp, pos, state, st_n, buf, cand):
         mode = _mode(var, pos)
         branch = branch or mode > 0
         # The first SpatialMap's parents: the level's earlier TemporalMaps applied.
-        n = st_n[lvl, var]
-        for k in range(n):
-            for row in range(3):
-                buf[row, 0, k] = state[row, lvl, var, k]
+        n = _load(state, st_n, lvl, var, buf)
         side = 0
         for t in range(nt):
             if tl[_VAR, t] != var or tl[_LVL, t] != lvl:

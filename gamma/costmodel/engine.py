@@ -194,20 +194,16 @@ def _expand_call(k, ncalls, nrows, num_levels, nvar, lv_order, ps_sizes, ps_size
             continue
         # A regular step: one call for all units; a spatial edge: one for the
         # regular active units, one for the edge-edge unit (§4.6).
-        if _normal_units(sp_edge, sp_ee, units, e_units) > 0:
-            sub = _find_or_add_call(lvl, nvar, is_edge, False, ps_sizes, lvi, lv_order, ncalls,
+        for ee in (False, True):
+            wanted = (sp_edge and sp_ee) if ee else _normal_units(sp_edge, sp_ee, units, e_units) > 0
+            if not wanted:
+                continue
+            sub = _find_or_add_call(lvl, nvar, is_edge, ee, ps_sizes, lvi, lv_order, ncalls,
                                     call_int, call_dims)
             if sub < 0:
                 return -1, -1
             ncalls = max(ncalls, sub + 1)
-            row_int[R_SUB_NORMAL, r] = sub
-        if sp_edge and sp_ee:
-            sub = _find_or_add_call(lvl, nvar, is_edge, True, ps_sizes, lvi, lv_order, ncalls,
-                                    call_int, call_dims)
-            if sub < 0:
-                return -1, -1
-            ncalls = max(ncalls, sub + 1)
-            row_int[R_SUB_EE, r] = sub
+            row_int[R_SUB_EE if ee else R_SUB_NORMAL, r] = sub
     return ncalls, r1
 
 
@@ -360,7 +356,28 @@ def _finish_call(k, nvar, num_levels, noc_bw, latency, offchip_bw, lanes, ps_siz
     call_float[k] = active_sum / max(steps, 1)
     call_int[k, K_OVERFLOW] = overflow
     call_int[k, K_SILENT] = silent
-    # L1 size: the innermost level reached through the first analysed step.
+    _l1_sizes(k, lvl, nvar, inner, first_row, lead_count, ps_sizes, lvi, row_int, call_int)
+    return first_row, lower_no_step, l2_in, l2_f, l2_out
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _analysis_reason(call_int, lower_no_step, first_row):
+    """Why an analysed candidate has no result (MAESTRO's order), or ``R.OK``."""
+    if call_int[0, K_OVERFLOW]:
+        return R.STEP_COUNT_OVERFLOW
+    if call_int[0, K_SILENT]:
+        return R.SILENT_EXIT
+    if lower_no_step:
+        return R.LOWER_LEVEL_NO_STEP
+    if first_row < 0:
+        return R.RUNTIME_ZERO
+    return R.OK
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _l1_sizes(k, lvl, nvar, inner, first_row, lead_count, ps_sizes, lvi, row_int, call_int):
+    """L1 size per tensor of call ``k``: the innermost level's, reached through the first
+    analysed step; at the innermost level its double-buffered mapped tile."""
     sub = -1
     if not inner and first_row >= 0:
         sub = row_int[R_SUB_EE, first_row]
@@ -376,7 +393,6 @@ def _finish_call(k, nvar, num_levels, noc_bw, latency, offchip_bw, lanes, ps_siz
                 if (coupled >> p) & 1:
                     volume *= ps_sizes[lvl, p, MAPPED]
             call_int[k, K_L1 + t] = 2 * volume * (1 if t == OUTPUT else lead_count)
-    return first_row, lower_no_step, l2_in, l2_f, l2_out
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -546,14 +562,7 @@ def evaluate_batch(start, dim, size, offset, spatial, cluster, num_levels, num_p
         first_row, lower_no_step, l2_in, l2_f, l2_out = _finish(
             ncalls, nvar, nl, noc_bw[i], latency, offchip_bw, lanes, ps_sizes, lvi, row_int,
             row_bool, call_int, call_float)
-        if call_int[0, K_OVERFLOW]:
-            out_reason[i] = R.STEP_COUNT_OVERFLOW
-        elif call_int[0, K_SILENT]:
-            out_reason[i] = R.SILENT_EXIT
-        elif lower_no_step:
-            out_reason[i] = R.LOWER_LEVEL_NO_STEP
-        elif first_row < 0:
-            out_reason[i] = R.RUNTIME_ZERO
+        out_reason[i] = _analysis_reason(call_int, lower_no_step, first_row)
         if out_reason[i] != R.OK:
             continue
         out_int[O_RUNTIME, i] = call_int[0, K_RUNTIME]

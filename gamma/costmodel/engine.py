@@ -435,18 +435,11 @@ def _top_outputs(i, nvar, lv_dims, coupled, sliding, noc_bw, latency, row_int, r
             slide = sliding[var]
             read_out *= (lv_dims[0, var] - lv_dims[0, slide] + 1 if slide >= 0
                          else lv_dims[0, var])
-    out_int[O_COUNTS + 0, i] = macs
-    out_int[O_COUNTS + 1, i] = read_in
-    out_int[O_COUNTS + 2, i] = read_in
-    out_int[O_COUNTS + 3, i] = write_in
-    out_int[O_COUNTS + 4, i] = macs
-    out_int[O_COUNTS + 5, i] = read_f
-    out_int[O_COUNTS + 6, i] = read_f
-    out_int[O_COUNTS + 7, i] = write_f
-    out_int[O_COUNTS + 8, i] = all_macs
-    out_int[O_COUNTS + 9, i] = all_macs
-    out_int[O_COUNTS + 10, i] = read_out
-    out_int[O_COUNTS + 11, i] = write_out
+    # the twelve counts, in COUNT_FIELDS' order: per tensor L1 read, L1 write, L2 read, L2 write
+    counts = (macs, read_in, read_in, write_in, macs, read_f, read_f, write_f, all_macs, all_macs,
+              read_out, write_out)
+    for q in range(12):
+        out_int[O_COUNTS + q, i] = counts[q]
     out_int[O_MACS, i] = macs
     out_int[O_L2_SIZE + INPUT, i] = l2_in
     out_int[O_L2_SIZE + FILTER, i] = l2_f

@@ -35,19 +35,7 @@ from __future__ import annotations
 
 from numba import njit
 
-from gamma.costmodel.layout import (
-    B_EXITS,
-    B_SP_EDGE,
-    B_SP_EE,
-    R_C,
-    R_EGRESS,
-    R_FILTER,
-    R_INPUT,
-    R_IS_EDGE,
-    R_KEY,
-    R_MACS,
-    R_PSUMS,
-)
+from gamma.costmodel import layout as lay
 from gamma.costmodel.tables import (
     L_COUPLED,
     L_DUP,
@@ -161,7 +149,7 @@ def call_volumes(sizes, lvi, lvl, nvar, r0, r1, m_unrolled, m_init_edge, m_edge_
     while dup and not (dup >> dup_pos) & 1:
         dup_pos += 1
     for r in range(r0, r1):
-        c, key = row_int[R_C, r], row_int[R_KEY, r]
+        c, key = row_int[lay.R_C, r], row_int[lay.R_KEY, r]
         mask = key & full_mask
         edge = steady = 0
         if c >= 0:
@@ -200,12 +188,13 @@ def call_volumes(sizes, lvi, lvl, nvar, r0, r1, m_unrolled, m_init_edge, m_edge_
                              (spatial & cf & is_edge) != 0,
                              last_f >= 0 and (has_ee >> last_f) & 1 != 0, units, edge_units,
                              base_f, f[0], f[1], f[2], f[3])
-        row_int[R_PSUMS, r], row_int[R_MACS, r], row_int[R_EGRESS, r] = critical, macs, egress
-        row_int[R_INPUT, r], row_int[R_FILTER, r] = ingress_in, ingress_f
-        row_int[R_IS_EDGE, r] = is_edge
-        row_bool[B_EXITS, r] = exits
-        row_bool[B_SP_EDGE, r] = (is_edge >> first_sp) & 1 != 0
-        row_bool[B_SP_EE, r] = (has_ee >> first_sp) & 1 != 0
+        row_int[lay.R_PSUMS, r], row_int[lay.R_MACS, r] = critical, macs
+        row_int[lay.R_EGRESS, r] = egress
+        row_int[lay.R_INPUT, r], row_int[lay.R_FILTER, r] = ingress_in, ingress_f
+        row_int[lay.R_IS_EDGE, r] = is_edge
+        row_bool[lay.B_EXITS, r] = exits
+        row_bool[lay.B_SP_EDGE, r] = (is_edge >> first_sp) & 1 != 0
+        row_bool[lay.B_SP_EE, r] = (has_ee >> first_sp) & 1 != 0
 
 
 @njit(cache=True, error_model="numpy", inline="always")

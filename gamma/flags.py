@@ -10,6 +10,17 @@ import argparse
 from gamma.errors import GammaInputError
 from gamma.objectives import OBJECTIVES
 
+#: ``--method`` choices: the GA, the other optimizers of ``gamma.search.blackbox``, random
+#: search and the exact search.
+METHODS = ("gamma", "pso", "portfolio", "oneplusone", "cma", "de", "tbpsa", "pure_ga", "random",
+           "ngopt", "exhaustive")
+
+
+def _method(text: str) -> str:
+    """``--method``, case-insensitive, with GAMMA's spellings (``DE``, ``pureGA``, ``GA``)."""
+    name = text.strip().lower()
+    return {"purega": "pure_ga", "ga": "gamma"}.get(name, name)
+
 
 class _Parser(argparse.ArgumentParser):
     """argparse, but usage errors are one line and exit status 2, and flags are never
@@ -119,11 +130,13 @@ def _search_flags(s) -> None:
                    help="population size (candidates per generation)")
     s.add_argument("--epochs", type=_positive_int("--epochs"), default=10,
                    help="generations")
-    s.add_argument("--method", choices=("gamma", "random", "exhaustive"), default="gamma",
-                   help="search method: the genetic algorithm, random sampling with the same "
-                        "budget, or exhaustive: branch and bound over the whole map space from "
-                        "the GA's best, proving the optimum latency (or, at --time_limit, a "
-                        "proven lower bound)")
+    s.add_argument("--method", type=_method, choices=METHODS, default="gamma",
+                   help="search method: gamma (the genetic algorithm); the other optimizers at the "
+                        "same budget: pso, portfolio, oneplusone, cma, de, tbpsa, ngopt "
+                        "(nevergrad's; pip install -e .[nevergrad]), pure_ga (a plain GA), random; "
+                        "or exhaustive: branch and bound over the whole map space from the GA's "
+                        "best, proving the optimum latency (or, at --time_limit, a proven lower "
+                        "bound).  GAMMA's spellings (DE, CMA, pureGA, ...) are accepted")
     s.add_argument("--time_limit", type=float, default=0.0, metavar="SECONDS",
                    help="--method exhaustive: seconds per distinct layer before the best mapping "
                         "found is reported with its proven bound (default 0: no limit)")

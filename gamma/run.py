@@ -151,6 +151,9 @@ def _check_exhaustive(args) -> None:
     if args.time_limit and args.method != "exhaustive":
         raise GammaInputError("--time_limit applies only to --method exhaustive; the other "
                               "methods stop after --num_pop x --epochs samples")
+    if args.num_pe == -1 and args.codesign == "model" and args.method not in ("gamma", "exhaustive"):
+        raise GammaInputError(f"--codesign model searches with GAMMA's GA; --method {args.method} "
+                              "runs only with --codesign layer (the default)")
     if args.method != "exhaustive":
         return
     if args.fitness1 != "latency" or args.pareto:

@@ -175,7 +175,8 @@ def _load(path: Path):
 def run_job(job: Job, hw: Hardware, cfg: GAConfig, seed: int, evaluate=None,
             on_generation=None, *, checkpoints: Checkpoints | None = None,
             state: dict | None = None) -> LayerResult:
-    """Search one distinct layer (GA, random or exhaustive search, per ``cfg.method``);
+    """Search one distinct layer (GA, other optimizers, random or exhaustive search, per
+    ``cfg.method``);
     the result carries its proven latency bound (``LayerResult.lower_bound``).
 
     Parameters
@@ -191,17 +192,20 @@ def run_job(job: Job, hw: Hardware, cfg: GAConfig, seed: int, evaluate=None,
         from gamma.search.exhaustive import exhaustive_search
         return exhaustive_search(job.layer, hw, cfg, layer_rng(seed, job.key), evaluate=evaluate,
                                  on_generation=on_generation)
+    from gamma.search.blackbox import METHODS, BlackBoxSearch, make_search
+    other = cfg.method in METHODS          # nevergrad's optimizers and pure_ga
     search = None
     if state is not None:
         try:
-            search = LayerSearch.from_state(state, job.layer, hw, cfg, evaluate=evaluate,
-                                            on_generation=on_generation)
+            search = (BlackBoxSearch if other else LayerSearch).from_state(
+                state, job.layer, hw, cfg, evaluate=evaluate, on_generation=on_generation)
         except (ValueError, KeyError, TypeError) as err:  # saved by another version or run
             log.warning("layer %d: ignoring its checkpoint (%s); searching it from the start",
                         job.key, err)
     if search is None:
-        search = LayerSearch(job.layer, hw, cfg, layer_rng(seed, job.key), evaluate=evaluate,
-                             on_generation=on_generation)
+        search = (make_search if other else LayerSearch)(
+            job.layer, hw, cfg, layer_rng(seed, job.key), evaluate=evaluate,
+            on_generation=on_generation)
     every = checkpoints.every if checkpoints is not None else 0
     can_save = every > 0
     while search.step():

@@ -25,8 +25,11 @@ class GAConfig:
     pareto : bool
         NSGA-II survival and a Pareto-front result instead of lexicographic order.
     method : str
-        ``"gamma"`` (the genetic algorithm), ``"random"`` (random search) or
-        ``"exhaustive"`` (branch and bound, :mod:`gamma.search.exhaustive`).
+        ``"gamma"`` (the genetic algorithm), ``"random"`` (random search),
+        ``"exhaustive"`` (branch and bound, :mod:`gamma.search.exhaustive`), or another
+        optimizer on the same map space and budget (:mod:`gamma.search.blackbox`:
+        nevergrad's ``pso``, ``portfolio``, ``oneplusone``, ``cma``, ``de``, ``tbpsa``,
+        ``ngopt``, and ``pure_ga``).
     slevel_min, slevel_max, fixed_cluster, par_rs, use_factor, constraint
         The map space, see :class:`~gamma.search.space.SearchSpace`.
     trust : {"exact", "undercount", "any"}

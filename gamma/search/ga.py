@@ -10,8 +10,7 @@ The settings are :class:`~gamma.search.config.GAConfig`.
 from __future__ import annotations
 
 import math
-import time
-from dataclasses import fields, replace
+from dataclasses import replace
 
 import numpy as np
 
@@ -20,7 +19,15 @@ from gamma.mapping import Population
 from gamma.objectives import OBJECTIVES
 from gamma.search.config import GAConfig
 from gamma.search.estimates import l1_need
-from gamma.search.results import LayerResult, NoFeasibleMapping, Tracker
+from gamma.search.results import (
+    LayerResult,
+    NoFeasibleMapping,
+    Tracker,
+    copy_table,
+    pop_from,
+    pop_state,
+    rng_from,
+)
 from gamma.search.scoring import concat_rows, score, take_rows, violation
 from gamma.search.seeding import refit_parallel, seeded_population
 from gamma.search.selection import lex_key, pareto_front, rank_order, tournament
@@ -138,17 +145,12 @@ class LayerSearch:
         :meth:`from_state` with the same layer, hardware and settings continues
         exactly where this search stands: the result equals an uninterrupted run's.
         """
-        t = self.tracker
         return {
             "version": 1, "layer": repr(self.layer), "config": repr(self._fingerprint(self.cfg)),
             "generation": self.generation, "stall": self.stall,
-            "population": _pop_state(self.pop), "scores": _copy(self.table),
+            "population": pop_state(self.pop), "scores": copy_table(self.table),
             "seen": self.seen.copy(), "rng": self.rng.bit_generator.state,
-            "tracker": {"best": _pop_state(t.best), "best_scores": _copy(t.best_scores),
-                        "front": _pop_state(t.front), "front_scores": _copy(t.front_scores),
-                        "scored": [dict(part) for part in t.scored], "samples": t.samples,
-                        "logbook": [dict(r) for r in t.logbook],
-                        "seconds": time.perf_counter() - t.start},
+            "tracker": self.tracker.state(),
         }
 
     @classmethod
@@ -164,22 +166,12 @@ class LayerSearch:
         if state["layer"] != repr(layer) or state["config"] != repr(cls._fingerprint(cfg)):
             raise ValueError("this LayerSearch state was saved for another layer or other settings "
                              f"(saved: {state['layer']}, {state['config']}); resume with the same ones")
-        bits = state["rng"]
-        generator = getattr(np.random, bits["bit_generator"])()
-        generator.state = bits
-        search = cls(layer, hw, cfg, np.random.Generator(generator), evaluate=evaluate,
+        search = cls(layer, hw, cfg, rng_from(state["rng"]), evaluate=evaluate,
                      on_generation=on_generation)
         search.generation, search.stall = state["generation"], state["stall"]
-        search.pop, search.table = _pop_from(state["population"]), _copy(state["scores"])
+        search.pop, search.table = pop_from(state["population"]), copy_table(state["scores"])
         search.seen = state["seen"].copy()
-        saved, t = state["tracker"], search.tracker
-        t.best, t.best_scores = _pop_from(saved["best"]), _copy(saved["best_scores"])
-        t.front, t.front_scores = _pop_from(saved["front"]), _copy(saved["front_scores"])
-        t.scored = [dict(part) for part in saved["scored"]]
-        t.samples = saved["samples"]
-        for record in saved["logbook"]:
-            t.logbook.record(**record)
-        t.start -= saved["seconds"]
+        search.tracker.restore(state["tracker"])
         return search
 
     # -- generations -------------------------------------------------------
@@ -390,15 +382,3 @@ def _row_view(rows: np.ndarray) -> np.ndarray:
     """Each int64 row as one opaque (void) scalar, so rows sort and compare as wholes."""
     rows = np.ascontiguousarray(rows, dtype=np.int64)
     return rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()
-
-
-def _pop_state(pop: Population | None) -> dict | None:
-    return None if pop is None else {f.name: getattr(pop, f.name).copy() for f in fields(pop)}
-
-
-def _pop_from(data: dict | None) -> Population | None:
-    return None if data is None else Population(**{k: np.array(v) for k, v in data.items()})
-
-
-def _copy(table: dict | None) -> dict | None:
-    return None if table is None else {k: np.array(v) for k, v in table.items()}

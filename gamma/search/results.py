@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import pandas as pd
@@ -113,6 +113,24 @@ class Tracker:
         if self.on_generation is not None:
             self.on_generation(self.logbook[-1])
 
+    def state(self) -> dict:
+        """The tracker as plain picklable data (:meth:`restore` takes it back)."""
+        return {"best": pop_state(self.best), "best_scores": copy_table(self.best_scores),
+                "front": pop_state(self.front), "front_scores": copy_table(self.front_scores),
+                "scored": [dict(part) for part in self.scored], "samples": self.samples,
+                "logbook": [dict(r) for r in self.logbook],
+                "seconds": time.perf_counter() - self.start}
+
+    def restore(self, saved: dict) -> None:
+        """Continue from :meth:`state`'s data (elapsed seconds included)."""
+        self.best, self.best_scores = pop_from(saved["best"]), copy_table(saved["best_scores"])
+        self.front, self.front_scores = pop_from(saved["front"]), copy_table(saved["front_scores"])
+        self.scored = [dict(part) for part in saved["scored"]]
+        self.samples = saved["samples"]
+        for record in saved["logbook"]:
+            self.logbook.record(**record)
+        self.start -= saved["seconds"]
+
     def result(self) -> LayerResult:
         feasible = bool(self.best_scores["feasible"][0])
         if self.cfg.pareto and self.front is not None:
@@ -140,3 +158,27 @@ def _column_stats(rows: np.ndarray) -> dict:
     low, mean = rows.min(axis=0), rows.mean(axis=0)
     return {key: float(value) for j, name in enumerate(OBJECTIVES)
             for key, value in ((f"min_{name}", low[j]), (f"mean_{name}", mean[j]))}
+
+
+# -- plain-data snapshots of search state, for checkpoints ----------------------------
+
+def pop_state(pop: Population | None) -> dict | None:
+    """A population as a dict of arrays (copies)."""
+    return None if pop is None else {f.name: getattr(pop, f.name).copy() for f in fields(pop)}
+
+
+def pop_from(data: dict | None) -> Population | None:
+    """The population :func:`pop_state` saved."""
+    return None if data is None else Population(**{k: np.array(v) for k, v in data.items()})
+
+
+def copy_table(table: dict | None) -> dict | None:
+    """A copy of a score table (a dict of arrays)."""
+    return None if table is None else {k: np.array(v) for k, v in table.items()}
+
+
+def rng_from(bits: dict) -> np.random.Generator:
+    """The generator whose ``bit_generator.state`` was saved as ``bits``."""
+    generator = getattr(np.random, bits["bit_generator"])()
+    generator.state = bits
+    return np.random.Generator(generator)

@@ -2,14 +2,16 @@
 
 ``python main.py [flags]`` searches mappings for every layer of a model;
 ``python main.py evaluate --mapping_file F.m --hw_file HW`` scores MAESTRO
-mapping files.  Input errors become one line on stderr and exit status 2.
+mapping files; ``python main.py partition`` splits a model over the chiplets
+of a multi-chip module (:mod:`gamma.partition`).  Input errors become one line
+on stderr and exit status 2.
 
 Distinct layers are searched in parallel (``--jobs N``, default all cores) or
 on a Dask cluster (``--scheduler tcp://HOST:PORT``), with the same results.
 Finished layers and, every ``--checkpoint_every`` generations, running
-layers' search states are saved in ``<outdir>/checkpoints``;
-``python main.py --resume OUTDIR`` continues an interrupted run (Ctrl-C,
-SIGTERM or a crash) with the settings of ``OUTDIR/run.yaml``.
+layers' search states are saved in the run's folder, ``checkpoints/``;
+``python main.py --resume RUN_FOLDER`` continues an interrupted run (Ctrl-C,
+SIGTERM or a crash) with the settings of its ``run.yaml``.
 """
 from __future__ import annotations
 
@@ -26,6 +28,8 @@ from gamma.flags import (
     build_report_parser,
     build_search_parser,
 )
+from gamma.partition.command import build_parser as build_partition_parser
+from gamma.partition.command import run as run_partition
 from gamma.run import infeasible_cause, load_layers  # noqa: F401  (the command line's helpers)
 
 log = logging.getLogger("gamma")
@@ -35,6 +39,7 @@ SUBCOMMANDS = {
     "evaluate": (build_evaluate_parser, lambda args, argv: _run_evaluate(args)),
     "import-onnx": (build_import_onnx_parser, lambda args, argv: _run_import_onnx(args)),
     "report": (build_report_parser, lambda args, argv: _run_report(args)),
+    "partition": (build_partition_parser, lambda args, argv: run_partition(args)),
 }
 
 

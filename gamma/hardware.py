@@ -80,9 +80,13 @@ class AreaModel:
     L1 is per PE; all sizes in elements.
     """
 
+    #: Area of one MAC (one SIMD lane), µm².
     mac_um2: float = 282.0
+    #: Area of one SRAM bit, µm².
     sram_um2_per_bit: float = 0.086
+    #: Bits of one element (the buffers hold elements).
     bits_per_element: int = 8
+    #: Which formula: ``"digamma"`` or ``"maestro"`` (:data:`AREA_MODELS`).
     model: str = "digamma"
 
     def __post_init__(self):

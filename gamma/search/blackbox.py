@@ -68,7 +68,7 @@ from gamma.errors import GammaInputError
 from gamma.hardware import Hardware
 from gamma.mapping import NO_DIM, NUM_DIMS, Population, divisor_table
 from gamma.search.config import GAConfig
-from gamma.search.results import LayerResult, Tracker, copy_table, rng_from
+from gamma.search.results import GenerationLoop, LayerResult, Tracker, copy_table, rng_from
 from gamma.search.scoring import concat_rows, score, take_rows
 from gamma.search.selection import rank_order, tournament
 from gamma.search.space import SearchSpace, repair
@@ -175,7 +175,7 @@ def _nevergrad(method: str = "cma"):
 # The searches
 # ---------------------------------------------------------------------------
 
-class BlackBoxSearch:
+class BlackBoxSearch(GenerationLoop):
     """One layer's search by another optimizer, with :class:`~gamma.search.ga.LayerSearch`'s
     interface: :meth:`step` scores one generation of ``num_pop`` candidates.
 
@@ -194,34 +194,12 @@ class BlackBoxSearch:
         self.tracker = Tracker(layer, cfg, on_generation)
         self.generation = 0
 
-    @property
-    def done(self) -> bool:
-        """Whether the sample budget (``num_pop * epochs``) is spent."""
-        return self.generation >= self.cfg.epochs
-
-    def step(self) -> bool:
-        """Score the next generation; False (and nothing done) once the budget is spent."""
-        if self.done:
-            return False
-        self._generation()
-        self.generation += 1
-        return True
-
-    def run(self) -> LayerResult:
-        """Run the remaining generations and return the result."""
-        while self.step():
-            pass
-        return self.tracker.result()
-
     def _score(self, u: np.ndarray) -> dict:
         """Decode and score the vectors ``u`` (one cost-model call), record them in the tracker."""
         pop = self.encoding.decode(u, self.rng)
         table = score(pop, self.layer, self.hw, self.cfg, self.evaluate)
         self.tracker.update(pop, table, self.generation)
         return table
-
-    def _generation(self) -> None:
-        raise NotImplementedError
 
     # -- checkpoints -------------------------------------------------------
     def state(self) -> dict:

@@ -20,6 +20,7 @@ from gamma.objectives import OBJECTIVES
 from gamma.search.config import GAConfig
 from gamma.search.estimates import l1_need
 from gamma.search.results import (
+    GenerationLoop,
     LayerResult,
     NoFeasibleMapping,
     Tracker,
@@ -44,7 +45,7 @@ __all__ = ["GAConfig", "LayerResult", "LayerSearch", "NoFeasibleMapping", "OBJEC
 # The generation loop
 # ---------------------------------------------------------------------------
 
-class LayerSearch:
+class LayerSearch(GenerationLoop):
     """One layer's search as a resumable object: :meth:`step` runs a generation.
 
     ::
@@ -113,16 +114,8 @@ class LayerSearch:
         self._seen: set = set()      # packed rows (as bytes) of every mapping scored
         self._seen_width = 0
 
-    # -- public API --------------------------------------------------------
-    @property
-    def done(self) -> bool:
-        """Whether the sample budget (``num_pop * epochs``) is spent."""
-        return self.generation >= self.cfg.epochs
-
-    def step(self) -> bool:
-        """Run the next generation; False (and nothing done) once the budget is spent."""
-        if self.done:
-            return False
+    # -- public API (step, run: GenerationLoop) --------------------------------
+    def _generation(self) -> None:
         if self.cfg.method == "random":
             pop = random_population(self.space, self.cfg.num_pop, self.rng)
             self.tracker.update(pop, self._score(pop), self.generation)
@@ -130,14 +123,6 @@ class LayerSearch:
             self._initial()
         else:
             self._evolve()
-        self.generation += 1
-        return True
-
-    def run(self) -> LayerResult:
-        """Run the remaining generations and return the result."""
-        while self.step():
-            pass
-        return self.tracker.result()
 
     def state(self) -> dict:
         """Everything needed to resume, as plain picklable data (arrays, dicts, lists).

@@ -70,6 +70,36 @@ class LayerResult:
     proven_optimal: bool = False
 
 
+class GenerationLoop:
+    """A search run one generation at a time, resumable between generations.
+
+    Subclasses set ``cfg``, ``tracker`` and ``generation`` (0) and define
+    :meth:`_generation`; :meth:`step` and :meth:`run` are the public loop.
+    """
+
+    @property
+    def done(self) -> bool:
+        """Whether the sample budget (``num_pop * epochs``) is spent."""
+        return self.generation >= self.cfg.epochs
+
+    def step(self) -> bool:
+        """Run the next generation; False (and nothing done) once the budget is spent."""
+        if self.done:
+            return False
+        self._generation()
+        self.generation += 1
+        return True
+
+    def run(self) -> LayerResult:
+        """Run the remaining generations and return the result."""
+        while self.step():
+            pass
+        return self.tracker.result()
+
+    def _generation(self) -> None:
+        raise NotImplementedError
+
+
 class Tracker:
     """Bookkeeping shared by the GA and random search: incumbent, front, history."""
 

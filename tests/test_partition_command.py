@@ -42,7 +42,8 @@ def test_partition_writes_its_files(model_csv, tmp_path):
     busiest = max(row[f"util_chiplet{c}"] for c in range(4))
     assert busiest == pytest.approx(1.0)
     assert sum(row[f"mem_chiplet{c}"] for c in range(4)) == (8 * 4 * 9 + 8 * 8 * 9 + 16 * 8 + 4 * 16)
-    assert "<section id='partition'>" in (out / "partition_report.html").read_text()
+    page = (out / "report.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and "<section id='partition'>" in page
     assert not (out / "partition_pipeline.png").exists()
 
 

@@ -1,5 +1,6 @@
 """Files of a partition run: ``partition.csv``, ``partition_summary.csv``, the
-pipeline (Gantt) and chiplet-placement figures and ``partition_report.html``."""
+pipeline (Gantt) and chiplet-placement figures and ``report.html`` (the run's page: the
+partition section, :func:`report_section`)."""
 from __future__ import annotations
 
 import html
@@ -53,7 +54,10 @@ def write_outputs(problem: Problem, result: SearchResult, outdir: Path, args,
     figures = []
     if plots:
         figures = [gantt_figure(problem, table, outdir), placement_figure(problem, table, outdir)]
-    write_atomic(outdir / "partition_report.html", report_section(table, summary, figures, args))
+    page = ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>gamma partition: "
+            f"{html.escape(str(args.model))}</title></head><body>"
+            f"{report_section(table, summary, figures, args)}</body></html>")
+    write_atomic(outdir / "report.html", page)
     return summary
 
 

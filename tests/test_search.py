@@ -452,3 +452,17 @@ def test_resnet18_layer2_reaches_gammas_paper_figure_at_a_fifth_of_its_budget():
         result = run(cfg=GAConfig(num_pop=100, epochs=20, trust="undercount"), seed=seed)
         assert result.feasible and result.samples == 2000
         assert result.best_scores["runtime"] <= 1.003 * bound
+
+
+def test_the_default_search_never_imports_the_undercount_strategy():
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np\n"
+            "from gamma.search.ga import GAConfig, search_layer\n"
+            "from gamma.workload import Layer\nfrom gamma.hardware import Hardware\n"
+            "search_layer(Layer('CONV', K=16, C=16, Y=8, X=8, R=3, S=3), Hardware(num_pes=16),\n"
+            "             GAConfig(num_pop=6, epochs=2), np.random.default_rng(0))\n"
+            "print('gamma.search.undercount' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -15,25 +15,13 @@ import numpy as np
 
 from gamma.constraints import LEVEL_KEYS, MappingConstraint
 from gamma.errors import GammaInputError
+from gamma.files import plain
 from gamma.mapping import GENOME_DIMS, dim_sizes
 from gamma.workload import Layer
 
 #: The keys a level may hold.
 LEVEL_FIELDS = ("sp", "sp2", "sp_sz", "order", *GENOME_DIMS)
 _DIMS_TEXT = ", ".join(GENOME_DIMS)
-
-
-def plain(value):
-    """numpy arrays and scalars as plain lists, ints and strs."""
-    if isinstance(value, np.ndarray):
-        return [plain(v) for v in value.tolist()]
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    if isinstance(value, dict):
-        return {plain(k): plain(v) for k, v in value.items()}
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 def _is_int(value) -> bool:
@@ -204,4 +192,4 @@ def check_against(constraint, layer: Layer, hw, source: str = "") -> None:
         parent = {d: resolved.get(d) for d in GENOME_DIMS}
 
 
-__all__ = ["validate_levels", "check_against", "plain", "LEVEL_FIELDS"]
+__all__ = ["validate_levels", "check_against", "LEVEL_FIELDS"]

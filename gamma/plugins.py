@@ -51,8 +51,9 @@ import yaml
 
 from gamma.constraints import LEVEL_KEYS, LevelConstraint, MappingConstraint
 from gamma.errors import GammaInputError
+from gamma.files import plain
 from gamma.mapping import GENOME_DIMS
-from gamma.plugin_checks import check_against, plain, validate_levels
+from gamma.plugin_checks import check_against, validate_levels
 from gamma.workload import PROJECT_ROOT, Layer
 
 #: Where shipped plugins live.

@@ -14,7 +14,8 @@ import pytest
 from gamma import plugins
 from gamma.constraints import MAESTRO_CSTR
 from gamma.errors import GammaInputError
-from gamma.plugin_checks import plain, validate_levels
+from gamma.files import plain
+from gamma.plugin_checks import validate_levels
 from gamma.plugins import combine, load_accel_cstr, load_mapping_cstr, translate_accel
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -21,20 +21,7 @@ import runpy
 import sys
 from pathlib import Path
 
-import numpy as np
-
-
-def plain(value):
-    """numpy arrays and scalars as lists, ints and strs (recursively)."""
-    if isinstance(value, np.ndarray):
-        return [plain(v) for v in value.tolist()]
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
+from gamma.files import plain
 
 
 def constraint_of(path: Path) -> dict:

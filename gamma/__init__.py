@@ -8,6 +8,9 @@ The public API (plain data in and out; see :mod:`gamma.api`)::
     result = gamma.search(layers, hw, num_pop=100, epochs=20, seed=1)
     result.layers                                         # DataFrame, results.csv's columns
     costs = gamma.evaluate("data/mappings/nvdla_like_kc_ws.m", hw)   # DataFrame
+
+``gamma.search`` is the search function; the package of that name holds the
+search's modules: import them with ``from gamma.search.ga import ...``.
 """
 
 from gamma.api import (

@@ -63,8 +63,6 @@ GAMMA_CSTR = Path("data") / "mapping_cstr"
 #: Sub-folders of a plugin folder where ``--accel_cstr NAME`` is looked up
 #: first (GAMMA keeps its accel_cstr files in ``advanced_cstr/accel_cstr``).
 ACCEL_SUBDIRS = (Path("advanced_cstr") / "accel_cstr", Path("advanced_cstr"))
-#: Where ``--accel_cstr NAME`` is looked up among the shipped plugins.
-ACCEL_DIR = CSTR_DIR / ACCEL_SUBDIRS[0]
 
 _SUFFIXES = (".py", ".yaml", ".yml")
 _TOP_KEYS = (*LEVEL_KEYS, "lower_to_gemm")

@@ -7,8 +7,9 @@ random stream, ``SeedSequence(seed, spawn_key=(layer index,))`` keyed by the
 workers, on completion order or on interruptions.
 
 Parallelism is a ``map``-like argument (``workers``), as SciPy's ``workers``:
-``1`` runs the jobs in this process, ``n > 1`` in ``n`` joblib worker
-processes, a ``distributed.Client`` on its Dask cluster (through joblib's Dask
+``1`` runs the jobs in this process, ``n > 1`` in ``n`` worker processes
+(forked after the cost model's kernels load, where the platform can fork), a
+``distributed.Client`` on its Dask cluster (through joblib's Dask
 backend; a worker that dies has its job redone elsewhere by Dask), and any
 other callable is used as ``map(func, iterable)``.  Only pools created here
 are closed here.  Inside a job the population is vectorized.
@@ -317,7 +318,7 @@ def run_model(selected: list[tuple[int, Layer]], hw: Hardware, cfg: GAConfig, se
     Parameters
     ----------
     workers : int, distributed.Client or callable
-        1: in this process; n: ``n`` joblib worker processes; a Dask client:
+        1: in this process; n: ``n`` worker processes; a Dask client:
         its cluster; a callable: used as ``map(func, iterable)``.  The results
         are the same for all.
     jobs : int, optional

@@ -141,9 +141,6 @@ class Costs:
         return {f.name: getattr(self, f.name)[i].item() for f in fields(self)}
 
 
-_FLOAT_FIELDS = {"throughput", "energy", "energy_nj", "area", "power", "pe_power", "l1_power",
-                 "l2_power", "noc_power", "avg_utilized_pes",
-                 "arithmetic_intensity"}
 #: Costs field -> row of the compiled kernel's integer output.
 _INT_OUTPUTS = {"runtime": engine.O_RUNTIME, "macs": engine.O_MACS,
                 **{name: engine.O_COUNTS + q for q, name in enumerate(COUNT_FIELDS)},

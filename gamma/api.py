@@ -219,28 +219,32 @@ def resume(outdir: str | Path, *, jobs: int | None = None, scheduler: str | None
     return SearchResult.read(outcome.outdir, outcome.code, outcome.message)
 
 
-def evaluate(mapping: str | Path, hw: Hardware | str = "edge", dataflow: str | Path | None = None
-             ) -> pd.DataFrame:
+def evaluate(mapping: str | Path, hw: Hardware | str = "edge", dataflow: str | Path | None = None,
+             *, analysis: str = "maestro") -> pd.DataFrame:
     """Score a MAESTRO mapping file (a path, or its text): one row per layer, the columns
     of ``main.py evaluate`` (MAESTRO's CSV columns: runtime in cycles, energy, buffer
     sizes in elements, the access counts; ``Valid`` and ``Reason``).  ``dataflow``: a
-    dataflow-only file for layers the mapping file gives none.
+    dataflow-only file for layers the mapping file gives none.  ``analysis``:
+    ``"maestro"`` (MAESTRO's figures) or ``"physical"`` (the stride-aware figures
+    where MAESTRO miscounts a strided tile; ``main.py evaluate --analysis``).
 
     >>> evaluate("data/mappings/nvdla_like_kc_ws.m", "edge").loc[0, "Valid"]   # doctest: +SKIP
     True
     """
     from gamma.evaluation import evaluate_mapping_file
 
+    if analysis not in ("maestro", "physical"):
+        raise GammaError(f"evaluate: analysis must be 'maestro' or 'physical', got {analysis!r}")
     hw = load_hardware(hw)
     text = str(mapping)
     if "\n" in text or "{" in text:
         with tempfile.TemporaryDirectory(prefix="gamma-") as folder:
             path = Path(folder) / "mapping.m"
             path.write_text(text)
-            return evaluate_mapping_file(path, hw, dataflow)
+            return evaluate_mapping_file(path, hw, dataflow, analysis=analysis)
     if not Path(text).is_file():
         raise GammaError(f"evaluate: mapping file {text} does not exist")
-    return evaluate_mapping_file(text, hw, dataflow)
+    return evaluate_mapping_file(text, hw, dataflow, analysis=analysis)
 
 
 def _settings(options: dict, *, fitness, trust, num_pes, plots, overwrite, log_level,

@@ -92,7 +92,8 @@ def _run_evaluate(args) -> int:
     if not Path(mapping).is_file():
         raise GammaInputError(f"evaluate: mapping file {mapping} does not exist")
     hw = load_hardware(args.hw_file)
-    table: pd.DataFrame = evaluate_mapping_file(mapping, hw, args.dataflow)
+    table: pd.DataFrame = evaluate_mapping_file(mapping, hw, args.dataflow,
+                                                analysis=args.analysis)
     print(format_summary(table))
     if args.out:
         table.to_csv(args.out, index=False)

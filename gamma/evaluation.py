@@ -46,11 +46,13 @@ CSV_COLUMNS = {
     "Exact analysis": "exact_analysis",
     "Busiest PE MACs": "busiest_pe_macs",
     "Undercount": "undercount",
+    "Stride-aware": "stride_aware",
     "Valid": "valid",
 }
 
 
-def evaluate_mapping_file(mapping_path, hw: Hardware, dataflow_path=None) -> pd.DataFrame:
+def evaluate_mapping_file(mapping_path, hw: Hardware, dataflow_path=None, *,
+                          analysis: str = "maestro") -> pd.DataFrame:
     """Evaluate every layer of a MAESTRO mapping file on ``hw``.
 
     Parameters
@@ -60,6 +62,11 @@ def evaluate_mapping_file(mapping_path, hw: Hardware, dataflow_path=None) -> pd.
     dataflow_path : str or Path, optional
         A dataflow-only file (``Dataflow { ... }``) for the layers that have no
         dataflow, e.g. those of MAESTRO's model-only files.
+    analysis : {"maestro", "physical"}
+        ``"maestro"`` reproduces MAESTRO's figures; ``"physical"`` replaces them
+        by the stride-aware analysis where MAESTRO miscounts the MACs of a
+        strided tile of several output rows (:func:`gamma.costmodel.evaluate`;
+        column ``Stride-aware``).
 
     Returns
     -------
@@ -88,7 +95,8 @@ def evaluate_mapping_file(mapping_path, hw: Hardware, dataflow_path=None) -> pd.
             row.update({column: None for column in CSV_COLUMNS})
             row["Valid"], row["Reason"] = False, entry.error
         else:
-            costs = evaluate(entry.layer, hw, entry.directives, gemm_form=entry.gemm_form)
+            costs = evaluate(entry.layer, hw, entry.directives, gemm_form=entry.gemm_form,
+                             analysis=analysis)
             for column, field in CSV_COLUMNS.items():
                 value = getattr(costs, field)[0]
                 row[column] = value.item() if isinstance(value, np.generic) else value
@@ -127,11 +135,16 @@ def format_summary(df: pd.DataFrame) -> str:
         lines.append(f"{name:<24} {row['Runtime (Cycles)']:>16,} {row['Num MACs']:>14,} "
                      f"{row['Throughput (MACs/Cycle)']:>11.2f} {row['Energy (nJ)']:>13.1f} "
                      f"{row['L1 SRAM Size Req (Bytes)']:>8,} {row['L2 SRAM Size Req (Bytes)']:>10,}")
+        if row.get("Stride-aware"):
+            warnings.append(
+                f"NOTE: layer {name}: stride-aware figures: MAESTRO counts the MACs of this "
+                "strided tile of several output rows wrongly (--analysis maestro shows its)")
         if not row["Exact analysis"]:
             warnings.append(
                 f"WARNING: layer {name}: MAESTRO's analysis is not exact (counts "
                 f"{row['Num MACs']:,} MACs, the layer has {row['True MACs']:,}, or the "
-                "throughput exceeds the PEs); its numbers reproduce MAESTRO, not the layer")
+                "throughput exceeds the PEs); its numbers reproduce MAESTRO, not the layer"
+                " (--analysis physical recounts strided tiles of several output rows)")
         if row["Undercount"]:
             warnings.append(
                 f"WARNING: layer {name}: MAESTRO's runtime is below the busiest PE's "

@@ -238,6 +238,10 @@ def build_evaluate_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataflow", default=None, metavar="DATAFLOW_FILE",
                    help="a dataflow-only file (Dataflow { ... }) for layers without a dataflow, "
                         "e.g. those of MAESTRO's model-only files")
+    p.add_argument("--analysis", choices=("maestro", "physical"), default="maestro",
+                   help="maestro: MAESTRO's figures (default); physical: where MAESTRO "
+                        "miscounts the MACs of a strided tile of several output rows, the "
+                        "stride-aware figures instead (column Stride-aware)")
     p.add_argument("--out", default=None, help="write one CSV row per layer here")
     return p
 

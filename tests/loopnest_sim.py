@@ -11,7 +11,9 @@ Semantics
 depthwise layer, ``G`` outside NGCONV, ``N`` of size 1) are dropped.  ``Y'``
 (``X'``) is rewritten to input rows ``Y`` (``X``) with size
 ``s + Sz(R) - 1`` (``Sz(R)``: the level's first R directive, the whole filter
-without one) and the same offset, as MAESTRO does.  With a stride ``st != 1``
+without one) and the same offset, as MAESTRO does; with ``out_stride`` equal
+to the stride (the cost model's stride-aware analysis) a tile of ``s`` output
+rows spans ``(s - 1) * st + Sz(R)`` input rows instead.  With a stride ``st != 1``
 a ``Y``/``X`` directive of size ``>= R`` (``S``) is rewritten as MAESTRO does
 to hold ``out = (size + st - R) // st`` output rows, stepping ``out * st``
 input rows; its size is the true input span of those rows,
@@ -76,7 +78,7 @@ def _has(layer: Layer, name: str) -> bool:
     return True
 
 
-def complete(layer: Layer, directives, index: int, num_pes: int):
+def complete(layer: Layer, directives, index: int, num_pes: int, out_stride: int = 1):
     """Levels of mapping ``index`` after completion: ``(tilings, units)``.
 
     ``tilings[name]`` lists ``(level, size, offset, spatial)`` in loop order;
@@ -109,7 +111,7 @@ def complete(layer: Layer, directives, index: int, num_pes: int):
                 if base != ref:
                     continue
                 if output:
-                    size += filt.get(slide, full[slide]) - 1
+                    size = (size - 1) * out_stride + filt.get(slide, full[slide])
                 if st != 1 and size >= full[slide]:
                     out = (size + st - full[slide]) // st
                     size, offset = (out - 1) * st + full[slide], out * st
@@ -160,28 +162,29 @@ def pe_macs(layer: Layer, tilings, units, pe) -> int:
     return total
 
 
-def simulate(layer: Layer, directives, index: int, num_pes: int) -> np.ndarray:
+def simulate(layer: Layer, directives, index: int, num_pes: int,
+             out_stride: int = 1) -> np.ndarray:
     """MACs of every PE of mapping ``index``, shape ``units`` (one axis per level)."""
-    tilings, units = complete(layer, directives, index, num_pes)
+    tilings, units = complete(layer, directives, index, num_pes, out_stride)
     counts = np.zeros(units, dtype=np.int64)
     for pe in itertools.product(*(range(u) for u in units)):
         counts[pe] = pe_macs(layer, tilings, units, pe)
     return counts
 
 
-def busiest(layer: Layer, directives, index: int, num_pes: int) -> int:
+def busiest(layer: Layer, directives, index: int, num_pes: int, out_stride: int = 1) -> int:
     """MACs of the busiest PE of mapping ``index``."""
-    return int(simulate(layer, directives, index, num_pes).max())
+    return int(simulate(layer, directives, index, num_pes, out_stride).max())
 
 
-def mac_multiset(layer: Layer, directives, index: int, num_pes: int):
+def mac_multiset(layer: Layer, directives, index: int, num_pes: int, out_stride: int = 1):
     """Every MAC computed, step by step: ``(per-PE counts, Counter of MAC tuples)``.
 
     Walks the full loop nest (the Cartesian product of every directive's
     windows, level by level) and lists each step's MACs explicitly; only for
     tiny layers.  A MAC is ``(n, g, k, c, y', x', r, s)``.
     """
-    tilings, units = complete(layer, directives, index, num_pes)
+    tilings, units = complete(layer, directives, index, num_pes, out_stride)
     full = layer_sizes(layer)
     names = (*PLAIN, "Y", "X", "R", "S")
     per_pe, macs = Counter(), Counter()

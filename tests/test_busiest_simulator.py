@@ -203,7 +203,8 @@ def test_cost_model_runtime_is_floored_by_the_simulated_busiest_pe():
         costs = evaluate(layer, Hardware(num_pes=num_pes, simd_lanes=lanes), directives)
         if not costs.valid[0]:
             continue
-        busiest = sim.busiest(layer, directives, 0, num_pes)
+        out_stride = layer.stride if costs.stride_aware[0] else 1
+        busiest = sim.busiest(layer, directives, 0, num_pes, out_stride)
         assert costs.busiest_pe_macs[0] == busiest
         assert costs.undercount[0] == (costs.runtime[0] * lanes < busiest)
         if not costs.undercount[0]:
@@ -212,3 +213,35 @@ def test_cost_model_runtime_is_floored_by_the_simulated_busiest_pe():
         undercount += bool(costs.undercount[0])
     print(f"{valid} valid, {undercount} undercount")
     assert valid > 50 and undercount > 0
+
+
+def _stride_aware_cases(count: int, seed: int):
+    """Random strided mappings whose MACs MAESTRO miscounts and the stride-aware
+    analysis counts exactly (``stride_aware``): (layer, directives, PEs, lanes, costs)."""
+    for layer, directives, num_pes, _ in _cases(count, seed):
+        if layer.stride == 1:
+            continue
+        lanes = 1 + num_pes % 3
+        costs = evaluate(layer, Hardware(num_pes=num_pes, simd_lanes=lanes), directives)
+        if costs.stride_aware[0]:
+            yield layer, directives, num_pes, lanes, costs
+
+
+def test_stride_aware_analysis_computes_every_mac_once_and_floors_its_runtime():
+    # The simulator reads Y'/X' tiles as the stride-aware analysis does: its MACs
+    # must be exactly the layer's, every one computed once, and the reported
+    # runtime must cover the busiest PE's work.
+    checked = walked = 0
+    for layer, directives, num_pes, lanes, costs in _stride_aware_cases(5000, seed=21):
+        counts = sim.simulate(layer, directives, 0, num_pes, out_stride=layer.stride)
+        assert counts.sum() == layer.macs == costs.macs[0], layer.describe()
+        assert costs.busiest_pe_macs[0] == counts.max(), layer.describe()
+        assert costs.runtime[0] * lanes >= counts.max()
+        assert costs.exact_analysis[0] and not costs.undercount[0]
+        if layer.macs <= 1500:
+            per_pe, macs = sim.mac_multiset(layer, directives, 0, num_pes, layer.stride)
+            assert set(macs.values()) == {1} and len(macs) == layer.macs
+            walked += 1
+        checked += 1
+    print(f"{checked} stride-aware mappings, {walked} walked MAC by MAC")
+    assert checked >= 100 and walked >= 20

@@ -60,7 +60,8 @@ def _row(record):
     except GammaInputError:
         return None, None
     form = "maestro" if record["layer"]["type"] == "GEMM" else "conv"
-    return layer, evaluate(layer, _hardware(record), directives, gemm_form=form).row(0)
+    return layer, evaluate(layer, _hardware(record), directives, gemm_form=form,
+                           analysis="maestro").row(0)
 
 
 def _mismatches(row, expected) -> list[str]:

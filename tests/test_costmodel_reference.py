@@ -64,7 +64,8 @@ SHIPPED_ERRORS = _load(FIXTURES / "maestro_shipped_errors.jsonl")
 
 def _check_case(record):
     (layer, directives), = parse_mapping(record["mapping_m"], record["id"])
-    costs = evaluate(layer, hardware_of(record), directives, gemm_form=gemm_form(record))
+    costs = evaluate(layer, hardware_of(record), directives, gemm_form=gemm_form(record),
+                     analysis="maestro")
     row = costs.row(0)
     expected = record["expected"]
     if maps_a_dimension_twice(directives) and row["reason"] == R.DUPLICATE_DIMENSION:
@@ -148,7 +149,7 @@ def test_reference_cases_in_one_batch():
         levels = max(d.dim.shape[1] for _, _, d in members)
         slots = max(d.dim.shape[2] for _, _, d in members)
         batch = Directives.concatenate(_pad(d, levels, slots) for _, _, d in members)
-        costs = evaluate(members[0][1], hardware_of(members[0][0]), batch)
+        costs = evaluate(members[0][1], hardware_of(members[0][0]), batch, analysis="maestro")
         for i, (record, _, _) in enumerate(members):
             assert costs.runtime[i] == record["expected"]["runtime"], record["id"]
             assert costs.macs[i] == record["expected"]["macs"], record["id"]

@@ -56,3 +56,62 @@ def test_repeated_calls_and_layers_do_not_share_state():
         assert np.array_equal(a, b, equal_nan=a.dtype.kind == "f"), f.name
     assert (first.macs == LAYER.macs).all()
     assert (evaluate(other, hw, d).macs == other.macs).all()
+
+
+RESNET18_L6 = Layer("CONV", K=128, C=64, Y=58, X=58, R=3, S=3, stride=2)
+#: GAMMA's dla_map read as a 3x3 *output* tile per step (Y' = R), two levels.
+THREE_ROW_TILE = """Network n { Layer L { Type: CONV
+Stride { X: 2, Y: 2 }
+Dimensions { K: 128, C: 64, Y: 58, X: 58, R: 3, S: 3 }
+Dataflow { TemporalMap(64,64) C; TemporalMap(3,3) Y'; TemporalMap(3,3) X'; TemporalMap(3,3) S;
+TemporalMap(3,3) R; SpatialMap(1,1) K; Cluster(16,P); SpatialMap(1,1) C; TemporalMap(3,3) Y';
+TemporalMap(3,3) X'; TemporalMap(3,3) R; TemporalMap(3,3) S; TemporalMap(1,1) K; } } }"""
+#: The same mapping written input-centric: 7 input rows (3 outputs at stride 2), sliding 6.
+SEVEN_ROW_WINDOW = (THREE_ROW_TILE.replace("TemporalMap(3,3) Y'", "TemporalMap(7,6) Y")
+                    .replace("TemporalMap(3,3) X'", "TemporalMap(7,6) X"))
+
+
+def _parsed(text):
+    from gamma.maestro_files import parse_mapping
+    (layer, directives), = parse_mapping(text)
+    return layer, directives
+
+
+def test_strided_output_tiles_get_the_stride_aware_analysis():
+    hw = load_hardware("edge")
+    layer, tile = _parsed(THREE_ROW_TILE)
+    assert layer == RESNET18_L6 or layer.shape_key == RESNET18_L6.shape_key
+    maestro = evaluate(layer, hw, tile, analysis="maestro")
+    # MAESTRO's figures (its own binary gives these): 2.25x the layer's MACs.
+    assert (maestro.macs[0], maestro.runtime[0]) == (130_056_192, 828_101)
+    assert not maestro.exact_analysis[0] and not maestro.stride_aware[0]
+    physical = evaluate(layer, hw, tile)
+    assert physical.stride_aware[0] and physical.exact_analysis[0]
+    assert physical.macs[0] == layer.macs == 57_802_752
+    # 3 output rows read (3 - 1) * 2 + 3 = 7 input rows: both spellings are one mapping.
+    _, window = _parsed(SEVEN_ROW_WINDOW)
+    same = evaluate(layer, hw, window)
+    assert same.stride_aware[0]
+    for f in ("runtime", "macs", "l1_size_req", "l2_size_req", "input_l2_read", "busiest_pe_macs"):
+        assert getattr(same, f)[0] == getattr(physical, f)[0], f
+    # The busiest PE does at least the average share, and the runtime covers it.
+    assert physical.busiest_pe_macs[0] >= -(-layer.macs // hw.num_pes)
+    assert physical.runtime[0] * hw.simd_lanes >= physical.busiest_pe_macs[0]
+
+
+def test_one_output_row_per_step_keeps_maestro_figures_on_strided_layers():
+    hw = load_hardware("edge")
+    layer, one_row = _parsed(THREE_ROW_TILE.replace("TemporalMap(3,3) Y'", "TemporalMap(1,1) Y'")
+                             .replace("TemporalMap(3,3) X'", "TemporalMap(1,1) X'"))
+    maestro = evaluate(layer, hw, one_row, analysis="maestro")
+    physical = evaluate(layer, hw, one_row)
+    assert maestro.exact_analysis[0] and not physical.stride_aware[0]
+    for f in fields(physical):
+        if f.name != "stride_aware":
+            np.testing.assert_array_equal(getattr(physical, f.name), getattr(maestro, f.name))
+
+
+def test_unknown_analysis_is_refused():
+    import pytest
+    with pytest.raises(ValueError, match="analysis must be one of"):
+        evaluate(LAYER, load_hardware("edge"), _one_level("K", 1), analysis="exact")

@@ -4,7 +4,12 @@
 >>> costs.runtime[costs.valid]
 
 Every figure reproduces MAESTRO (maestro-project/maestro, MICRO 2019) with its
-integer semantics, including its quirks (maestro-model.md).
+integer semantics, including its quirks (maestro-model.md), with one exception
+chosen by ``analysis``: on a strided layer MAESTRO counts ``t - R + 1`` output
+rows in a tile of ``t`` input rows, so a tile of several output rows per step
+gets too many MACs.  By default (``analysis="physical"``) such a mapping is
+analysed again with the output rows counted at the stride, and where that count
+is exact its figures replace MAESTRO's (``stride_aware`` True).
 Invalid mappings are values, never exceptions: ``valid`` is False and
 ``reason`` holds a code of :data:`REASONS`.
 """
@@ -27,7 +32,8 @@ from gamma.costmodel.reasons import REASONS, reason_class, reason_text
 from gamma.hardware import Hardware
 from gamma.workload import Layer
 
-__all__ = ["Costs", "Directives", "evaluate", "REASONS", "reason_text", "reason_class",
+__all__ = ["Costs", "Directives", "evaluate", "ANALYSES", "REASONS", "reason_text",
+           "reason_class",
            "DIM_CODE", "DIM_NAMES", "EMPTY", "COUNT_FIELDS", "MAESTRO_EXACT_FIELDS",
            "MAESTRO_FLOAT_FIELDS"]
 
@@ -80,6 +86,8 @@ class Costs:
     undercount : valid and ``runtime * lanes < busiest_pe_macs``: MAESTRO's
         runtime is below what the busiest PE alone needs (its case weighting
         counts partly idle steps as fractions of a step).
+    stride_aware : the figures come from the stride-aware analysis (module
+        docstring), not from MAESTRO's, which miscounts this mapping.
     """
 
     runtime: np.ndarray
@@ -132,6 +140,7 @@ class Costs:
     exact_analysis: np.ndarray
     busiest_pe_macs: np.ndarray
     undercount: np.ndarray
+    stride_aware: np.ndarray
 
     def __len__(self) -> int:
         return len(self.runtime)
@@ -213,9 +222,11 @@ def _directive_arrays(directives: Directives) -> tuple:
             np.ascontiguousarray(directives.num_levels, dtype=np.int64))
 
 
-def _busiest(layer: Layer, tables: _LayerTables, arrays: tuple, pes) -> np.ndarray:
+def _busiest(layer: Layer, tables: _LayerTables, arrays: tuple, pes,
+             out_stride: int) -> np.ndarray:
     """:func:`~gamma.costmodel.busiest.busiest_pe_macs` of the candidates in ``arrays``."""
-    args = (*arrays, pes, tables.present, tables.extent, np.int64(layer.stride))
+    args = (*arrays, pes, tables.present, tables.extent, np.int64(layer.stride),
+            np.int64(out_stride))
     busiest, positional = busiest_batch(*args)
     if positional.any():
         busiest[positional] = busiest_positional(*args, tables.out_rows,
@@ -223,8 +234,15 @@ def _busiest(layer: Layer, tables: _LayerTables, arrays: tuple, pes) -> np.ndarr
     return busiest
 
 
+#: ``evaluate(analysis=...)``: "physical" replaces MAESTRO's figures by the
+#: stride-aware analysis where MAESTRO miscounts a strided tile and the
+#: stride-aware count is exact; "maestro" keeps MAESTRO's figures everywhere.
+ANALYSES = ("physical", "maestro")
+
+
 def evaluate(layer: Layer, hw: Hardware, directives: Directives, *,
-             num_pes=None, noc_bw=None, gemm_form: str = "conv") -> Costs:
+             num_pes=None, noc_bw=None, gemm_form: str = "conv",
+             analysis: str = "physical") -> Costs:
     """Score N mappings of ``layer`` on ``hw`` as MAESTRO would.
 
     Parameters
@@ -247,12 +265,20 @@ def evaluate(layer: Layer, hw: Hardware, directives: Directives, *,
         ``"maestro"`` for MAESTRO's own ``Type: GEMM`` (M, N, K; no sliding
         window).  They differ when a spatial M tile leaves a partial edge.
         Ignored for other layer types.
+    analysis : {"physical", "maestro"}
+        ``"maestro"``: MAESTRO's figures for every mapping.  ``"physical"``:
+        the same, except for the mappings of a strided layer whose MACs
+        MAESTRO miscounts (a tile of several output rows per step) and whose
+        stride-aware analysis is exact: those get the stride-aware figures
+        (module docstring) and ``stride_aware`` True.
 
     Returns
     -------
     Costs
         Arrays of shape (N,).
     """
+    if analysis not in ANALYSES:
+        raise ValueError(f"analysis must be one of {ANALYSES}, got {analysis!r}")
     n = len(directives)
     pes = _per_candidate("num_pes", num_pes, hw.num_pes, n)
     bw = _per_candidate("noc_bw", noc_bw, hw.noc_bw_value, n)
@@ -262,6 +288,51 @@ def evaluate(layer: Layer, hw: Hardware, directives: Directives, *,
     if ((num_levels >= 1) & (num_levels <= MAX_LEVELS) & (num_levels > arrays[0].shape[1])).any():
         raise ValueError(f"num_levels exceeds the {arrays[0].shape[1]} levels of the directive "
                          "arrays")
+    values = _score(layer, hw, tables, arrays, pes, bw, out_stride=1)
+    values["stride_aware"] = np.zeros(n, dtype=bool)
+    if analysis == "physical" and layer.stride != 1:
+        # MAESTRO's count is exact for one output row per step: re-analyse only
+        # the mappings it miscounts, and only those of whole output rows.
+        redo = np.flatnonzero(values["valid"] & ~values["exact_analysis"]
+                              & _whole_output_rows(layer, directives))
+        if len(redo):
+            again = _score(layer, hw, tables, tuple(a[redo] for a in arrays), pes[redo],
+                           bw[redo], out_stride=layer.stride)
+            take = again["exact_analysis"]
+            for name, column in again.items():
+                values[name][redo[take]] = column[take]
+            values["stride_aware"][redo[take]] = True
+    return Costs(**values)
+
+
+_R, _S, _Y, _X = (DIM_CODE[name] for name in ("R", "S", "Y", "X"))
+
+
+def _whole_output_rows(layer: Layer, directives: Directives) -> np.ndarray:
+    """Mappings, shape (N,), whose every step holds whole output rows and columns
+    and neither skips nor repeats work: R and S directives cover the whole
+    filter, input-centric Y/X directives at least one filter window (``Y'``/``X'``
+    always do then), and every other directive steps by its size.
+
+    On these the stride-aware analysis counts each MAC once (the brute-force
+    simulator in the tests checks it); a filter cut over PEs, a window smaller
+    than the filter or an offset that skips or overlaps elements is left to
+    MAESTRO's analysis (and its ``exact_analysis`` verdict).
+    """
+    dim, size, offset = directives.dim, directives.size, directives.offset
+    used = dim != EMPTY
+    filt = np.where((dim == _R) | (dim == _Y), layer.R, layer.S)
+    window = (dim == _R) | (dim == _S) | (dim == _Y) | (dim == _X)
+    whole_filter = ~window | (size >= filt)
+    sliding = window | (dim == DIM_CODE["Y'"]) | (dim == DIM_CODE["X'"])
+    no_gap = sliding | (offset == size)
+    return (~used | (whole_filter & no_gap)).all(axis=(1, 2))
+
+
+def _score(layer: Layer, hw: Hardware, tables: _LayerTables, arrays: tuple, pes, bw,
+           out_stride: int) -> dict:
+    """Costs fields (all but ``stride_aware``) of the candidates in ``arrays``."""
+    n = len(pes)
     out_int = np.zeros((engine.NUM_INT_OUTPUTS, n), dtype=np.int64)
     out_float = np.full((engine.NUM_FLOAT_OUTPUTS, n), np.nan)
     reason = np.zeros(n, dtype=np.int64)
@@ -270,7 +341,7 @@ def evaluate(layer: Layer, hw: Hardware, directives: Directives, *,
     while done < n:
         done = engine.evaluate_batch(
             done, *arrays, pes, bw, int(hw.noc_hops), int(hw.offchip_bw_value),
-            int(hw.simd_lanes), *tables.kernel_args, out_int, out_float, reason,
+            int(hw.simd_lanes), *tables.kernel_args, out_stride, out_int, out_float, reason,
             *engine.workspace(tables.num_vars, rows, calls))
         rows, calls = 4 * rows, 4 * calls      # only used if a candidate did not fit
     valid = reason == R.OK
@@ -279,14 +350,14 @@ def evaluate(layer: Layer, hw: Hardware, directives: Directives, *,
     # The floor only matters where MAESTRO gives numbers: skip the rest (often half a batch).
     busiest = np.zeros(n, dtype=np.int64)
     if valid.all():
-        busiest = _busiest(layer, tables, arrays, pes)
+        busiest = _busiest(layer, tables, arrays, pes, out_stride)
     elif valid.any():
         scored = np.flatnonzero(valid)
         busiest[scored] = _busiest(layer, tables, tuple(a[scored] for a in arrays),
-                                   pes[scored])
+                                   pes[scored], out_stride)
     values["busiest_pe_macs"] = busiest
     values["undercount"] = valid & (values["runtime"] * hw.simd_lanes < busiest)
-    return Costs(**values)
+    return values
 
 
 def _derived(out_int, out_float, valid, pes, bw, lanes: int, true_macs: int) -> dict:

@@ -58,7 +58,8 @@ def variables(layer: Layer):
     return present, extent
 
 
-def busiest_pe_macs(layer: Layer, directives: Directives, num_pes) -> np.ndarray:
+def busiest_pe_macs(layer: Layer, directives: Directives, num_pes,
+                    out_stride: int = 1) -> np.ndarray:
     """MACs of the busiest PE of each mapping, shape (N,), int64.
 
     Parameters
@@ -68,6 +69,10 @@ def busiest_pe_macs(layer: Layer, directives: Directives, num_pes) -> np.ndarray
         N mappings.
     num_pes : int or ndarray of shape (N,)
         PEs of each candidate's hardware.
+    out_stride : int
+        1 reads ``Y'``/``X'`` tiles as MAESTRO does (``t + R - 1`` input rows),
+        the layer's stride as the stride-aware analysis does
+        (``(t - 1) * stride + R``; :mod:`gamma.costmodel.levels`).
 
     Returns
     -------
@@ -84,7 +89,7 @@ def busiest_pe_macs(layer: Layer, directives: Directives, num_pes) -> np.ndarray
             np.ascontiguousarray(directives.spatial, dtype=np.bool_),
             np.ascontiguousarray(directives.cluster, dtype=np.int64),
             np.ascontiguousarray(directives.num_levels, dtype=np.int64),
-            pes, present, extent, np.int64(layer.stride))
+            pes, present, extent, np.int64(layer.stride), np.int64(out_stride))
     busiest, positional = busiest_batch(*args)
     if positional.any():
         # A filter cut into partial windows: search the units (rarely needed,

@@ -40,11 +40,12 @@ _APPEND_LIMIT = 1 << 16
 
 
 @njit(cache=True)
-def _tilings(i, dim, size, offset, spatial, nl, present, extent, stride, tl):
+def _tilings(i, dim, size, offset, spatial, nl, present, extent, stride, out_stride, tl):
     """Fill the tiling table of candidate ``i``; returns the number of tilings.
 
-    ``Y'``/``X'`` become input rows with ``size + Sz(R) - 1`` (the level's first
-    R directive); under a stride, a Y/X tiling of at least the filter holds
+    ``Y'``/``X'`` become input rows with ``(size - 1) * out_stride + Sz(R)`` (the
+    level's first R directive; ``out_stride`` 1 reads them as MAESTRO does);
+    under a stride, a Y/X tiling of at least the filter holds
     ``out = (size + st - R) // st`` output rows: size ``(out - 1) * st + R``,
     offset ``out * st``.
     """
@@ -71,7 +72,7 @@ def _tilings(i, dim, size, offset, spatial, nl, present, extent, stride, tl):
             if _Y <= var <= _X:
                 slide = var + 2
                 if code >= NUM_VARS:
-                    m += (filt_y if var == _Y else filt_x) - 1
+                    m = (m - 1) * out_stride + (filt_y if var == _Y else filt_x)
                 if stride != 1 and m >= extent[slide]:
                     out = (m + stride - extent[slide]) // stride
                     m = (out - 1) * stride + extent[slide]
@@ -393,11 +394,11 @@ def _capacity(nt, tl, units, extent, pos):
 
 @njit(cache=True, inline="always")
 def _setup(i, dim, size, offset, spatial, cluster, num_levels, num_pes, present, extent, stride,
-           tl, units, pos):
+           out_stride, tl, units, pos):
     """Tiling table, units per level and positional pairs of candidate ``i``;
     returns ``(levels, tilings)``."""
     nl = min(max(num_levels[i], 0), dim.shape[1])
-    nt = _tilings(i, dim, size, offset, spatial, nl, present, extent, stride, tl)
+    nt = _tilings(i, dim, size, offset, spatial, nl, present, extent, stride, out_stride, tl)
     inner = 1
     for lvl in range(1, nl):
         units[lvl] = max(cluster[i, lvl], 1)
@@ -412,11 +413,13 @@ def _setup(i, dim, size, offset, spatial, cluster, num_levels, num_pes, present,
 
 @njit(cache=True)
 def busiest_batch(dim, size, offset, spatial, cluster, num_levels, num_pes, present, extent,
-                  stride):
+                  stride, out_stride):
     """MACs of the busiest PE of every candidate without a positional pair.
 
     ``present``/``extent`` (8,) give, per variable N, G, K, C, Y, X, R, S,
-    whether the layer has it and its size (Y/X in input rows).  Returns
+    whether the layer has it and its size (Y/X in input rows); ``out_stride``
+    is 1 (``Y'`` tiles read as MAESTRO reads them) or the stride (the
+    stride-aware analysis, :mod:`gamma.costmodel.levels`).  Returns
     ``(busiest, positional)``, both (N,): candidates with a filter cut into
     partial windows get ``positional`` True and are left to
     :func:`busiest_positional` (compiled only when such a mapping is scored).
@@ -434,7 +437,7 @@ def busiest_batch(dim, size, offset, spatial, cluster, num_levels, num_pes, pres
     positional = np.zeros(n, np.bool_)
     for i in range(n):
         _, nt = _setup(i, dim, size, offset, spatial, cluster, num_levels, num_pes, present,
-                       extent, stride, tl, units, pos)
+                       extent, stride, out_stride, tl, units, pos)
         if pos[0] or pos[1]:
             positional[i] = True
         else:
@@ -444,7 +447,7 @@ def busiest_batch(dim, size, offset, spatial, cluster, num_levels, num_pes, pres
 
 @njit(cache=True)
 def busiest_positional(dim, size, offset, spatial, cluster, num_levels, num_pes, present,
-                       extent, stride, out_rows, index):
+                       extent, stride, out_stride, out_rows, index):
     """MACs of the busiest PE of candidates ``index`` (any mapping), shape (len(index),).
 
     As :func:`busiest_batch`; ``out_rows`` (2,) holds ``Y'`` and ``X'``.
@@ -465,7 +468,7 @@ def busiest_positional(dim, size, offset, spatial, cluster, num_levels, num_pes,
     result = np.zeros(len(index), np.int64)
     for j in range(len(index)):
         nl, nt = _setup(index[j], dim, size, offset, spatial, cluster, num_levels, num_pes,
-                        present, extent, stride, tl, units, pos)
+                        present, extent, stride, out_stride, tl, units, pos)
         need = _capacity(nt, tl, units, extent, pos)
         need_w = 2
         for lvl in range(nl):

@@ -396,8 +396,8 @@ def _l1_sizes(k, lvl, nvar, inner, first_row, lead_count, ps_sizes, lvi, row_int
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def _top_outputs(i, nvar, lv_dims, coupled, sliding, noc_bw, latency, row_int, row_bool,
-                 call_int, l2_in, l2_f, l2_out, out_int, out_float):
+def _top_outputs(i, nvar, lv_dims, coupled, sliding, out_stride, noc_bw, latency, row_int,
+                 row_bool, call_int, l2_in, l2_f, l2_out, out_int, out_float):
     """Counts, sizes, delays and bandwidth figures MAESTRO reports from the top call."""
     r0, r1 = call_int[0, K_ROW0], call_int[0, K_ROW1]
     steps, macs, read_in, read_f, all_macs, write_out, noc_req = 0, 0, 0, 0, 0, 0, 0
@@ -431,9 +431,10 @@ def _top_outputs(i, nvar, lv_dims, coupled, sliding, noc_bw, latency, row_int, r
         if coupled[var, FILTER]:
             write_f *= lv_dims[0, var]
         if coupled[var, OUTPUT]:
-            # Output rows/columns Y - R + 1, ignoring the stride (§6.1 quirk 4).
+            # Output rows/columns Y - R + 1: MAESTRO ignores the stride here
+            # (§6.1 quirk 4); the stride-aware analysis counts (Y - R) // stride + 1.
             slide = sliding[var]
-            read_out *= (lv_dims[0, var] - lv_dims[0, slide] + 1 if slide >= 0
+            read_out *= ((lv_dims[0, var] - lv_dims[0, slide]) // out_stride + 1 if slide >= 0
                          else lv_dims[0, var])
     # the twelve counts, in COUNT_FIELDS' order: per tensor L1 read, L1 write, L2 read, L2 write
     counts = (macs, read_in, read_in, write_in, macs, read_f, read_f, write_f, all_macs, all_macs,
@@ -492,8 +493,8 @@ def _last_cases(nvar, r0, r1, row_int, row_bool, call_int, l2_output, l2_input):
 def evaluate_batch(start, dim, size, offset, spatial, cluster, num_levels, num_pes, noc_bw,
                    latency, offchip_bw, lanes, code_to_var, is_output_code, ignorable,
                    spec_sizes, coupled, coupled_order, sliding, y_var, x_var, r_var, s_var,
-                   stride, out_int, out_float, out_reason, row_int, row_bool, call_int,
-                   call_dims, call_steady, call_float):
+                   stride, out_stride, out_int, out_float, out_reason, row_int, row_bool,
+                   call_int, call_dims, call_steady, call_float):
     """Score candidates ``start...`` of a batch as MAESTRO would (module docstring).
 
     Parameters
@@ -506,6 +507,9 @@ def evaluate_batch(start, dim, size, offset, spatial, cluster, num_levels, num_p
         NoC latency per transfer, off-chip bandwidth, SIMD lanes.
     code_to_var ... stride : the layer (:func:`gamma.costmodel.levels.code_tables`,
         :class:`~gamma.costmodel.layertable.LayerSpec`); ``coupled`` is (V, 3).
+    out_stride : int
+        1 for MAESTRO's analysis, the layer's stride for the stride-aware one
+        (:mod:`gamma.costmodel.levels`).
     out_int (NUM_INT_OUTPUTS, N), out_float (NUM_FLOAT_OUTPUTS, N), out_reason (N,) : output
         Values of valid candidates and the reason code of every candidate.
     row_int ... call_float : working arrays (:func:`workspace`).
@@ -535,7 +539,7 @@ def evaluate_batch(start, dim, size, offset, spatial, cluster, num_levels, num_p
     for i in range(start, n):
         reason = complete_candidate(
             i, dim, size, offset, spatial, cluster, num_levels, num_pes, code_to_var,
-            is_output_code, ignorable, spec_sizes, y_var, x_var, r_var, s_var, stride,
+            is_output_code, ignorable, spec_sizes, y_var, x_var, r_var, s_var, stride, out_stride,
             lv_size, lv_ofs, lv_sp, lv_order, lv_dims, lv_units, lv_dup, completion)
         out_reason[i] = reason
         if reason != R.OK:
@@ -543,8 +547,8 @@ def evaluate_batch(start, dim, size, offset, spatial, cluster, num_levels, num_p
         nl = num_levels[i]
         for lvl in range(nl):
             prepare_level(lvl, lv_size, lv_ofs, lv_sp, lv_order, lv_dims, lv_units, lv_dup,
-                          coupled, coupled_order, sliding, table, rank, ps_sizes, ps_size,
-                          ps_ofs, lvi)
+                          coupled, coupled_order, sliding, out_stride, table, rank, ps_sizes,
+                          ps_size, ps_ofs, lvi)
         call_int[0, K_LEVEL] = 0
         for var in range(nvar):
             call_dims[0, var] = lv_dims[0, var]
@@ -562,6 +566,6 @@ def evaluate_batch(start, dim, size, offset, spatial, cluster, num_levels, num_p
         out_float[F_ACTIVE, i] = call_float[0]
         for t in range(3):
             out_int[O_L1_SIZE + t, i] = call_int[0, K_L1 + t]
-        _top_outputs(i, nvar, lv_dims, coupled, sliding, noc_bw[i], latency, row_int, row_bool,
-                     call_int, l2_in, l2_f, l2_out, out_int, out_float)
+        _top_outputs(i, nvar, lv_dims, coupled, sliding, out_stride, noc_bw[i], latency, row_int,
+                     row_bool, call_int, l2_in, l2_f, l2_out, out_int, out_float)
     return n

@@ -8,11 +8,19 @@ before any cost is computed:
   one or two SpatialMaps, R/S TemporalMaps covering the whole filter, at most
   three Cluster directives, cluster sizes fitting the PEs);
 * rewrites ``Y'``/``X'`` directives to input rows/columns (size ``s + Sz(R) - 1``
-  with the level's R directive);
+  with the level's R directive; ``(s - 1) * stride + Sz(R)`` in the stride-aware
+  analysis, see ``out_stride``);
 * prepends the upper level's directives on dimensions the level leaves out, as
   TemporalMaps, in reverse upper order; at the top level appends
   ``TemporalMap(dim, dim)`` for every missing dimension, alphabetically;
 * applies the stride fix to Y/X directives (discarding the user's offset);
+
+``out_stride`` selects how output rows relate to input rows: 1 reproduces
+MAESTRO, which ignores the stride there (a tile of ``t`` input rows holds
+``t - R + 1`` output rows), the layer's stride gives the physical relation
+(``(t - R) // stride + 1``).  The two agree wherever a tile holds one output
+row per step; MAESTRO overcounts the MACs of strided tiles of several rows,
+which the stride-aware analysis (:func:`gamma.costmodel.evaluate`) counts right.
 * derives each lower level's dimension sizes ``min(directive size, dim size)``
   and the number of sub-units per level.
 
@@ -152,8 +160,8 @@ def _spatial_reason(i, first, last, dim, spatial, ignorable):
 @njit(cache=True, error_model="numpy", inline="always")
 def complete_candidate(i, dim, size, offset, spatial, cluster, num_levels, num_pes,
                        code_to_var, is_output_code, ignorable, spec_sizes, y_var, x_var,
-                       r_var, s_var, stride, lv_size, lv_ofs, lv_sp, lv_order, lv_dims,
-                       lv_units, lv_dup, scratch):
+                       r_var, s_var, stride, out_stride, lv_size, lv_ofs, lv_sp, lv_order,
+                       lv_dims, lv_units, lv_dup, scratch):
     """Complete every level of candidate ``i`` as MAESTRO does.
 
     Parameters
@@ -164,6 +172,7 @@ def complete_candidate(i, dim, size, offset, spatial, cluster, num_levels, num_p
     code_to_var, is_output_code, ignorable : see :func:`code_tables`
     spec_sizes : ndarray (V,), layer dimension sizes
     y_var, x_var, r_var, s_var, stride : the layer's sliding-window variables
+    out_stride : 1 (MAESTRO's analysis) or ``stride`` (stride-aware; module docstring)
     lv_size, lv_ofs, lv_sp, lv_order, lv_dims : ndarray (MAX_LEVELS, V), output
         Directive size, offset, SpatialMap flag per variable; variable at each
         loop position (outermost first); the level's own ("static") dimension sizes.
@@ -191,13 +200,14 @@ def complete_candidate(i, dim, size, offset, spatial, cluster, num_levels, num_p
         scratch[_DIMS, var] = spec_sizes[var]
     for lvl in range(num_levels[i]):
         reason = _read_level(i, lvl, nvar, dim, size, offset, spatial, code_to_var, is_output_code,
-                             ignorable, y_var, x_var, r_var, s_var, lv_dup, scratch)
+                             ignorable, y_var, x_var, r_var, s_var, out_stride, lv_dup, scratch)
         if reason != R.OK:
             return reason
         _fill_missing(lvl, nvar, lv_size, lv_ofs, scratch)
         _loop_order(lvl, nvar, lv_order, scratch)
         if stride != 1:
-            _stride_fix(lvl, stride, spec_sizes, y_var, x_var, r_var, s_var, scratch)
+            _stride_fix(lvl, stride, out_stride, spec_sizes, y_var, x_var, r_var, s_var,
+                        scratch)
         for var in range(nvar):
             lv_size[lvl, var] = max(scratch[_V_SIZE, var], 1)
             lv_ofs[lvl, var] = max(scratch[_V_OFS, var], 1)
@@ -245,9 +255,10 @@ def _checked_units(i, dim, size, offset, spatial, cluster, num_levels, num_pes, 
 
 @njit(cache=True, error_model="numpy", inline="always")
 def _read_level(i, lvl, nvar, dim, size, offset, spatial, code_to_var, is_output_code, ignorable,
-                y_var, x_var, r_var, s_var, lv_dup, scratch):
+                y_var, x_var, r_var, s_var, out_stride, lv_dup, scratch):
     """The directives of level ``lvl`` into ``scratch`` (and a row-stationary pair's
-    temporal half into ``lv_dup``), Y'/X' turned into Y/X with the level's R/S size."""
+    temporal half into ``lv_dup``), Y'/X' turned into Y/X with the level's R/S size:
+    ``t`` output rows read ``(t - 1) * out_stride + Sz(R)`` input rows."""
     for row in range(_UPPER_RANK):
         for var in range(nvar):
             if row != _KEY:
@@ -281,7 +292,7 @@ def _read_level(i, lvl, nvar, dim, size, offset, spatial, code_to_var, is_output
             if scratch[_GIVEN, slide] == 0:
                 return R.OUTPUT_DIM_WITHOUT_FILTER
             slide_size = lv_dup[lvl, 1] if lv_dup[lvl, 0] == slide else scratch[_V_SIZE, slide]
-            scratch[_V_SIZE, ref] += slide_size - 1
+            scratch[_V_SIZE, ref] = (scratch[_V_SIZE, ref] - 1) * out_stride + slide_size
     return R.OK
 
 
@@ -318,15 +329,21 @@ def _loop_order(lvl, nvar, lv_order, scratch):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def _stride_fix(lvl, st, spec_sizes, y_var, x_var, r_var, s_var, scratch):
+def _stride_fix(lvl, st, out_stride, spec_sizes, y_var, x_var, r_var, s_var, scratch):
     """MAESTRO's stride fix on Y/X directives (§2.1 rule c): for stride st != 1 and a
     directive at least as large as the full filter side Rf:
     out = (size + st - Rf) // st; size = out*min(st, Rf) + max(Rf - st, 0);
-    offset = out*st (out*Rf below the top level when Rf < st)."""
+    offset = out*st (out*Rf below the top level when Rf < st).  The stride-aware
+    analysis (``out_stride == st``) keeps the physical window when Rf < st too:
+    size = (out - 1)*st + Rf, offset = out*st (equal to MAESTRO's when Rf >= st)."""
     for j in range(2):
         ref, slide = (y_var, r_var) if j == 0 else (x_var, s_var)
         full = spec_sizes[slide]
         if scratch[_V_SIZE, ref] >= full:
             out = (scratch[_V_SIZE, ref] + st - full) // st
-            scratch[_V_SIZE, ref] = out * min(st, full) + max(full - st, 0)
-            scratch[_V_OFS, ref] = out * (full if (lvl != 0 and full < st) else st)
+            if out_stride != 1:
+                scratch[_V_SIZE, ref] = (out - 1) * st + full
+                scratch[_V_OFS, ref] = out * st
+            else:
+                scratch[_V_SIZE, ref] = out * min(st, full) + max(full - st, 0)
+                scratch[_V_OFS, ref] = out * (full if (lvl != 0 and full < st) else st)

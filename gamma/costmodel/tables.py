@@ -11,7 +11,8 @@ Columns of a level table (one row per variable):
   input space;
 * :data:`OUT_MAPPED` ... :data:`OUT_UNIQUE_EDGE`: the same for output tensors:
   the Y and X rows hold the values of the output rows/columns ``Y' = Y - R + 1``
-  (``X'``); other rows equal the input-space values.
+  (``X'``; ``(Y - R) // stride + 1`` in the stride-aware analysis, see
+  :mod:`gamma.costmodel.levels`); other rows equal the input-space values.
 """
 from __future__ import annotations
 
@@ -38,14 +39,25 @@ NUM_LEVEL_INTS = 14
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def level_table(lvl, lv_size, lv_ofs, lv_sp, lv_dims, sliding, table):
+def _out_rows(rows, filt, out_stride):
+    """Output rows of ``rows`` input rows under a filter of ``filt`` rows: MAESTRO's
+    ``rows - filt + 1`` (``out_stride`` 1), or the physical count at a stride; a
+    window smaller than the filter keeps MAESTRO's (non-positive) value."""
+    if rows < filt:
+        return rows - filt + 1
+    return (rows - filt) // out_stride + 1
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def level_table(lvl, lv_size, lv_ofs, lv_sp, lv_dims, sliding, out_stride, table):
     """Fill ``table`` (V, 8) with the static sizes of level ``lvl`` (ReuseAnalysis
     constructor).
 
     ``lv_size``, ``lv_ofs``, ``lv_sp``, ``lv_dims`` (MAX_LEVELS, V) are the
     levels' per-variable directive arguments and static dimension sizes;
     ``sliding[v]`` is the sliding variable (R, S) of a reference variable (Y, X),
-    else -1.
+    else -1; ``out_stride`` is 1 (MAESTRO) or the layer's stride (stride-aware):
+    a step advancing ``o`` input rows then brings ``o // stride`` new output rows.
     """
     nvar = sliding.shape[0]
     for v in range(nvar):
@@ -64,10 +76,16 @@ def level_table(lvl, lv_size, lv_ofs, lv_sp, lv_dims, sliding, table):
         slide = sliding[ref]
         if slide < 0:
             continue
-        table[ref, OUT_MAPPED] = lv_size[lvl, ref] - lv_size[lvl, slide] + 1
-        table[ref, OUT_UNIQUE] = min(lv_ofs[lvl, ref], lv_size[lvl, ref])
-        table[ref, OUT_MAPPED_EDGE] = table[ref, MAPPED_EDGE] - table[slide, MAPPED_EDGE] + 1
-        table[ref, OUT_UNIQUE_EDGE] = min(lv_ofs[lvl, ref], table[ref, OUT_MAPPED_EDGE])
+        table[ref, OUT_MAPPED] = _out_rows(lv_size[lvl, ref], lv_size[lvl, slide], out_stride)
+        table[ref, OUT_MAPPED_EDGE] = _out_rows(table[ref, MAPPED_EDGE],
+                                                table[slide, MAPPED_EDGE], out_stride)
+        if out_stride == 1:
+            table[ref, OUT_UNIQUE] = min(lv_ofs[lvl, ref], lv_size[lvl, ref])
+            table[ref, OUT_UNIQUE_EDGE] = min(lv_ofs[lvl, ref], table[ref, OUT_MAPPED_EDGE])
+        else:
+            new = lv_ofs[lvl, ref] // out_stride
+            table[ref, OUT_UNIQUE] = min(new, table[ref, OUT_MAPPED])
+            table[ref, OUT_UNIQUE_EDGE] = min(new, table[ref, OUT_MAPPED_EDGE])
 
 
 @njit(cache=True, error_model="numpy")
@@ -89,7 +107,8 @@ def edge_units(dim, m, o, units):
 
 @njit(cache=True, error_model="numpy", inline="always")
 def prepare_level(lvl, lv_size, lv_ofs, lv_sp, lv_order, lv_dims, lv_units, lv_dup, coupled,
-                  coupled_order, sliding, table, rank, ps_sizes, ps_size, ps_ofs, lvi):
+                  coupled_order, sliding, out_stride, table, rank, ps_sizes, ps_size, ps_ofs,
+                  lvi):
     """Level-static tables of level ``lvl``, rearranged in loop-position order
     (``ps_sizes``, ``ps_size``, ``ps_ofs``), and the level's integers ``lvi[lvl]``
     (module docstring).
@@ -107,7 +126,7 @@ def prepare_level(lvl, lv_size, lv_ofs, lv_sp, lv_order, lv_dims, lv_units, lv_d
         sp_size, sp_ofs = lv_size[lvl, dup], lv_ofs[lvl, dup]
         lv_size[lvl, dup], lv_ofs[lvl, dup] = lv_dup[lvl, 1], lv_dup[lvl, 2]
         lv_sp[lvl, dup] = False
-    level_table(lvl, lv_size, lv_ofs, lv_sp, lv_dims, sliding, table)
+    level_table(lvl, lv_size, lv_ofs, lv_sp, lv_dims, sliding, out_stride, table)
     lvi[lvl, L_DUP] = 0
     if dup >= 0:
         for p in range(nvar):

@@ -81,7 +81,7 @@ def check(record: dict) -> tuple[list[str], str]:
             return [], ""
         return ["parse"], str(err)
     row = evaluate(layer, hardware_of(record), directives,
-                   gemm_form=gemm_form(record)).row(0)
+                   gemm_form=gemm_form(record), analysis="maestro").row(0)
     if "error" in expected:
         if row["valid"]:
             return ["error-valid"], expected["error_class"]

@@ -22,6 +22,10 @@ level:
 ``K`` … ``S``  a fixed tile: an int, or a dimension name meaning "the parent
            level's tile of that dimension" (the layer's size at the outermost
            level).  ``[1, "R"]`` (GAMMA's FIFO form) means the same as ``"R"``.
+           ``"Y": "R"`` (``"X": "S"``) names the filter's window of input
+           rows (columns): one output row (column) per step, whatever the
+           stride, as MAESTRO's NVDLA-style files write it
+           (``TemporalMap(Sz(R), stride) Y``).
 
 :func:`apply` imposes a constraint on a population (after initialisation,
 after every operator and in the repair); :func:`check` tells which individuals
@@ -30,9 +34,11 @@ and S tiles full at every level (MAESTRO rejects a partial R/S ``TemporalMap``).
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
+from numba import njit
 
 from gamma.errors import GammaInputError, check_keys
 from gamma.mapping import DIM_INDEX, GENOME_DIMS, Population, dim_sizes
@@ -211,6 +217,24 @@ def _reference(pop: Population, layer_sizes: np.ndarray, level: int, dim: str) -
     return pop.tile[:, level - 1, d]
 
 
+#: A Y (X) tile given as the filter's name: the filter's window of input rows,
+#: i.e. one output row per step (module docstring).
+_FILTER_WINDOW = {("Y", "R"), ("X", "S")}
+
+
+def _fixed_tile(pop: Population, layer_sizes: np.ndarray, level: int, dim: str,
+                value: int | str) -> np.ndarray:
+    """The tile (output rows for Y/X) a fixed-tile entry asks for, shape (P,), clipped
+    to ``[1, layer size]``."""
+    if isinstance(value, int):
+        target = np.full(len(pop), value)
+    elif (dim, value) in _FILTER_WINDOW:
+        target = np.ones(len(pop), dtype=np.int64)
+    else:
+        target = _reference(pop, layer_sizes, level, value)
+    return np.clip(target, 1, layer_sizes[DIM_INDEX[dim]])
+
+
 def _binds(pop: Population, c: LevelConstraint, level: int, dim: str) -> np.ndarray:
     """(P,) where the fixed tile of ``dim`` applies (not where it is exempt as a parallel dim)."""
     if dim not in c.temporal_only:
@@ -227,6 +251,60 @@ def _ordered(order: np.ndarray, tail: np.ndarray) -> np.ndarray:
     return moved
 
 
+@dataclass(frozen=True)
+class _LevelPlan:
+    """One level of a constraint in index form, for :func:`apply` (built once per constraint)."""
+
+    allowed: np.ndarray | None      # parallel dims a redraw picks from (None: any)
+    allowed_mask: np.ndarray | None  # (6,) bool: par values that need no redraw
+    sp2: int | None
+    tail: np.ndarray | None         # dims of the innermost loop positions
+    tiles: np.ndarray               # (n, 4): dim, reference dim or -1, value, temporal only
+    sp_sz: int | str | None
+
+
+@functools.lru_cache(maxsize=256)
+def _plan(cstr: MappingConstraint, level: int) -> _LevelPlan:
+    c = cstr.level(level)
+    allowed = mask = None
+    if c.sp is not None:
+        dims = [DIM_INDEX[d] for d in c.sp]
+        if c.sp2 is not None and len(dims) > 1:
+            # the two parallel slots of a 2-D level must differ: draw the first without sp2
+            dims = [d for d in dims if d != DIM_INDEX[c.sp2]]
+        allowed = np.array(dims)
+        mask = np.isin(np.arange(len(GENOME_DIMS)), allowed)
+    tail = None if c.order is None else np.array([DIM_INDEX[d] for d in c.order])
+    # fixed tiles as (dim, reference dim or -1, value, temporal only): a constant value,
+    # or the parent tile of the reference dim (-2: the filter's window, one output row)
+    tiles = []
+    for dim, value in c.tiles:
+        if isinstance(value, int):
+            ref = -1
+        elif (dim, value) in _FILTER_WINDOW:
+            ref, value = -1, 1
+        else:
+            ref, value = DIM_INDEX[value], 0
+        tiles.append((DIM_INDEX[dim], ref, value, dim in c.temporal_only))
+    tiles = np.array(tiles, dtype=np.int64).reshape(-1, 4)
+    return _LevelPlan(allowed, mask, None if c.sp2 is None else DIM_INDEX[c.sp2], tail, tiles,
+                      c.sp_sz)
+
+
+@njit(cache=True)
+def _fix_tiles(tile, par, par2, level, tiles, sizes):
+    """In place: the fixed tiles ``tiles`` (rows of :func:`_plan`'s table) of ``level``,
+    each clipped to ``[1, layer size]``, where they bind."""
+    for i in range(tile.shape[0]):
+        for j in range(tiles.shape[0]):
+            d, ref, value, temporal = tiles[j, 0], tiles[j, 1], tiles[j, 2], tiles[j, 3]
+            if temporal and (par[i, level] == d or par2[i, level] == d):
+                continue
+            if ref >= 0:
+                value = sizes[ref] if level == 0 else tile[i, level - 1, ref]
+            tile[i, level, d] = max(min(value, sizes[d]), 1)
+
+
 def apply(pop: Population, cstr: MappingConstraint, layer: Layer, num_pes: int,
           *, rng: np.random.Generator) -> Population:
     """Impose ``cstr`` on ``pop`` in place (outer levels first) and return it.
@@ -236,26 +314,17 @@ def apply(pop: Population, cstr: MappingConstraint, layer: Layer, num_pes: int,
     """
     sizes = dim_sizes(layer)
     for level in range(pop.max_levels):
-        c = cstr.level(level)
-        if c.sp is not None:
-            allowed = [DIM_INDEX[d] for d in c.sp]
-            if c.sp2 is not None and len(allowed) > 1:
-                # the two parallel slots of a 2-D level must differ: draw the first without sp2
-                allowed = [d for d in allowed if d != DIM_INDEX[c.sp2]]
-            allowed = np.array(allowed)
-            bad = ~np.isin(pop.par[:, level], allowed)
-            pop.par[bad, level] = rng.choice(allowed, size=int(bad.sum()))
+        c = _plan(cstr, level)
+        if c.allowed is not None:
+            bad = ~c.allowed_mask[pop.par[:, level]]
+            if bad.any():                     # (an empty draw would not advance rng either)
+                pop.par[bad, level] = rng.choice(c.allowed, size=int(bad.sum()))
         if c.sp2 is not None:
-            pop.par2[:, level] = DIM_INDEX[c.sp2]
-        if c.order is not None:
-            pop.order[:, level] = _ordered(pop.order[:, level],
-                                           np.array([DIM_INDEX[d] for d in c.order]))
-        for dim, value in c.tiles:
-            d = DIM_INDEX[dim]
-            target = np.clip(np.full(len(pop), value) if isinstance(value, int)
-                             else _reference(pop, sizes, level, value), 1, sizes[d])
-            binds = _binds(pop, c, level, dim)
-            pop.tile[binds, level, d] = target[binds]
+            pop.par2[:, level] = c.sp2
+        if c.tail is not None:
+            pop.order[:, level] = _ordered(pop.order[:, level], c.tail)
+        if len(c.tiles):
+            _fix_tiles(pop.tile, pop.par, pop.par2, level, c.tiles, sizes)
         if level and c.sp_sz is not None:
             if isinstance(c.sp_sz, int):
                 pop.cluster[:, level] = min(c.sp_sz, num_pes)
@@ -284,10 +353,8 @@ def check(pop: Population, cstr: MappingConstraint, layer: Layer, num_pes: int) 
             tail = np.array([DIM_INDEX[d] for d in c.order])
             good &= np.all(pop.order[:, level, pop.order.shape[2] - len(tail):] == tail, axis=1)
         for dim, value in c.tiles:
-            d = DIM_INDEX[dim]
-            target = (np.full(len(pop), value) if isinstance(value, int)
-                      else _reference(pop, sizes, level, value))
-            good &= (pop.tile[:, level, d] == np.clip(target, 1, sizes[d])) | ~_binds(pop, c, level, dim)
+            good &= ((pop.tile[:, level, DIM_INDEX[dim]] == _fixed_tile(pop, sizes, level, dim, value))
+                     | ~_binds(pop, c, level, dim))
         if level and c.sp_sz is not None:
             if isinstance(c.sp_sz, int):
                 good &= pop.cluster[:, level] == min(c.sp_sz, num_pes)

@@ -112,6 +112,7 @@ def complete(layer: Layer, directives, index: int, num_pes: int, out_stride: int
                     continue
                 if output:
                     size = (size - 1) * out_stride + filt.get(slide, full[slide])
+                    offset *= out_stride
                 if st != 1 and size >= full[slide]:
                     out = (size + st - full[slide]) // st
                     size, offset = (out - 1) * st + full[slide], out * st

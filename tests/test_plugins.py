@@ -395,6 +395,8 @@ def independent_violations(rules: dict, text: str, num_pes: int, maestro_rs: boo
             if d not in r or (kind == "DSCONV" and d == "K") or (maestro_rs and d in "RS"):
                 continue    # the cost-model rule (R, S full) overrides a plugin's R/S tiles
             value = r[d][1] if isinstance(r[d], list) else r[d]
+            if (d, value) in (("Y", "R"), ("X", "S")):
+                value = 1       # the filter's window of input rows: one output row per step
             target = min(value if isinstance(value, int) else parent[value], full[d])
             if tile[d] != target:
                 out.append(f"{key}: tile {d}={tile[d]}, constraint {r[d]!r} wants {target}")
@@ -412,14 +414,14 @@ def test_independent_checker_catches_violations():
     good = """Network n {\nLayer L {\nType: CONV\nDimensions { K: 64, C: 64, Y: 58, X: 58, R: 3, S: 3 }
 Dataflow {\nSpatialMap(8,8) K;\nTemporalMap(64,64) C;\nTemporalMap(4,4) Y';\nTemporalMap(56,56) X';
 TemporalMap(3,3) R;\nTemporalMap(3,3) S;\nCluster(16,P);\nSpatialMap(1,1) C;\nTemporalMap(8,8) K;
-TemporalMap(3,3) R;\nTemporalMap(3,3) S;\nTemporalMap(3,3) Y';\nTemporalMap(7,7) X';\n}\n}\n}\n"""
+TemporalMap(3,3) R;\nTemporalMap(3,3) S;\nTemporalMap(1,1) Y';\nTemporalMap(7,7) X';\n}\n}\n}\n"""
     assert independent_violations(rules, good, 168) == []
     bad = (good.replace("SpatialMap(8,8) K;\nTemporalMap(64,64) C;",
                         "TemporalMap(8,8) K;\nSpatialMap(64,64) C;")
-           .replace("Cluster(16,P)", "Cluster(12,P)").replace("TemporalMap(3,3) Y'", "TemporalMap(2,2) Y'"))
+           .replace("Cluster(16,P)", "Cluster(12,P)").replace("TemporalMap(1,1) Y'", "TemporalMap(2,2) Y'"))
     problems = " | ".join(independent_violations(rules, bad, 168))
     for expected in ("L2: parallel dims ['C'] not within sp=['K']", "cluster 12 != sp_sz 16",
-                     "tile Y=2, constraint 'R' wants 3"):
+                     "tile Y=2, constraint 'R' wants 1"):
         assert expected in problems
 
 

@@ -73,6 +73,7 @@ def _tilings(i, dim, size, offset, spatial, nl, present, extent, stride, out_str
                 slide = var + 2
                 if code >= NUM_VARS:
                     m = (m - 1) * out_stride + (filt_y if var == _Y else filt_x)
+                    o *= out_stride
                 if stride != 1 and m >= extent[slide]:
                     out = (m + stride - extent[slide]) // stride
                     m = (out - 1) * stride + extent[slide]

@@ -293,6 +293,7 @@ def _read_level(i, lvl, nvar, dim, size, offset, spatial, code_to_var, is_output
                 return R.OUTPUT_DIM_WITHOUT_FILTER
             slide_size = lv_dup[lvl, 1] if lv_dup[lvl, 0] == slide else scratch[_V_SIZE, slide]
             scratch[_V_SIZE, ref] = (scratch[_V_SIZE, ref] - 1) * out_stride + slide_size
+            scratch[_V_OFS, ref] *= out_stride
     return R.OK
 
 

@@ -312,12 +312,14 @@ def _whole_output_rows(layer: Layer, directives: Directives) -> np.ndarray:
     """Mappings, shape (N,), whose every step holds whole output rows and columns
     and neither skips nor repeats work: R and S directives cover the whole
     filter, input-centric Y/X directives at least one filter window (``Y'``/``X'``
-    always do then), and every other directive steps by its size.
+    always do then), every other directive steps by its size, and each level
+    has one SpatialMap.
 
     On these the stride-aware analysis counts each MAC once (the brute-force
     simulator in the tests checks it); a filter cut over PEs, a window smaller
-    than the filter or an offset that skips or overlaps elements is left to
-    MAESTRO's analysis (and its ``exact_analysis`` verdict).
+    than the filter, an offset that skips or overlaps elements, or two
+    SpatialMaps sharing a level's units is left to MAESTRO's analysis (and its
+    ``exact_analysis`` verdict).
     """
     dim, size, offset = directives.dim, directives.size, directives.offset
     used = dim != EMPTY
@@ -326,7 +328,8 @@ def _whole_output_rows(layer: Layer, directives: Directives) -> np.ndarray:
     whole_filter = ~window | (size >= filt)
     sliding = window | (dim == DIM_CODE["Y'"]) | (dim == DIM_CODE["X'"])
     no_gap = sliding | (offset == size)
-    return (~used | (whole_filter & no_gap)).all(axis=(1, 2))
+    one_spatial = (directives.spatial & used).sum(axis=2) <= 1
+    return (~used | (whole_filter & no_gap)).all(axis=(1, 2)) & one_spatial.all(axis=1)
 
 
 def _score(layer: Layer, hw: Hardware, tables: _LayerTables, arrays: tuple, pes, bw,

@@ -41,10 +41,13 @@ NUM_LEVEL_INTS = 14
 @njit(cache=True, error_model="numpy", inline="always")
 def _out_rows(rows, filt, out_stride):
     """Output rows of ``rows`` input rows under a filter of ``filt`` rows: MAESTRO's
-    ``rows - filt + 1`` (``out_stride`` 1), or the physical count at a stride; a
-    window smaller than the filter keeps MAESTRO's (non-positive) value."""
+    ``rows - filt + 1`` (``out_stride`` 1), or the physical count at a stride.  A
+    window smaller than the filter holds no output row: MAESTRO's value is then
+    negative (and two negative edge factors multiply into positive MACs, which
+    is how it overcounts the corner of a strided layer whose rows do not divide
+    evenly); the stride-aware count is 0."""
     if rows < filt:
-        return rows - filt + 1
+        return rows - filt + 1 if out_stride == 1 else 0
     return (rows - filt) // out_stride + 1
 
 

@@ -100,6 +100,34 @@ def test_evaluate_takes_the_file_as_argument_or_flag(capsys):
     assert capsys.readouterr().out == positional and "runtime" in positional.lower()
 
 
+STRIDED_THREE_ROW_TILE = """Network n { Layer L6 { Type: CONV
+Stride { X: 2, Y: 2 }
+Dimensions { K: 128, C: 64, Y: 58, X: 58, R: 3, S: 3 }
+Dataflow { TemporalMap(64,64) C; TemporalMap(3,3) Y'; TemporalMap(3,3) X'; TemporalMap(3,3) S;
+TemporalMap(3,3) R; SpatialMap(1,1) K; Cluster(16,P); SpatialMap(1,1) C; TemporalMap(3,3) Y';
+TemporalMap(3,3) X'; TemporalMap(3,3) R; TemporalMap(3,3) S; TemporalMap(1,1) K; } } }"""
+
+
+def test_evaluate_reproduces_maestro_or_gives_the_stride_aware_figures(capsys, tmp_path):
+    path = tmp_path / "l6.m"
+    path.write_text(STRIDED_THREE_ROW_TILE)
+    out = tmp_path / "rows.csv"
+    assert main(["evaluate", str(path), "--hwconfig", "edge", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "130,056,192" in text and "not exact" in text and "--analysis physical" in text
+    row = pd.read_csv(out).iloc[0]
+    assert (row["Num MACs"], bool(row["Exact analysis"]), bool(row["Stride-aware"])) == (
+        130_056_192, False, False)
+    assert main(["evaluate", str(path), "--hwconfig", "edge", "--analysis", "physical",
+                 "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "57,802,752" in text and "stride-aware figures" in text and "not exact" not in text
+    row = pd.read_csv(out).iloc[0]
+    assert (row["Num MACs"], bool(row["Exact analysis"]), bool(row["Stride-aware"])) == (
+        57_802_752, True, True)
+    fails_with(capsys, ["evaluate", str(path), "--analysis", "exact"], "--analysis")
+
+
 def test_a_small_search_runs(capsys, tmp_path):
     out = tmp_path / "run"
     assert main(["--model", "resnet18", "--num_layer", "3", "--outdir", str(out), "--log_level", "2",

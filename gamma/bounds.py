@@ -39,8 +39,10 @@ For an exact analysis the cost model's energy (MAC units) is
 ``MACs + 1.68 * L1 + 18.61 * L2`` with every count non-negative, and each
 MAC reads its input, weight and partial sum from L1 and writes the sum back
 (``4 * MACs`` L1 accesses), while L2 is filled once with the whole input and
-weight tensors and the whole output is read back once (MAESTRO's output L2
-read, ``K * (Y - R + 1) * (X - S + 1)``): the bound is the sum of those.
+weight tensors and the whole output is read back once (at least the true
+output, ``K * Y' * X'`` with the stride: MAESTRO's stride-blind output L2 read
+``K * (Y - R + 1) * (X - S + 1)`` is larger, the stride-aware analysis counts
+the true one): the bound is the sum of those.
 """
 from __future__ import annotations
 
@@ -189,9 +191,8 @@ def energy_lower_bound(layer: Layer) -> float:
     inputs = n * g * layer.C * layer.Y * layer.X
     k = 1 if layer.type == "DSCONV" else layer.K
     weights = g * k * layer.C * layer.R * layer.S
-    outputs = n * g * k * (layer.Y - layer.R + 1) * (layer.X - layer.S + 1)
-    if layer.type == "DSCONV":
-        outputs = n * layer.C * (layer.Y - layer.R + 1) * (layer.X - layer.S + 1)
+    channels = layer.C if layer.type == "DSCONV" else g * k
+    outputs = n * channels * layer.Yo * layer.Xo
     return float(layer.macs * (1 + 4 * hwcost.L1_ENERGY)
                  + hwcost.L2_ENERGY * (inputs + weights + outputs))
 

@@ -14,13 +14,18 @@ generator), scored ``num_pop`` at a time as the search scores them.
 ``wall / floor`` says how far the search loop is from being bound by the
 cost model.
 
+Then one layer (ResNet-50's second distinct layer, a 1x1 convolution on 56x56)
+is searched in this process after a warm-up, best of three
+(``one_layer_200x50_s``): the search loop alone, without start-up or files.
+
 Then one representative search runs in this process under cProfile (one
 worker, by default the first ``--profile_layers`` distinct layers of
 ResNet-50) and its time is split by module: the cost model
 (``gamma.costmodel``), estimates and screening (functions of
 ``gamma.search`` named ``*estimate*``/``*priced*``/``*screen*``), the other
-operators (variation, search space, seeding), bookkeeping (the GA loop,
-results, selection, scoring tables, trust) and I/O (reports and files).
+operators (variation, search space, seeding, their compiled kernels, duplicate
+detection), bookkeeping (the GA loop, results, selection, scoring tables,
+trust) and I/O (reports and files).
 Self time of library code (NumPy, pandas, builtins) is charged to the gamma
 functions that called it, in proportion to the time spent under each caller,
 so the split follows the module names and keeps working when functions move
@@ -61,7 +66,8 @@ ROOT = Path(__file__).resolve().parent.parent
 MODELS = (("resnet50", "resnet50"), ("mobilenet_v2", "mobilenet_v2"))
 CATEGORIES = ("cost model", "estimates/screening", "operators", "bookkeeping", "I/O",
               "other gamma", "outside gamma")
-_OPERATOR_MODULES = ("variation", "operators", "space", "seeding", "baselines")
+_OPERATOR_MODULES = ("variation", "operators", "space", "seeding", "baselines", "kernels",
+                     "rowset")
 _IO_MODULES = ("gamma.report", "gamma.files", "gamma.plots", "gamma.maestro_files",
                "gamma.resuming", "gamma.console")
 
@@ -218,6 +224,25 @@ def profile_search(model: str, count: int, num_pop: int, epochs: int, folder: Pa
         "profile_wall_s": round(wall, 2), "profile_layers": len(layers)}
 
 
+def one_layer_time(model: str, index: int, num_pop: int, epochs: int, repeats: int = 3) -> float:
+    """Seconds of one layer's search at ``num_pop x epochs`` in this process (best of
+    ``repeats``), after a warm-up search: the search loop alone, no start-up, no files."""
+    from gamma.search.config import GAConfig
+    from gamma.search.ga import search_layer
+
+    layer = distinct_layers(gamma.load_model(model))[index]
+    hw = gamma.load_hardware("edge")
+    search_layer(layer, hw, GAConfig(num_pop=8, epochs=2), np.random.default_rng(0))
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        search_layer(layer, hw, GAConfig(num_pop=num_pop, epochs=epochs), np.random.default_rng(1))
+        best = min(best, time.perf_counter() - start)
+    print(f"one layer: {model} layer {layer.describe()}, {num_pop} x {epochs}, in process: "
+          f"{best:.3f} s (best of {repeats})")
+    return best
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--num_pop", type=int, default=200)
@@ -252,6 +277,8 @@ def main(argv=None):
                        f"{key}_costmodel_evals_per_s": round(rate, 1),
                        f"{key}_floor_s": round(floor, 3),
                        f"{key}_floor_ratio": round(run["wall_s"] / floor, 2)}
+        result["one_layer_200x50_s" if (args.num_pop, args.epochs) == (200, 50)
+               else "one_layer_s"] = round(one_layer_time("resnet50", 1, args.num_pop, args.epochs), 3)
         result |= profile_search("resnet50", args.profile_layers, args.num_pop, args.epochs,
                                  folder)
     print("RESULT " + json.dumps(result))

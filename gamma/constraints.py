@@ -275,8 +275,8 @@ def _plan(cstr: MappingConstraint, level: int) -> _LevelPlan:
         allowed = np.array(dims)
         mask = np.isin(np.arange(len(GENOME_DIMS)), allowed)
     tail = None if c.order is None else np.array([DIM_INDEX[d] for d in c.order])
-    # fixed tiles as (dim, reference dim or -1, value, temporal only): a constant value,
-    # or the parent tile of the reference dim (-2: the filter's window, one output row)
+    # fixed tiles as (dim, reference dim or -1, value, temporal only): a constant value
+    # (the filter's window is one output row: 1), or the parent tile of the reference dim
     tiles = []
     for dim, value in c.tiles:
         if isinstance(value, int):

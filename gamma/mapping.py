@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gamma.costmodel.directives import DIM_CODE, EMPTY, Directives
+from gamma.costmodel.directives import DIM_CODE, Directives
 from gamma.workload import Layer
 
 #: Genome dimension alphabet; index = the code stored in ``par``/``order``.
@@ -44,6 +44,8 @@ _DIRECTIVE_CODE = np.array([DIM_CODE[name] for name in MAESTRO_DIMS], dtype=np.i
 #: No second parallel dimension.
 NO_DIM = -1
 MAX_LEVELS = 3
+#: The genes of a :class:`Population`, in field order.
+_GENES = ("par", "par2", "cluster", "order", "tile", "levels", "pes")
 
 
 @dataclass(frozen=True)
@@ -91,29 +93,46 @@ class Population:
     def max_levels(self) -> int:
         return self.par.shape[1]
 
-    def _genes(self) -> tuple:
-        return self.par, self.par2, self.cluster, self.order, self.tile, self.levels, self.pes
-
     def take(self, index) -> Population:
         """The individuals at ``index`` (int array, slice or mask), as copies."""
         if isinstance(index, (int, np.integer)):
             index = [index]
         if isinstance(index, slice):
-            return Population(*(gene[index].copy() for gene in self._genes()))
-        return Population(*(gene[index] for gene in self._genes()))     # fancy indexing copies
+            return Population(self.par[index].copy(), self.par2[index].copy(),
+                              self.cluster[index].copy(), self.order[index].copy(),
+                              self.tile[index].copy(), self.levels[index].copy(),
+                              self.pes[index].copy())
+        index = np.asarray(index)
+        if index.dtype == bool:
+            index = np.flatnonzero(index)
+        elif not index.size:
+            index = index.astype(np.intp)      # [] is a float array
+        # ndarray.take: a copy, like fancy indexing, at a third of its cost on these arrays
+        return Population(self.par.take(index, axis=0), self.par2.take(index, axis=0),
+                          self.cluster.take(index, axis=0), self.order.take(index, axis=0),
+                          self.tile.take(index, axis=0), self.levels.take(index, axis=0),
+                          self.pes.take(index, axis=0))
 
     def put(self, index, other: Population) -> None:
         """Overwrite the individuals at ``index`` with ``other``'s, in place."""
-        for gene, new in zip(self._genes(), other._genes(), strict=True):
-            gene[index] = new
+        self.par[index] = other.par
+        self.par2[index] = other.par2
+        self.cluster[index] = other.cluster
+        self.order[index] = other.order
+        self.tile[index] = other.tile
+        self.levels[index] = other.levels
+        self.pes[index] = other.pes
 
     def copy(self) -> Population:
-        return Population(*(gene.copy() for gene in self._genes()))
+        return Population(self.par.copy(), self.par2.copy(), self.cluster.copy(), self.order.copy(),
+                          self.tile.copy(), self.levels.copy(), self.pes.copy())
 
     @staticmethod
     def concatenate(parts) -> Population:
-        genes = [p._genes() for p in parts]
-        return Population(*(np.concatenate(column) for column in zip(*genes, strict=True)))
+        parts = list(parts)
+        if len(parts) == 1:
+            return parts[0].copy()
+        return Population(*(np.concatenate([getattr(p, name) for p in parts]) for name in _GENES))
 
     def active(self) -> np.ndarray:
         """Mask of shape (P, L): True for the levels each individual uses."""
@@ -123,14 +142,9 @@ class Population:
         """Each individual's genes as one int64 row, shape (P, 15·L); equal rows mean
         equal mappings (padding levels are written as -2, so they do not count).
         The PE-count gene takes the unused level-0 cluster slot."""
-        act = self.active()
-        cluster = np.where(act, self.cluster, -2)
-        cluster[:, 0] = self.pes
-        width = -1 if len(self) else self.max_levels * NUM_DIMS    # -1 cannot size an empty array
-        parts = [np.where(act, self.par, -2), np.where(act, self.par2, -2), cluster,
-                 np.where(act[..., None], self.order, -2).reshape(len(self), width),
-                 np.where(act[..., None], self.tile, -2).reshape(len(self), width)]
-        return np.ascontiguousarray(np.concatenate(parts, axis=1), dtype=np.int64)
+        from gamma.search.kernels import packed_rows
+        return packed_rows(self.par, self.par2, self.cluster, self.order, self.tile, self.levels,
+                           self.pes)
 
     def keys(self) -> list[bytes]:
         """One hashable key per individual (:meth:`packed` rows as bytes)."""
@@ -215,12 +229,8 @@ def pe_counts(pop: Population, num_pes) -> np.ndarray:
 def units_per_level(pop: Population, num_pes: int) -> np.ndarray:
     """Sub-units of each level, shape (P, L): ``floor(PEs / prod(clusters))`` (at least 1)
     at level 0 (PEs: the individual's ``pes`` gene when set, else ``num_pes``)."""
-    act = pop.active()
-    clusters = np.where(act, pop.cluster, 1)
-    clusters[:, 0] = 1
-    units = clusters.copy()
-    units[:, 0] = np.maximum(pe_counts(pop, num_pes) // np.prod(clusters, axis=1), 1)
-    return np.where(act, units, 1)
+    from gamma.search.kernels import units_per_level as kernel
+    return kernel(pop.cluster, pop.levels, pop.pes, int(num_pes))
 
 
 def to_directives(pop: Population, layer: Layer) -> Directives:
@@ -232,28 +242,11 @@ def to_directives(pop: Population, layer: Layer) -> Directives:
     A depthwise layer's K directive is dropped (K is in no DSCONV tensor); a
     level parallel in K then maps C spatially, as GAMMA's ``write_maestro`` does.
     """
-    n, levels = pop.par.shape
-    order = pop.order
-    size = np.take_along_axis(pop.tile, order, axis=2)
-    spatial = (order == pop.par[..., None]) | (order == pop.par2[..., None])
-    if layer.type == "DSCONV":
-        # K has no directive in a depthwise layer: a level parallel in K maps C spatially
-        # instead (GAMMA's write_maestro does the same).
-        spatial |= (order == C) & (pop.par[..., None] == K)
-    dim = _DIRECTIVE_CODE[order]
-    keep = np.broadcast_to(pop.active()[..., None], order.shape).copy()
-    if layer.type == "DSCONV":
-        keep &= order != K
-    # Push dropped slots to the end of each level, keeping the loop order.
-    slot = np.argsort(~keep, axis=2, kind="stable")
-    dim = np.where(keep, dim, EMPTY).astype(np.int8)
-    size = np.where(keep, size, 0)
-    spatial = keep & spatial
-    dim, size, spatial = (np.take_along_axis(a, slot, axis=2) for a in (dim, size, spatial))
-    cluster = np.where(pop.active(), pop.cluster, 0)
-    cluster[:, 0] = 0
-    return Directives(dim=dim, size=size.astype(np.int64), offset=size.astype(np.int64).copy(),
-                      spatial=spatial, cluster=cluster.astype(np.int64),
+    from gamma.search.kernels import directive_arrays
+    dim, size, spatial, cluster = directive_arrays(pop.par, pop.par2, pop.cluster, pop.order,
+                                                   pop.tile, pop.levels, _DIRECTIVE_CODE,
+                                                   layer.type == "DSCONV")
+    return Directives(dim=dim, size=size, offset=size.copy(), spatial=spatial, cluster=cluster,
                       num_levels=pop.levels.astype(np.int64).copy())
 
 

@@ -2,11 +2,17 @@
 
 In the output folder:
 
-``results.csv``   one row per layer (written again, atomically, as each layer finishes)
+``results.csv``   one row per layer (written again, atomically, as layers finish: at most
+                  once a second while they do, and when the run ends)
 ``summary.csv``   model totals
 ``history.csv``   per layer and generation: best and mean of each objective, fraction feasible
+                  (written when the run ends: done, interrupted or failed)
 ``mappings/layer_<N>.m``  the best mapping of layer N in MAESTRO's format
-``pareto.csv``    with ``--pareto``: the Pareto front of every layer
+``pareto.csv``    with ``--pareto``: the Pareto front of every layer (written when the run ends)
+
+Files written while layers finish are not flushed to disk one by one (a few
+ms each); :meth:`RunReport.finish` writes the tables again, flushed.  After a
+crash of the machine, ``--resume`` rewrites them all from the checkpoints.
 ``run.yaml``      every setting, the seed, the version, and the outcome (status running,
                   done, interrupted or failed)
 ``checkpoints/``  finished layers' results and running layers' search states, for ``--resume``
@@ -16,7 +22,9 @@ In the output folder:
 """
 from __future__ import annotations
 
+import os
 import shutil
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -160,6 +168,11 @@ def plot_formats(text: str | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(f.strip().lower() for f in (text or "png").split(",") if f.strip()))
 
 
+#: Seconds between rewrites of results.csv while layers finish (each rewrite formats every
+#: row; a model of many small layers finishing at once would otherwise spend its time there).
+RESULTS_EVERY_S = 1.0
+
+
 class RunReport:
     """Writes a run's files as layers finish, then the totals and plots."""
 
@@ -174,6 +187,7 @@ class RunReport:
         self.fronts: list[pd.DataFrame] = []
         self.results: list[tuple[tuple[int, ...], LayerResult]] = []
         self.started = datetime.now()
+        self._results_written = -float("inf")       # time.monotonic() of the last results.csv
         self.resumed: list[str] = []
         if previous:
             self.started = datetime.fromisoformat(str(previous.get("started", self.started.isoformat())))
@@ -182,20 +196,24 @@ class RunReport:
 
     # -------------------------------------------------------------- per layer
     def add(self, indices: tuple[int, ...], result: LayerResult) -> None:
-        """Record a finished search for the layers at ``indices``; rewrite the CSVs."""
+        """Record a finished search for the layers at ``indices``; rewrite results.csv."""
         self.results.append((indices, result))
         first = indices[0]
         mapping_text = to_maestro_text(result.best, 0, result.layer)
         for index in indices:
             self.rows.append(layer_row(index, result, self.hw, first,
                                        codesign=self.settings.get("num_pe") == -1))
-            write_atomic(self.outdir / "mappings" / f"layer_{index}.m", mapping_text)
+            write_atomic(self.outdir / "mappings" / f"layer_{index}.m", mapping_text,
+                         durable=False)
         history = result.history.copy()
         history.insert(0, "layer", first)
         self.history.append(history)
         if self.pareto:
             self.fronts.append(self._front_frame(first, result))
-        self._write_tables()
+        now = time.monotonic()
+        if now - self._results_written >= RESULTS_EVERY_S:
+            self._write_results(durable=False)
+            self._results_written = now
 
     def _front_frame(self, index: int, result: LayerResult) -> pd.DataFrame:
         s, layer = result.front_scores, result.layer
@@ -207,10 +225,14 @@ class RunReport:
         frame["mapping"] = [describe(result.front, i, layer) for i in range(len(result.front))]
         return frame
 
-    def _write_tables(self) -> None:
+    def _write_results(self, durable: bool = True) -> None:
         # Layers may finish in any order (parallel workers, resumed runs): sort by layer.
         rows = pd.DataFrame(self.rows, columns=RESULT_COLUMNS).sort_values("layer", kind="stable")
-        write_atomic(self.outdir / "results.csv", rows.to_csv(index=False))
+        write_atomic(self.outdir / "results.csv", rows.to_csv(index=False), durable=durable)
+
+    def _write_tables(self) -> None:
+        """results.csv, history.csv and (``--pareto``) pareto.csv, flushed to disk."""
+        self._write_results()
         history = pd.concat(self.history, ignore_index=True).sort_values(
             ["layer", "generation"], kind="stable")
         write_atomic(self.outdir / "history.csv", history.to_csv(index=False))
@@ -253,6 +275,9 @@ class RunReport:
             self.write_run_yaml(status=status, note=note)
             self._record_in_sweep(status, {})
             return {}
+        self._write_tables()
+        if hasattr(os, "sync"):
+            os.sync()       # the mapping files, written unflushed as layers finished
         totals = self.summary()
         frame = pd.DataFrame([{"model": self.settings.get("model"), "hw": self.hw.name,
                                **self._design(), **totals}])

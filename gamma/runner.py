@@ -117,17 +117,65 @@ class Checkpoints:
     def result_path(self, key: int) -> Path:
         return Path(self.folder) / f"layer_{key}.result.pkl"
 
-    def save_state(self, key: int, state: dict) -> None:
+    def seen_path(self, key: int) -> Path:
+        """The side file of a running state's scored rows (int64, appended to as it runs)."""
+        return Path(self.folder) / f"layer_{key}.seen"
+
+    def save_state(self, key: int, state: dict, written: int = 0) -> int:
+        """Save a running search's state; return how many of its scored rows are saved.
+
+        The scored rows (``state["seen"]``, most of a state's bytes, only ever
+        appended to) go to :meth:`seen_path`, the rest to :meth:`state_path`.
+        ``written``: rows the previous save of this same search wrote (only the
+        rows after them are appended); 0 writes the side file anew.
+        """
+        seen = state.get("seen")
+        if not (isinstance(seen, np.ndarray) and seen.ndim == 2):
+            _dump(self.state_path(key), state, durable=False)
+            return 0
+        path = self.seen_path(key)
+        rows = np.ascontiguousarray(seen, dtype=np.int64)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if 0 < written <= len(rows):
+            with open(path, "ab") as handle:      # a torn append is past the saved row count
+                handle.write(rows[written:].tobytes())
+        else:
+            write_atomic(path, rows.tobytes(), durable=False)
+        marker = {"side_file": path.name, "rows": len(rows), "width": rows.shape[1]}
         # rewritten every few generations: not flushed to disk (see write_atomic)
-        _dump(self.state_path(key), state, durable=False)
+        _dump(self.state_path(key), {**state, "seen": marker}, durable=False)
+        return len(rows)
 
     def save_result(self, key: int, result: LayerResult) -> None:
         """Save a finished layer, then drop its running state."""
         _dump(self.result_path(key), result)
         self.state_path(key).unlink(missing_ok=True)
+        self.seen_path(key).unlink(missing_ok=True)
 
     def load_state(self, key: int) -> dict | None:
-        return _load(self.state_path(key))
+        state = _load(self.state_path(key))
+        if isinstance(state, dict) and isinstance(state.get("seen"), dict):
+            state["seen"] = self._load_seen(key, state["seen"])
+            if state["seen"] is None:
+                return None
+        return state
+
+    def _load_seen(self, key: int, marker: dict) -> np.ndarray | None:
+        """The scored rows a state's marker points to (None, with a warning, if missing)."""
+        path = self.seen_path(key)
+        need = int(marker["rows"]) * int(marker["width"]) * 8
+        try:
+            data = path.read_bytes()[:need]
+        except OSError as err:
+            data, reason = b"", str(err)
+        else:
+            reason = f"{len(data)} of {need} bytes"
+        if len(data) < need:
+            log.warning("ignoring the checkpoint %s (its scored rows %s: %s); that layer is "
+                        "searched again", self.state_path(key), path, reason)
+            return None
+        return np.frombuffer(data, dtype=np.int64).reshape(int(marker["rows"]),
+                                                           int(marker["width"])).copy()
 
     def load_result(self, key: int) -> LayerResult | None:
         return _load(self.result_path(key))
@@ -137,7 +185,7 @@ class Checkpoints:
         folder = Path(self.folder)
         if not folder.is_dir():
             return
-        for path in folder.glob("layer_*.pkl"):
+        for path in [*folder.glob("layer_*.pkl"), *folder.glob("layer_*.seen")]:
             path.unlink(missing_ok=True)
         if not any(folder.iterdir()):
             folder.rmdir()
@@ -209,10 +257,11 @@ def run_job(job: Job, hw: Hardware, cfg: GAConfig, seed: int, evaluate=None,
             on_generation=on_generation)
     every = checkpoints.every if checkpoints is not None else 0
     can_save = every > 0
+    written = 0             # scored rows this search has saved (appended to after)
     while search.step():
         if can_save and search.generation % every == 0 and not search.done:
             try:
-                checkpoints.save_state(job.key, search.state())
+                written = checkpoints.save_state(job.key, search.state(), written)
             except OSError as err:  # e.g. a cluster worker without the shared folder
                 log.warning("layer %d: cannot write its checkpoint (%s); going on without",
                             job.key, err)
@@ -291,14 +340,15 @@ def _process_pool(calls: list[tuple], processes: int):
 
 
 def _load_kernels(call: tuple) -> None:
-    """Load (or compile) the cost model's kernels in this process: a two-sample
-    search of the first job's layer, whose result is dropped."""
+    """Load (or compile) the cost model's and the search's kernels in this process: a
+    16 x 3 search of the first job's layer (three generations run every operator),
+    whose result is dropped."""
     from dataclasses import replace
 
     from gamma.search.ga import search_layer
 
     _, job, hw, cfg, _, evaluate, *_ = call
-    tiny = replace(cfg, num_pop=2, epochs=1, method="gamma")
+    tiny = replace(cfg, num_pop=16, epochs=3, method="gamma")
     search_layer(job.layer, hw, tiny, np.random.default_rng(0), evaluate=evaluate)
 
 

@@ -246,11 +246,11 @@ def test_search_layer_is_a_layer_search_run():
 
 
 def test_duplicates_are_rows_seen_before_or_repeated_in_the_batch():
-    from gamma.search.ga import _duplicates_in
+    from gamma.search.rowset import RowSet
     rows = np.array([[1, 2], [3, 4], [1, 2], [5, 6], [3, 4]], dtype=np.int64)
-    assert list(_duplicates_in(rows, set())) == [False, False, True, False, True]
-    seen = {np.array([5, 6], dtype=np.int64).tobytes(), np.array([0, 0], dtype=np.int64).tobytes()}
-    assert list(_duplicates_in(rows, seen)) == [False, False, True, True, True]
+    assert list(RowSet(width=2).duplicates(rows)) == [False, False, True, False, True]
+    seen = RowSet(np.array([[5, 6], [0, 0]], dtype=np.int64))
+    assert list(seen.duplicates(rows)) == [False, False, True, True, True]
 
 
 def test_children_repeating_a_scored_mapping_are_mostly_replaced():

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from gamma.mapping import NUM_DIMS, C, K, Population, R, S, X, Y, units_per_level
+from gamma.mapping import C, K, Population, R, S, X, Y, units_per_level
+from gamma.search import kernels
 
 if TYPE_CHECKING:
     from gamma.search.space import SearchSpace
@@ -39,25 +40,10 @@ def estimate(pop: Population, space: SearchSpace):
     -------
     cycles, l1, l2 : ndarray of shape (P,), float
     """
-    n, levels = pop.par.shape
-    rows = np.arange(n)
+    rows = np.arange(len(pop))
     units = units_per_level(pop, space.num_pes)
-    act = pop.active()
-    steps = np.ones(n)
-    outer_steps = np.ones(n)
-    for level in range(levels):
-        parent = (np.broadcast_to(space.sizes, (n, NUM_DIMS)) if level == 0
-                  else pop.tile[:, level - 1]).astype(float)
-        tile = pop.tile[:, level].astype(float)
-        ratio = parent / tile
-        p = pop.par[:, level]
-        ratio[rows, p] = np.ceil(np.ceil(parent[rows, p] / tile[rows, p]) / units[:, level])
-        factor = np.where(act[:, level], np.prod(ratio, axis=1), 1.0)
-        steps *= factor
-        outer_steps *= np.where(act[:, level] & (level < pop.levels - 1), factor, 1.0)
-    inner = pop.tile[rows, pop.levels - 1].astype(float)
-    work = np.prod(inner, axis=1)
-    cycles = steps * work / space.layer.stride ** 2 + outer_steps
+    cycles = kernels.estimate_cycles(pop.tile, pop.par, units, pop.levels, space.sizes,
+                                     space.layer.stride)
     l1 = l1_need(pop, space)
     top = pop.tile[:, 0].astype(float)
     p0 = pop.par[:, 0]

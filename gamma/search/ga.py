@@ -14,9 +14,11 @@ from dataclasses import replace
 
 import numpy as np
 
+from gamma.costmodel.coldstart import announce_compilation
 from gamma.hardware import Hardware
 from gamma.mapping import Population
 from gamma.objectives import OBJECTIVES
+from gamma.search import kernels
 from gamma.search.config import GAConfig
 from gamma.search.estimates import l1_need
 from gamma.search.results import (
@@ -29,6 +31,7 @@ from gamma.search.results import (
     pop_state,
     rng_from,
 )
+from gamma.search.rowset import RowSet, row_hash
 from gamma.search.scoring import concat_rows, score, take_rows, violation
 from gamma.search.seeding import refit_parallel, seeded_population
 from gamma.search.selection import lex_key, pareto_front, rank_order, tournament
@@ -101,6 +104,8 @@ class LayerSearch(GenerationLoop):
     def __init__(self, layer: Layer, hw: Hardware, cfg: GAConfig, rng: np.random.Generator, *,
                  evaluate=None, on_generation=None, seeds: Population | None = None):
         self.layer, self.hw, self.cfg, self.rng = layer, hw, cfg, rng
+        # a cold numba cache compiles the search's kernels first: say so before that pause
+        announce_compilation()
         self.seeds = seeds
         self.evaluate = evaluate
         self.space = cfg.space(layer, hw)
@@ -111,8 +116,7 @@ class LayerSearch(GenerationLoop):
         self.stall = 0               # generations since the best last improved
         self.pop: Population | None = None
         self.table: dict | None = None
-        self._seen: set = set()      # packed rows (as bytes) of every mapping scored
-        self._seen_width = 0
+        self._seen = RowSet()        # packed rows of every mapping scored
 
     # -- public API (step, run: GenerationLoop) --------------------------------
     def _generation(self) -> None:
@@ -134,7 +138,7 @@ class LayerSearch(GenerationLoop):
             "version": 1, "layer": repr(self.layer), "config": repr(self._fingerprint(self.cfg)),
             "generation": self.generation, "stall": self.stall,
             "population": pop_state(self.pop), "scores": copy_table(self.table),
-            "seen": self.seen.copy(), "rng": self.rng.bit_generator.state,
+            "seen": self.seen, "rng": self.rng.bit_generator.state,
             "tracker": self.tracker.state(),
         }
 
@@ -286,17 +290,13 @@ class LayerSearch(GenerationLoop):
 
     @property
     def seen(self) -> np.ndarray:
-        """Packed rows (:meth:`Population.packed`) of every mapping scored, unique (in no order)."""
-        if not self._seen:
-            return np.empty((0, self._seen_width), dtype=np.int64)
-        rows = np.frombuffer(b"".join(self._seen), dtype=np.int64)
-        return rows.reshape(len(self._seen), -1).copy()
+        """Packed rows (:meth:`Population.packed`) of every mapping scored, unique."""
+        return self._seen.rows
 
     @seen.setter
     def seen(self, rows: np.ndarray) -> None:
-        rows = np.ascontiguousarray(rows, dtype=np.int64)
-        self._seen_width = rows.shape[1] if rows.ndim == 2 else 0
-        self._seen = {row.tobytes() for row in rows}
+        rows = np.asarray(rows, dtype=np.int64)
+        self._seen = RowSet(rows if rows.ndim == 2 else None)
 
     @staticmethod
     def _fingerprint(cfg: GAConfig) -> GAConfig:
@@ -309,17 +309,17 @@ def search_layer(layer: Layer, hw: Hardware, cfg: GAConfig, rng: np.random.Gener
     return LayerSearch(layer, hw, cfg, rng, evaluate=evaluate, on_generation=on_generation).run()
 
 
-def _fresh(children: Population, space, rng, seen: set, params) -> Population:
+def _fresh(children: Population, space, rng, seen: RowSet, params) -> Population:
     """Mutate again the children that repeat a scored (or sibling) mapping.
 
-    ``seen`` holds the packed rows (:meth:`Population.packed`, as bytes) of
-    every mapping scored so far; the children's rows are added to it.  Up to
+    ``seen`` holds the packed rows (:meth:`Population.packed`) of every
+    mapping scored so far; the children's rows are added to it.  Up to
     ``params.fresh_tries`` rounds, each mutating the still-repeating children
     further (one batch of independent variants was measured: faster,
     but worse under ``trust="undercount"``, where drifting further pays).
     """
     for _ in range(params.fresh_tries):
-        dup = _duplicates_in(children.packed(), seen)
+        dup = seen.duplicates(children.packed())
         if not dup.any():
             break
         again = mutate_tile(children.take(dup), space, rng, rate=1.0, loci=2)
@@ -327,20 +327,8 @@ def _fresh(children: Population, space, rng, seen: set, params) -> Population:
         if space.codesign:
             again = mutate_pe(again, space, rng, params, rate=params.fresh_pe)
         children.put(dup, repair(again, space, rng))
-    seen.update(row.tobytes() for row in children.packed())
+    seen.add(children.packed())
     return children
-
-
-def _duplicates_in(rows: np.ndarray, seen: set) -> np.ndarray:
-    """(P,) bool: rows in ``seen`` (a set of row bytes) or repeating an earlier row."""
-    dup = np.zeros(len(rows), dtype=bool)
-    batch = set()
-    for i, row in enumerate(rows):
-        key = row.tobytes()
-        if key in seen or key in batch:
-            dup[i] = True
-        batch.add(key)
-    return dup
 
 
 def _diverse(order: np.ndarray, pool: Population, k: int, cap: int) -> np.ndarray:
@@ -351,19 +339,10 @@ def _diverse(order: np.ndarray, pool: Population, k: int, cap: int) -> np.ndarra
     structure = np.concatenate([pool.levels[:, None], np.where(act, pool.par, -2),
                                 np.where(act, pool.par2, -2), np.where(act, pool.cluster, -2),
                                 pool.pes[:, None]], axis=1)
-    _, kind = np.unique(_row_view(structure[order]), return_inverse=True)
-    kind = kind.ravel()
+    rows = np.ascontiguousarray(structure[order], dtype=np.int64)
+    hashes = row_hash(rows)
     # rank of each mapping among those of its structure, best first
-    by_kind = np.argsort(kind, kind="stable")
-    sizes = np.bincount(kind)
-    rank = np.empty(len(order), dtype=np.int64)
-    rank[by_kind] = np.arange(len(order)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    rank = kernels.rank_in_group(rows, np.argsort(hashes, kind="stable"), hashes)
     first = np.flatnonzero(rank < cap)
     rest = np.flatnonzero(rank >= cap)
     return order[np.concatenate([first, rest])[:k]]
-
-
-def _row_view(rows: np.ndarray) -> np.ndarray:
-    """Each int64 row as one opaque (void) scalar, so rows sort and compare as wholes."""
-    rows = np.ascontiguousarray(rows, dtype=np.int64)
-    return rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()

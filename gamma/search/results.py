@@ -126,12 +126,7 @@ class Tracker:
             self.best, self.best_scores = pop.take(top), take_rows(table, [top])
         ok = np.flatnonzero(feas)
         if len(ok):
-            cand_pop = pop.take(ok) if self.front is None else Population.concatenate(
-                [self.front, pop.take(ok)])
-            cand = take_rows(table, ok) if self.front is None else concat_rows(self.front_scores,
-                                                                      take_rows(table, ok))
-            keep = pareto_front(cand[cfg.fitness1], cand[cfg.fitness2])
-            self.front, self.front_scores = cand_pop.take(keep), take_rows(cand, keep)
+            self._update_front(pop, table, ok)
         rows = np.stack([table[o] for o in OBJECTIVES], axis=1)[feas].astype(float)
         record = _column_stats(rows)
         best = self.best_scores
@@ -143,11 +138,34 @@ class Tracker:
         if self.on_generation is not None:
             self.on_generation(self.logbook[-1])
 
+    def _update_front(self, pop: Population, table: dict, ok: np.ndarray) -> None:
+        """The Pareto front of (fitness1, fitness2) with the feasible candidates ``ok`` added.
+
+        The front is found on the two objectives alone; the other columns are
+        gathered only when it changed."""
+        f1, f2 = self.cfg.fitness1, self.cfg.fitness2
+        if self.front is None:
+            keep = pareto_front(table[f1][ok], table[f2][ok])
+            self.front, self.front_scores = pop.take(ok[keep]), take_rows(table, ok[keep])
+            return
+        old = len(self.front)
+        keep = pareto_front(np.concatenate([self.front_scores[f1], table[f1][ok]]),
+                            np.concatenate([self.front_scores[f2], table[f2][ok]]))
+        if len(keep) == old and (keep == np.arange(old)).all():
+            return                                  # no new point on the front
+        cand_pop = Population.concatenate([self.front, pop.take(ok)])
+        cand = concat_rows(self.front_scores, take_rows(table, ok))
+        self.front, self.front_scores = cand_pop.take(keep), take_rows(cand, keep)
+
     def state(self) -> dict:
         """The tracker as plain picklable data (:meth:`restore` takes it back)."""
+        if len(self.scored) > 1:        # one part: a state pickles a few arrays, not one per generation
+            self.scored = [{k: np.concatenate([part[k] for part in self.scored])
+                            for k in self.scored[0]}]
         return {"best": pop_state(self.best), "best_scores": copy_table(self.best_scores),
                 "front": pop_state(self.front), "front_scores": copy_table(self.front_scores),
-                "scored": [dict(part) for part in self.scored], "samples": self.samples,
+                "scored": [dict(part) for part in self.scored],
+                "samples": self.samples,
                 "logbook": [dict(r) for r in self.logbook],
                 "seconds": time.perf_counter() - self.start}
 

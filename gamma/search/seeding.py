@@ -15,6 +15,7 @@ import numpy as np
 from gamma.mapping import NUM_DIMS, C, K, Population, X, Y, random_divisor, units_per_level
 from gamma.search.estimates import estimate
 from gamma.search.params import GAParams
+from gamma.search.rowset import RowSet
 from gamma.search.space import SearchSpace, draw_cluster, random_population, repair
 from gamma.search.trust import HonestStrategy
 from gamma.search.variation import mutate_pe
@@ -122,9 +123,7 @@ def _pick_seeds(candidates: Population, key, fits, n_seeds: int, unranked: float
     """Indices of ``n_seeds`` distinct candidates: the fitting ones of least ``key``,
     but a share ``unranked`` drawn among the other fitting ones."""
     order = np.lexsort((key, ~fits))
-    rows = candidates.packed()[order]
-    _, first = np.unique(rows.view(np.dtype((np.void, 8 * rows.shape[1]))).ravel(), return_index=True)
-    order = order[np.sort(first)]
+    order = order[~RowSet().duplicates(candidates.packed()[order])]     # first of each mapping
     n_best = n_seeds - int(n_seeds * unranked)
     extra = order[n_best:max(int(fits.sum()), n_best)]
     extra = extra[rng.permutation(len(extra))[:n_seeds - n_best]]

@@ -33,6 +33,7 @@ from gamma.mapping import (
     parallel_choices,
     random_divisor,
 )
+from gamma.search import kernels
 from gamma.search.estimates import footprint
 from gamma.workload import Layer
 
@@ -117,6 +118,11 @@ class SearchSpace:
         return parallel_choices(self.layer, self.par_rs or self.filter_must_split)
 
     @cached_property
+    def par_allowed(self) -> np.ndarray:
+        """(6,) bool: which dimensions are among :attr:`par_choices`."""
+        return np.isin(np.arange(NUM_DIMS), self.par_choices)
+
+    @cached_property
     def filter_must_split(self) -> bool:
         """The whole filter cannot fit L1 however small the other tiles (see ``l1_size``)."""
         fixed = {d for d, _ in self.constraint.every_level.tiles}
@@ -143,6 +149,11 @@ class SearchSpace:
             for dim, _ in self.constraint.level(level).tiles:
                 free[level, DIM_INDEX[dim]] = False
         return free
+
+    @cached_property
+    def fixed_tiles(self) -> np.ndarray:
+        """(L, 6) bool: tiles a constraint fixes (not free, size > 1)."""
+        return ~self.free_tiles & (self.sizes > 1)
 
     @cached_property
     def free_order_slots(self) -> np.ndarray:
@@ -196,14 +207,16 @@ def new_tile(old, bound, space: SearchSpace, rng, units=None) -> np.ndarray:
     if space.use_factor:
         return divisor
     n = old.shape
-    uniform = 1 + (rng.random(n) * bound).astype(np.int64)
+    if len(n) == 1:
+        n = n[0]                    # an int size: the draws are the same, without a shape product
+    uniform = rng.random(n)
     step = rng.integers(0, 4, n)
-    local = np.select([step == 0, step == 1, step == 2], [old * 2, old // 2, old + 1], old - 1)
     k = rng.integers(1, 5, n)
-    spread = np.ceil(bound / (k * (1 if units is None else np.maximum(units, 1)))).astype(np.int64)
     kind = rng.integers(0, 4, n)
-    value = np.select([kind == 0, kind == 1, kind == 2], [uniform, divisor, local], spread)
-    return np.maximum(np.minimum(value, bound), 1)
+    units = (np.ones(n, dtype=np.int64) if units is None
+             else np.maximum(np.broadcast_to(np.asarray(units, dtype=np.int64), n), 1))
+    flat = [np.ascontiguousarray(a).ravel() for a in (old, bound, units, divisor, uniform, step, k, kind)]
+    return kernels.tile_values(*flat).reshape(old.shape)
 
 
 def cluster_product(pop: Population) -> np.ndarray:
@@ -251,31 +264,19 @@ def repair(pop: Population, space: SearchSpace, rng) -> Population:
     * co-design: PE counts a multiple of the cluster sizes' product, at most the PE limit
       (otherwise 0: the hardware's).
     """
-    np.clip(pop.levels, space.slevel_min, space.slevel_max, out=pop.levels)
-    bad = ~np.isin(pop.par, space.par_choices)
-    pop.par[bad] = rng.choice(space.par_choices, int(bad.sum()))
-    pop.par2[pop.par2 == pop.par] = NO_DIM
-    _clamp_tiles(pop, space)
-    cluster = pop.cluster
-    cluster[:, 0] = 0
-    if space.fixed_cluster:
-        cluster[:, 1:] = space.fixed_cluster
-    np.clip(cluster[:, 1:], 1, space.num_pes, out=cluster[:, 1:])
-    act = pop.active()
-    for level in range(1, pop.max_levels):
-        rest = np.where(act, cluster, 1)
-        rest[:, [0, level]] = 1
-        others = np.prod(rest, axis=1)
-        cluster[:, level] = np.maximum(np.minimum(cluster[:, level], space.num_pes // others), 1)
+    bad = ~space.par_allowed[pop.par]
+    if bad.any():                   # (an empty draw would not advance rng either)
+        pop.par[bad] = rng.choice(space.par_choices, int(bad.sum()))
+    kernels.repair_structure(pop.levels, pop.par, pop.par2, pop.tile, pop.cluster,
+                             space.slevel_min, space.slevel_max, space.max_tile, space.num_pes,
+                             space.fixed_cluster)
     cst.apply(pop, space.constraint, space.layer, space.num_pes, rng=rng)
     if _raise_parents(pop, space):
         cst.apply(pop, space.constraint, space.layer, space.num_pes, rng=rng)
     _clamp_tiles(pop, space)
     if space.codesign:
         # #clusters x cluster size, within [cluster size, PE limit]
-        cl = cluster_product(pop)
-        pes = np.where(pop.pes > 0, pop.pes, space.num_pes)
-        pop.pes[:] = np.clip(pes // cl, 1, np.maximum(space.num_pes // cl, 1)) * cl
+        kernels.fit_pe_counts(pop.pes, pop.cluster, pop.levels, space.num_pes)
     else:
         pop.pes[:] = 0
     return pop
@@ -284,24 +285,9 @@ def repair(pop: Population, space: SearchSpace, rng) -> Population:
 def _raise_parents(pop: Population, space: SearchSpace) -> bool:
     """Lift outer tiles below a constraint-fixed inner tile (e.g. ``"Y": "R"`` under a Y' tile
     smaller than R), so that clamping keeps the fixed value; True if anything changed."""
-    changed = False
-    for level in range(pop.max_levels - 1, 0, -1):
-        fixed = ~space.free_tiles[level] & (space.sizes > 1)
-        if not fixed.any():
-            continue
-        child, parent = pop.tile[:, level], pop.tile[:, level - 1]
-        low = fixed[None, :] & (child > parent) & pop.active()[:, level:level + 1]
-        if low.any():
-            parent[low] = child[low]
-            changed = True
-    np.minimum(pop.tile[:, 0], space.max_tile, out=pop.tile[:, 0])
-    return changed
+    return kernels.raise_parents(pop.tile, pop.levels, space.fixed_tiles, space.max_tile)
 
 
 def _clamp_tiles(pop: Population, space: SearchSpace) -> None:
-    # np.minimum/np.maximum: np.clip's wrapper costs more than the work on arrays this small
-    tile = pop.tile
-    np.maximum(np.minimum(tile[:, 0], space.max_tile, out=tile[:, 0]), 1, out=tile[:, 0])
-    for level in range(1, pop.max_levels):
-        np.maximum(np.minimum(tile[:, level], tile[:, level - 1], out=tile[:, level]), 1,
-                   out=tile[:, level])
+    """Tiles within ``[1, parent tile]`` (level 0: ``max_tile``), in place."""
+    kernels.clamp_tiles(pop.tile, space.max_tile)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from gamma.mapping import NO_DIM, NUM_DIMS, Population, divisor_table, random_divisor, units_per_level
+from gamma.search import kernels
 from gamma.search.params import GAParams
 from gamma.search.space import (
     SearchSpace,
@@ -28,7 +29,6 @@ from gamma.search.space import (
     coin,
     draw_cluster,
     new_tile,
-    parent_tiles,
     random_level,
     repair,
 )
@@ -82,25 +82,29 @@ def mutate_tile(pop: Population, space: SearchSpace, rng, *, rate: float, loci: 
     probability ``rate``, to redraw one free tile of one level within its
     parent tile (see :func:`new_tile`)."""
     out = pop.copy()
-    free = space.free_tiles
     units = units_per_level(out, space.num_pes)
+    # bounds are parent tiles, at most max_tile once repaired (a larger table if not)
+    table, count = divisor_table(int(max(space.max_tile.max(), out.tile.max(initial=1))))
     for _ in range(loci):
         rows = np.flatnonzero(coin(rng, len(out), rate))
         if not len(rows):
             continue
-        lvl = random_level(rng, out.levels[rows])
-        spatial = np.arange(NUM_DIMS) == out.par[rows, lvl][:, None]
-        weights = (free[lvl] | (space.split_tiles[lvl] & spatial)).astype(float)
-        ok = weights.sum(axis=1) > 0
-        rows, lvl, weights = rows[ok], lvl[ok], weights[ok]
-        if not len(rows):
+        lvl = kernels.pick_levels(out.levels, rows, rng.random(len(rows)), 0)
+        ok = kernels.tile_loci_ok(out.par, rows, lvl, space.free_tiles, space.split_tiles)
+        rows, lvl = rows[ok], lvl[ok]
+        n = len(rows)
+        if not n:
             continue
-        cum = np.cumsum(weights, axis=1)
-        d = (rng.random((len(rows), 1)) * cum[:, -1:] >= cum).sum(axis=1)
-        bound = np.where(lvl == 0, space.max_tile[d], out.tile[rows, np.maximum(lvl - 1, 0), d])
-        is_par = out.par[rows, lvl] == d
-        u = np.where(is_par, units[rows, lvl], 1)
-        out.tile[rows, lvl, d] = new_tile(out.tile[rows, lvl, d], bound, space, rng, u)
+        r = rng.random(n)
+        if space.use_factor:
+            d, bound, u = kernels.tile_loci(out.tile, out.par, units, rows, lvl, r,
+                                            space.free_tiles, space.split_tiles, space.max_tile)
+            out.tile[rows, lvl, d] = new_tile(out.tile[rows, lvl, d], bound, space, rng, u)
+            continue
+        # the draws of new_tile, in its order: divisor, uniform, step, k, kind
+        kernels.redraw_tiles(out.tile, out.par, units, rows, lvl, r, rng.random(n), rng.random(n),
+                             rng.integers(0, 4, n), rng.integers(1, 5, n), rng.integers(0, 4, n),
+                             space.free_tiles, space.split_tiles, space.max_tile, table, count)
     return out
 
 
@@ -129,12 +133,9 @@ def mutate_par(pop: Population, space: SearchSpace, rng, *, rate: float,
     if len(nr):
         lvl = random_level(rng, pop.levels[nr])
         d = rng.choice(space.par_choices, len(nr))
-        out.par[nr, lvl] = d
-        units = units_per_level(out, space.num_pes)[nr, lvl]
-        parent = parent_tiles(out, space, nr, lvl)[np.arange(len(nr)), d]
-        fit = np.maximum(np.ceil(parent / units), 1).astype(np.int64)
-        refit = (space.free_tiles[lvl, d] | space.split_tiles[lvl, d]) & (rng.random(len(nr)) < refit_rate)
-        out.tile[nr[refit], lvl[refit], d[refit]] = fit[refit]
+        kernels.set_parallel(out.par, out.tile, out.cluster, out.levels, out.pes, space.num_pes,
+                             nr, lvl, d, rng.random(len(nr)), refit_rate, space.free_tiles,
+                             space.split_tiles, space.sizes)
     return out
 
 

@@ -200,7 +200,10 @@ def test_missing_nevergrad_is_a_one_line_input_error(monkeypatch):
 
 
 def test_the_command_line_runs_other_methods_by_gammas_names(tmp_path):
-    """GAMMA's run_others.sh spells the methods DE, CMA, pureGA: the same searches run."""
+    """GAMMA's run_others.sh spells the methods DE, CMA, pureGA: the same searches run.
+    (GAMMA's default budget: with a handful of samples a black-box optimizer may draw no
+    exactly analysed mapping of the strided stem, whose multi-row tiles MAESTRO's
+    level-static edge sizes miscount.)"""
     from run_folders import run_folder
 
     from gamma.cli import main
@@ -208,9 +211,9 @@ def test_the_command_line_runs_other_methods_by_gammas_names(tmp_path):
     pytest.importorskip("nevergrad")
     for spelling, method in (("DE", "de"), ("pureGA", "pure_ga")):
         out = tmp_path / method
-        assert main(["--model", "resnet18", "--num_layer", "2", "--method", spelling, "--num_pop", "4",
-                     "--epochs", "2", "--seed", "1", "--log_level", "0", "--no_plots", "--jobs", "1",
+        assert main(["--model", "resnet18", "--num_layer", "2", "--method", spelling, "--num_pop", "20",
+                     "--epochs", "10", "--seed", "1", "--log_level", "0", "--no_plots", "--jobs", "1",
                      "--outdir", str(out)]) == 0
         rows = pd.read_csv(run_folder(out) / "results.csv")
-        assert list(rows["samples"]) == [8, 8]
+        assert list(rows["samples"]) == [200, 200]
         assert f"Method-{method}" in run_folder(out).name

@@ -7,8 +7,8 @@ The search uses them to pick what to score, never as a result:
   latency comes first, the draws that compete for a slot of a generation
   (screening, :class:`gamma.search.trust.HonestStrategy`).  Its rank
   correlation with the cost model over a run's children is 0.91-0.99.
-* :func:`l1_need` is exactly the cost model's L1 requirement for unstrided
-  layers: a draw whose innermost tile overflows L1 is never scored.
+* :func:`l1_need` is the cost model's L1 requirement (exactly for unstrided
+  layers): a draw whose innermost tile overflows L1 is never scored.
 
 Under ``trust="undercount"`` the ranking uses MAESTRO's own pricing instead
 (:func:`gamma.search.undercount.priced_estimate`), which sees its edge effects.
@@ -42,31 +42,32 @@ def estimate(pop: Population, space: SearchSpace):
     """
     rows = np.arange(len(pop))
     units = units_per_level(pop, space.num_pes)
-    cycles = kernels.estimate_cycles(pop.tile, pop.par, units, pop.levels, space.sizes,
-                                     space.layer.stride)
+    cycles = kernels.estimate_cycles(pop.tile, pop.par, units, pop.levels, space.sizes)
     l1 = l1_need(pop, space)
     top = pop.tile[:, 0].astype(float)
     p0 = pop.par[:, 0]
     top[rows, p0] = np.minimum(top[rows, p0] * units[:, 0], space.sizes[p0])
-    l2 = 2 * footprint(top, space.layer.type)
+    l2 = 2 * footprint(top, space.layer.type, space.layer.stride)
     return cycles, l1, l2
 
 
 def l1_need(pop: Population, space: SearchSpace) -> np.ndarray:
     """(P,) float: L1 elements per PE, MAESTRO's double-buffered innermost tile.
 
-    Exactly the cost model's ``l1_size_req`` for unstrided layers; MAESTRO's
-    stride rewrite sizes strided tiles otherwise, so for those it is only an
-    estimate.
+    Exactly the cost model's ``l1_size_req`` for unstrided layers; on strided
+    ones a ``Y'`` tile of ``t`` rows spans ``(t - 1) * stride + R`` input rows,
+    which equals it for nearly every exactly analysed mapping (not always for
+    a filter narrower than the stride, where MAESTRO sizes windows its own way).
     """
     inner = pop.tile[np.arange(len(pop)), pop.levels - 1].astype(float)
-    return 2 * footprint(inner, space.layer.type)
+    return 2 * footprint(inner, space.layer.type, space.layer.stride)
 
 
-def footprint(t: np.ndarray, layer_type: str) -> np.ndarray:
-    """Input + weight + output elements of tiles ``t`` (P, 6), MAESTRO-style."""
-    rows = t[:, Y] + t[:, R] - 1
-    cols = t[:, X] + t[:, S] - 1
+def footprint(t: np.ndarray, layer_type: str, stride: int = 1) -> np.ndarray:
+    """Input + weight + output elements of tiles ``t`` (P, 6), MAESTRO-style: the
+    Y'/X' tiles' input windows at ``stride``, outputs counted over them."""
+    rows = (t[:, Y] - 1) * stride + t[:, R]
+    cols = (t[:, X] - 1) * stride + t[:, S]
     if layer_type == "DSCONV":
         return t[:, C] * rows * cols * 2 + t[:, C] * t[:, R] * t[:, S]
     return t[:, C] * rows * cols + t[:, K] * t[:, C] * t[:, R] * t[:, S] + t[:, K] * rows * cols

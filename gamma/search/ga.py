@@ -248,9 +248,9 @@ class LayerSearch(GenerationLoop):
 
     def _l1_fits(self, pop: Population) -> np.ndarray:
         """(P,) bool: the L1 need (:func:`~gamma.search.estimates.l1_need`) fits the
-        hardware.  Strided layers, whose need is only estimated, always pass."""
+        hardware."""
         limit = self.hw.l1_limit
-        if not math.isfinite(limit) or self.layer.stride != 1:
+        if not math.isfinite(limit):
             return np.ones(len(pop), dtype=bool)
         return l1_need(pop, self.space) <= limit
 

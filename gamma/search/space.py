@@ -27,8 +27,6 @@ from gamma.mapping import (
     Population,
     R,
     S,
-    X,
-    Y,
     dim_sizes,
     parallel_choices,
     random_divisor,
@@ -65,7 +63,7 @@ class SearchSpace:
         (AlexNet's 11x11 layer on 512 elements), R and S become parallel
         choices, as with ``--parRS``, so a level can split the filter.
     exact_only : bool
-        Only exact analyses count (caps strided layers' Y'/X' tiles).
+        Only exact analyses count.
     codesign : bool
         Each individual has its own PE count in ``[1, num_pes]`` (``Population.pes``).
     """
@@ -89,29 +87,9 @@ class SearchSpace:
 
     @cached_property
     def max_tile(self) -> np.ndarray:
-        """Largest tile of each dimension at the outermost level.
-
-        The dimension sizes, except that a strided layer's Y'/X' tiles are at
-        most the stride when only exact analyses count: MAESTRO's stride
-        rewrite over-counts the MACs of larger output tiles (inexact analysis).
-        A Y'/X' tile that the constraint fixes at some level to more than the
-        stride (a dimension name, or a larger int) is not capped: the
-        constraint wins, and the inexact-analysis penalty ranks the result.
-        """
-        bound = self.sizes.copy()
-        if self.exact_only and self.layer.stride > 1:
-            for d in (Y, X):
-                if not self._fixed_above(d, self.layer.stride):
-                    bound[d] = min(bound[d], self.layer.stride)
-        return bound
-
-    def _fixed_above(self, d: int, limit: int) -> bool:
-        """Whether the constraint fixes dim ``d``'s tile at some level to possibly more than ``limit``."""
-        for level in range(self.slevel_max):
-            for dim, value in self.constraint.level(level).tiles:
-                if DIM_INDEX[dim] == d and not (isinstance(value, int) and value <= limit):
-                    return True
-        return False
+        """Largest tile of each dimension at the outermost level: the dimension
+        sizes (:func:`gamma.mapping.dim_sizes`; Y'/X' in output rows/columns)."""
+        return self.sizes.copy()
 
     @cached_property
     def par_choices(self) -> np.ndarray:

@@ -193,3 +193,18 @@ def check_against(constraint, layer: Layer, hw, source: str = "") -> None:
 
 
 __all__ = ["validate_levels", "check_against", "LEVEL_FIELDS"]
+
+
+def search_under(name: str, layer: Layer, hw, *, num_pop: int, epochs: int, seed: int):
+    """Search ``layer`` under the mapping plugin ``name`` and MAESTRO's cost-model
+    constraint, as the command line does: ``(layer searched, LayerResult)``, the layer
+    lowered to its im2col GEMM for the plugins that ask for it (TPU-like)."""
+    from gamma.constraints import MAESTRO_CSTR
+    from gamma.plugins import combine, load_mapping_cstr, lower_layer
+    from gamma.search.ga import GAConfig, search_layer
+
+    run = combine(MAESTRO_CSTR, load_mapping_cstr(name))
+    layer = lower_layer(layer) if run.lower_to_gemm else layer
+    check_against(run, layer, hw)
+    cfg = GAConfig(num_pop=num_pop, epochs=epochs, constraint=run.constraint)
+    return layer, search_layer(layer, hw, cfg, np.random.default_rng(seed))

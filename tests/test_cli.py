@@ -1,5 +1,7 @@
 """The command line: bad input is one line and exit status 2; a real run works."""
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 from run_folders import run_folder
@@ -100,17 +102,8 @@ def test_evaluate_takes_the_file_as_argument_or_flag(capsys):
     assert capsys.readouterr().out == positional and "runtime" in positional.lower()
 
 
-STRIDED_THREE_ROW_TILE = """Network n { Layer L6 { Type: CONV
-Stride { X: 2, Y: 2 }
-Dimensions { K: 128, C: 64, Y: 58, X: 58, R: 3, S: 3 }
-Dataflow { TemporalMap(64,64) C; TemporalMap(3,3) Y'; TemporalMap(3,3) X'; TemporalMap(3,3) S;
-TemporalMap(3,3) R; SpatialMap(1,1) K; Cluster(16,P); SpatialMap(1,1) C; TemporalMap(3,3) Y';
-TemporalMap(3,3) X'; TemporalMap(3,3) R; TemporalMap(3,3) S; TemporalMap(1,1) K; } } }"""
-
-
 def test_evaluate_reproduces_maestro_or_gives_the_stride_aware_figures(capsys, tmp_path):
-    path = tmp_path / "l6.m"
-    path.write_text(STRIDED_THREE_ROW_TILE)
+    path = Path(__file__).parent / "fixtures" / "strided_three_row_tile.m"
     out = tmp_path / "rows.csv"
     assert main(["evaluate", str(path), "--hwconfig", "edge", "--out", str(out)]) == 0
     text = capsys.readouterr().out

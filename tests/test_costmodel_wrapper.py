@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import fields
+from pathlib import Path
 
 import numpy as np
 
@@ -60,12 +61,7 @@ def test_repeated_calls_and_layers_do_not_share_state():
 
 RESNET18_L6 = Layer("CONV", K=128, C=64, Y=58, X=58, R=3, S=3, stride=2)
 #: GAMMA's dla_map read as a 3x3 *output* tile per step (Y' = R), two levels.
-THREE_ROW_TILE = """Network n { Layer L { Type: CONV
-Stride { X: 2, Y: 2 }
-Dimensions { K: 128, C: 64, Y: 58, X: 58, R: 3, S: 3 }
-Dataflow { TemporalMap(64,64) C; TemporalMap(3,3) Y'; TemporalMap(3,3) X'; TemporalMap(3,3) S;
-TemporalMap(3,3) R; SpatialMap(1,1) K; Cluster(16,P); SpatialMap(1,1) C; TemporalMap(3,3) Y';
-TemporalMap(3,3) X'; TemporalMap(3,3) R; TemporalMap(3,3) S; TemporalMap(1,1) K; } } }"""
+THREE_ROW_TILE = (Path(__file__).parent / "fixtures" / "strided_three_row_tile.m").read_text()
 #: The same mapping written input-centric: 7 input rows (3 outputs at stride 2), sliding 6.
 SEVEN_ROW_WINDOW = (THREE_ROW_TILE.replace("TemporalMap(3,3) Y'", "TemporalMap(7,6) Y")
                     .replace("TemporalMap(3,3) X'", "TemporalMap(7,6) X"))

@@ -18,7 +18,8 @@ import pytest
 from gamma import plugins
 from gamma.constraints import MAESTRO_CSTR
 from gamma.hardware import load_hardware
-from gamma.plugins import check_against, combine, load_mapping_cstr, lower_layer
+from gamma.plugin_checks import search_under
+from gamma.plugins import combine, load_mapping_cstr
 from gamma.search.ga import GAConfig, search_layer
 from gamma.workload import load_model
 
@@ -43,11 +44,7 @@ def problem(name, layer, hw, *, pop=10, epochs=2, seed=3, buffer_bound=False):
 
     With ``buffer_bound`` an exact best mapping that only overflows L1 or L2 is
     accepted too (for classes whose fixed tiles set the buffer need)."""
-    run = combine(MAESTRO_CSTR, load_mapping_cstr(name))
-    layer = lower_layer(layer) if run.lower_to_gemm else layer
-    check_against(run, layer, hw)
-    cfg = GAConfig(num_pop=pop, epochs=epochs, constraint=run.constraint)
-    result = search_layer(layer, hw, cfg, np.random.default_rng(seed))
+    layer, result = search_under(name, layer, hw, num_pop=pop, epochs=epochs, seed=seed)
     s = result.best_scores
     exact = s["exact_analysis"] and s["macs"] == s["true_macs"] == layer.macs
     over = s["l1_size_req"] > hw.l1_limit or s["l2_size_req"] > hw.l2_limit

@@ -19,16 +19,12 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from gamma import plugins  # noqa: E402
-from gamma.constraints import MAESTRO_CSTR  # noqa: E402
 from gamma.hardware import load_hardware  # noqa: E402
-from gamma.plugins import check_against, combine, load_mapping_cstr, lower_layer  # noqa: E402
-from gamma.search.ga import GAConfig, search_layer  # noqa: E402
+from gamma.plugin_checks import search_under  # noqa: E402
 from gamma.workload import available_models, load_model  # noqa: E402
 
 
@@ -47,11 +43,7 @@ def shipped_plugins():
 
 def verdict(name, layer, hw, pop, epochs, seed):
     """None, or (cause, details) for a plugin on a layer."""
-    run = combine(MAESTRO_CSTR, load_mapping_cstr(name))
-    layer = lower_layer(layer) if run.lower_to_gemm else layer
-    check_against(run, layer, hw)
-    cfg = GAConfig(num_pop=pop, epochs=epochs, constraint=run.constraint)
-    result = search_layer(layer, hw, cfg, np.random.default_rng(seed))
+    layer, result = search_under(name, layer, hw, num_pop=pop, epochs=epochs, seed=seed)
     s = result.best_scores
     exact = bool(s["exact_analysis"]) and s["macs"] == layer.macs
     if exact and result.feasible:

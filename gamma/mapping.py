@@ -158,15 +158,15 @@ class Population:
 def dim_sizes(layer: Layer) -> np.ndarray:
     """Largest tile of each genome dimension: ``K, C, Y', X', R, S``.
 
-    ``Y'`` and ``X'`` are the output rows and columns, ``(Y - R) // stride + 1``
-    (``Y - R + 1`` unstrided): a tile of ``t`` of them spans ``(t - 1) * stride
-    + R`` input rows, as the cost model reads it on strided layers where
-    MAESTRO's stride-blind count is wrong (:func:`gamma.costmodel.evaluate`).
-    Depthwise layers have ``K = 1``.
+    ``Y' = Y - R + 1`` and ``X' = X - S + 1`` are MAESTRO's output sizes (it
+    counts them without the stride; a larger Y'/X' tile makes MAESTRO report a
+    runtime of 0).  On a strided layer a full tile covers every row under both
+    readings of a Y'/X' tile, MAESTRO's and the stride-aware one
+    (:func:`gamma.costmodel.evaluate`).  Depthwise layers have ``K = 1``.
     """
     k = 1 if layer.type == "DSCONV" else layer.K
-    return np.array([k, layer.C, max(layer.Yo, 1), max(layer.Xo, 1), layer.R, layer.S],
-                    dtype=np.int64)
+    return np.array([k, layer.C, layer.Y - layer.R + 1, layer.X - layer.S + 1,
+                     layer.R, layer.S], dtype=np.int64)
 
 
 def parallel_choices(layer: Layer, par_rs: bool = False) -> np.ndarray:

@@ -52,7 +52,7 @@ def numpy_cycles(pop, space):
         steps *= factor
         outer *= np.where(act[:, level] & (level < pop.levels - 1), factor, 1.0)
     work = np.prod(pop.tile[rows, pop.levels - 1].astype(float), axis=1)
-    return steps * work + outer
+    return steps * work / space.layer.stride ** 2 + outer
 
 
 @pytest.mark.parametrize("levels", [1, 2, 3])

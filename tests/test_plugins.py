@@ -354,12 +354,8 @@ def parse_maestro(text: str):
 def independent_violations(rules: dict, text: str, num_pes: int, maestro_rs: bool = True) -> list[str]:
     """Every way the mapping in ``text`` breaks ``rules`` (empty: it satisfies them)."""
     kind, dims, levels = parse_maestro(text)
-    stride = re.search(r"Stride\s*\{\s*X:\s*(\d+),\s*Y:\s*(\d+)", text)
-    sx, sy = (int(stride.group(1)), int(stride.group(2))) if stride else (1, 1)
-    # output rows and columns at the stride
     full = {"K": 1 if kind == "DSCONV" else dims["K"], "C": dims["C"],
-            "Y": (dims["Y"] - dims["R"]) // sy + 1, "X": (dims["X"] - dims["S"]) // sx + 1,
-            "R": dims["R"], "S": dims["S"]}
+            "Y": dims["Y"] - dims["R"] + 1, "X": dims["X"] - dims["S"] + 1, "R": dims["R"], "S": dims["S"]}
     out = []
     names = ["L2", "L1", "L3"]
     for i, level in enumerate(levels):

@@ -313,7 +313,7 @@ def _whole_output_rows(layer: Layer, directives: Directives) -> np.ndarray:
     and neither skips nor repeats work: R and S directives cover the whole
     filter, input-centric Y/X directives at least one filter window (``Y'``/``X'``
     always do then), every other directive steps by its size, and each level
-    has one SpatialMap.
+    has one SpatialMap (or two in a one-unit cluster).
 
     On these the stride-aware analysis counts each MAC once (the brute-force
     simulator in the tests checks it); a filter cut over PEs, a window smaller
@@ -328,7 +328,11 @@ def _whole_output_rows(layer: Layer, directives: Directives) -> np.ndarray:
     whole_filter = ~window | (size >= filt)
     sliding = window | (dim == DIM_CODE["Y'"]) | (dim == DIM_CODE["X'"])
     no_gap = sliding | (offset == size)
-    one_spatial = (directives.spatial & used).sum(axis=2) <= 1
+    # Two SpatialMaps share a level's units (unit u takes window u of each): only
+    # a one-unit cluster keeps that free of idle and repeated work.
+    inner = np.arange(dim.shape[1]) >= 1
+    one_unit = inner & (directives.cluster == 1)
+    one_spatial = ((directives.spatial & used).sum(axis=2) <= 1) | one_unit
     return (~used | (whole_filter & no_gap)).all(axis=(1, 2)) & one_spatial.all(axis=1)
 
 

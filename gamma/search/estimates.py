@@ -24,6 +24,7 @@ from gamma.search import kernels
 
 if TYPE_CHECKING:
     from gamma.search.space import SearchSpace
+    from gamma.workload import Layer
 
 
 def estimate(pop: Population, space: SearchSpace):
@@ -42,12 +43,13 @@ def estimate(pop: Population, space: SearchSpace):
     """
     rows = np.arange(len(pop))
     units = units_per_level(pop, space.num_pes)
-    cycles = kernels.estimate_cycles(pop.tile, pop.par, units, pop.levels, space.sizes)
+    cycles = kernels.estimate_cycles(pop.tile, pop.par, units, pop.levels, space.sizes,
+                                     space.layer.stride)
     l1 = l1_need(pop, space)
     top = pop.tile[:, 0].astype(float)
     p0 = pop.par[:, 0]
     top[rows, p0] = np.minimum(top[rows, p0] * units[:, 0], space.sizes[p0])
-    l2 = 2 * footprint(top, space.layer.type, space.layer.stride)
+    l2 = 2 * footprint(top, space.layer)
     return cycles, l1, l2
 
 
@@ -60,14 +62,15 @@ def l1_need(pop: Population, space: SearchSpace) -> np.ndarray:
     a filter narrower than the stride, where MAESTRO sizes windows its own way).
     """
     inner = pop.tile[np.arange(len(pop)), pop.levels - 1].astype(float)
-    return 2 * footprint(inner, space.layer.type, space.layer.stride)
+    return 2 * footprint(inner, space.layer)
 
 
-def footprint(t: np.ndarray, layer_type: str, stride: int = 1) -> np.ndarray:
-    """Input + weight + output elements of tiles ``t`` (P, 6), MAESTRO-style: the
-    Y'/X' tiles' input windows at ``stride``, outputs counted over them."""
-    rows = (t[:, Y] - 1) * stride + t[:, R]
-    cols = (t[:, X] - 1) * stride + t[:, S]
-    if layer_type == "DSCONV":
+def footprint(t: np.ndarray, layer: Layer) -> np.ndarray:
+    """Input + weight + output elements of tiles ``t`` (P, 6) of ``layer``, MAESTRO-style:
+    the Y'/X' tiles' input windows at the layer's stride (at most the layer's rows and
+    columns), outputs counted over them."""
+    rows = np.minimum((t[:, Y] - 1) * layer.stride + t[:, R], layer.Y)
+    cols = np.minimum((t[:, X] - 1) * layer.stride + t[:, S], layer.X)
+    if layer.type == "DSCONV":
         return t[:, C] * rows * cols * 2 + t[:, C] * t[:, R] * t[:, S]
     return t[:, C] * rows * cols + t[:, K] * t[:, C] * t[:, R] * t[:, S] + t[:, K] * rows * cols

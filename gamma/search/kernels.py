@@ -135,18 +135,18 @@ def units_per_level(cluster, levels, pes, num_pes):
 
 
 @njit(cache=True)
-def estimate_cycles(tile, par, units, levels, sizes):
+def estimate_cycles(tile, par, units, levels, sizes, stride):
     """(P,) float: the runtime estimate of :func:`gamma.search.estimates.estimate`.
 
     Per used level the product over dimensions of ``parent / tile`` (the
     parallel one: ``ceil(ceil(parent / tile) / units)``) multiplies the
     steps; the outer levels' steps add about a cycle each; the innermost
-    tile's volume (output rows and columns, whatever the stride) is the work
-    per step.  The
+    tile's volume is the work per step, divided by ``stride**2``.  The
     products run over the dimensions in order, as NumPy's ``prod`` does.
     """
     n, width, dims = tile.shape
     out = np.empty(n, dtype=np.float64)
+    square = stride * stride
     for i in range(n):
         steps = 1.0
         outer = 1.0
@@ -171,7 +171,7 @@ def estimate_cycles(tile, par, units, levels, sizes):
         for d in range(dims):
             v = np.float64(tile[i, used - 1, d])
             work = v if d == 0 else work * v
-        out[i] = steps * work + outer
+        out[i] = steps * work / square + outer
     return out
 
 

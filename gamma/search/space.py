@@ -108,7 +108,7 @@ class SearchSpace:
             return False
         smallest = np.ones((1, NUM_DIMS))
         smallest[0, R], smallest[0, S] = self.layer.R, self.layer.S
-        return bool(2 * footprint(smallest, self.layer.type)[0] > self.l1_size)
+        return bool(2 * footprint(smallest, self.layer)[0] > self.l1_size)
 
     @cached_property
     def split_tiles(self) -> np.ndarray:

@@ -222,27 +222,6 @@ def _reference(pop: Population, layer_sizes: np.ndarray, level: int, dim: str) -
 _FILTER_WINDOW = {("Y", "R"), ("X", "S")}
 
 
-def _fixed_tile(pop: Population, layer_sizes: np.ndarray, level: int, dim: str,
-                value: int | str) -> np.ndarray:
-    """The tile (output rows for Y/X) a fixed-tile entry asks for, shape (P,), clipped
-    to ``[1, layer size]``."""
-    if isinstance(value, int):
-        target = np.full(len(pop), value)
-    elif (dim, value) in _FILTER_WINDOW:
-        target = np.ones(len(pop), dtype=np.int64)
-    else:
-        target = _reference(pop, layer_sizes, level, value)
-    return np.clip(target, 1, layer_sizes[DIM_INDEX[dim]])
-
-
-def _binds(pop: Population, c: LevelConstraint, level: int, dim: str) -> np.ndarray:
-    """(P,) where the fixed tile of ``dim`` applies (not where it is exempt as a parallel dim)."""
-    if dim not in c.temporal_only:
-        return np.ones(len(pop), dtype=bool)
-    d = DIM_INDEX[dim]
-    return (pop.par[:, level] != d) & (pop.par2[:, level] != d)
-
-
 def _ordered(order: np.ndarray, tail: np.ndarray) -> np.ndarray:
     """Loop orders (P, 6) with the dimensions ``tail`` moved, in that order, to the end."""
     listed = np.isin(order, tail)
@@ -352,9 +331,12 @@ def check(pop: Population, cstr: MappingConstraint, layer: Layer, num_pes: int) 
         if c.order is not None:
             tail = np.array([DIM_INDEX[d] for d in c.order])
             good &= np.all(pop.order[:, level, pop.order.shape[2] - len(tail):] == tail, axis=1)
-        for dim, value in c.tiles:
-            good &= ((pop.tile[:, level, DIM_INDEX[dim]] == _fixed_tile(pop, sizes, level, dim, value))
-                     | ~_binds(pop, c, level, dim))
+        plan = _plan(cstr, level)
+        if len(plan.tiles):
+            # a tile satisfies its fixed-tile rule if imposing the rule leaves it unchanged
+            fixed = pop.tile.copy()
+            _fix_tiles(fixed, pop.par, pop.par2, level, plan.tiles, sizes)
+            good &= np.all(fixed[:, level] == pop.tile[:, level], axis=1)
         if level and c.sp_sz is not None:
             if isinstance(c.sp_sz, int):
                 good &= pop.cluster[:, level] == min(c.sp_sz, num_pes)

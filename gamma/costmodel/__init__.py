@@ -222,15 +222,15 @@ def _directive_arrays(directives: Directives) -> tuple:
             np.ascontiguousarray(directives.num_levels, dtype=np.int64))
 
 
-def _busiest(layer: Layer, tables: _LayerTables, arrays: tuple, pes,
-             out_stride: int) -> np.ndarray:
-    """:func:`~gamma.costmodel.busiest.busiest_pe_macs` of the candidates in ``arrays``."""
+def _busiest(layer: Layer, tables: _LayerTables, arrays: tuple, pes, out_stride: int,
+             index: np.ndarray) -> np.ndarray:
+    """:func:`~gamma.costmodel.busiest.busiest_pe_macs` of the candidates ``index`` of
+    ``arrays``, shape (len(index),)."""
     args = (*arrays, pes, tables.present, tables.extent, np.int64(layer.stride),
             np.int64(out_stride))
-    busiest, positional = busiest_batch(*args)
+    busiest, positional = busiest_batch(*args, index)
     if positional.any():
-        busiest[positional] = busiest_positional(*args, tables.out_rows,
-                                                 np.flatnonzero(positional))
+        busiest[positional] = busiest_positional(*args, tables.out_rows, index[positional])
     return busiest
 
 
@@ -356,12 +356,8 @@ def _score(layer: Layer, hw: Hardware, tables: _LayerTables, arrays: tuple, pes,
     values["reason"] = reason
     # The floor only matters where MAESTRO gives numbers: skip the rest (often half a batch).
     busiest = np.zeros(n, dtype=np.int64)
-    if valid.all():
-        busiest = _busiest(layer, tables, arrays, pes, out_stride)
-    elif valid.any():
-        scored = np.flatnonzero(valid)
-        busiest[scored] = _busiest(layer, tables, tuple(a[scored] for a in arrays),
-                                   pes[scored], out_stride)
+    scored = np.flatnonzero(valid)
+    busiest[scored] = _busiest(layer, tables, arrays, pes, out_stride, scored)
     values["busiest_pe_macs"] = busiest
     values["undercount"] = valid & (values["runtime"] * hw.simd_lanes < busiest)
     return values

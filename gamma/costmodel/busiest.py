@@ -90,7 +90,7 @@ def busiest_pe_macs(layer: Layer, directives: Directives, num_pes,
             np.ascontiguousarray(directives.cluster, dtype=np.int64),
             np.ascontiguousarray(directives.num_levels, dtype=np.int64),
             pes, present, extent, np.int64(layer.stride), np.int64(out_stride))
-    busiest, positional = busiest_batch(*args)
+    busiest, positional = busiest_batch(*args, np.arange(n))
     if positional.any():
         # A filter cut into partial windows: search the units (rarely needed,
         # compiled on first use).

@@ -414,8 +414,8 @@ def _setup(i, dim, size, offset, spatial, cluster, num_levels, num_pes, present,
 
 @njit(cache=True)
 def busiest_batch(dim, size, offset, spatial, cluster, num_levels, num_pes, present, extent,
-                  stride, out_stride):
-    """MACs of the busiest PE of every candidate without a positional pair.
+                  stride, out_stride, index):
+    """MACs of the busiest PE of candidates ``index`` without a positional pair.
 
     ``present``/``extent`` (8,) give, per variable N, G, K, C, Y, X, R, S,
     whether the layer has it and its size (Y/X in input rows); ``out_stride``
@@ -424,8 +424,10 @@ def busiest_batch(dim, size, offset, spatial, cluster, num_levels, num_pes, pres
     ``(busiest, positional)``, both (N,): candidates with a filter cut into
     partial windows get ``positional`` True and are left to
     :func:`busiest_positional` (compiled only when such a mapping is scored).
+    Both have the shape of ``index``: scoring a subset takes no copy of the batch.
     """
-    n, levels, slots = dim.shape
+    levels, slots = dim.shape[1], dim.shape[2]
+    n = len(index)
     most = levels * slots
     tl = np.zeros((5, most), np.int64)
     pos = np.zeros(2, np.int64)
@@ -436,13 +438,13 @@ def busiest_batch(dim, size, offset, spatial, cluster, num_levels, num_pes, pres
     side = np.zeros(NUM_VARS, np.int64)
     result = np.zeros(n, np.int64)
     positional = np.zeros(n, np.bool_)
-    for i in range(n):
-        _, nt = _setup(i, dim, size, offset, spatial, cluster, num_levels, num_pes, present,
-                       extent, stride, out_stride, tl, units, pos)
+    for j in range(n):
+        _, nt = _setup(index[j], dim, size, offset, spatial, cluster, num_levels, num_pes,
+                       present, extent, stride, out_stride, tl, units, pos)
         if pos[0] or pos[1]:
-            positional[i] = True
+            positional[j] = True
         else:
-            result[i] = _unit0_work(nt, tl, units, extent, stride, ext, cnt, num, side)
+            result[j] = _unit0_work(nt, tl, units, extent, stride, ext, cnt, num, side)
     return result, positional
 
 

@@ -124,6 +124,8 @@ def workspace(nvar: int, rows: int, calls: int):
 @njit(cache=True, error_model="numpy")
 def noc_delay(volume, bw, latency):
     """Cycles to move ``volume`` elements: latency + ceil(volume / bw) - 1 (§4.7)."""
+    if 0 <= volume <= bw:       # one send or none, no division (bandwidths are often huge)
+        return latency - (volume == 0)
     sends = tdiv(volume, bw)
     if volume != sends * bw:
         sends += 1
@@ -184,6 +186,7 @@ def _expand_call(k, ncalls, nrows, num_levels, nvar, lv_order, ps_sizes, ps_size
     call_volumes(ps_sizes, lvi, lvl, nvar, call_int[k, K_ROW0], call_int[k, K_ROW1],
                  call_int[k, K_UNROLLED],
                  call_int[k, K_INIT_EDGE], call_int[k, K_EDGE_EE], row_int, row_bool)
+    normal_mask = ee_mask = normal_sub = ee_sub = -1      # the last lookups' edge masks and calls
     for r in range(r0, r1):
         valid = row_int[R_PSUMS, r] > 0    # MAESTRO skips steps without partial sums
         row_bool[B_VALID, r] = valid
@@ -193,17 +196,25 @@ def _expand_call(k, ncalls, nrows, num_levels, nvar, lv_order, ps_sizes, ps_size
         if not valid or inner:
             continue
         # A regular step: one call for all units; a spatial edge: one for the
-        # regular active units, one for the edge-edge unit (§4.6).
-        for ee in (False, True):
-            wanted = (sp_edge and sp_ee) if ee else _normal_units(sp_edge, sp_ee, units, e_units) > 0
-            if not wanted:
-                continue
-            sub = _find_or_add_call(lvl, nvar, is_edge, ee, ps_sizes, lvi, lv_order, ncalls,
-                                    call_int, call_dims)
-            if sub < 0:
-                return -1, -1
-            ncalls = max(ncalls, sub + 1)
-            row_int[R_SUB_EE if ee else R_SUB_NORMAL, r] = sub
+        # regular active units, one for the edge-edge unit (§4.6).  A lower
+        # call's sizes depend on the step's edge mask only, so a row with the
+        # mask of the previous lookup reuses its call.
+        if _normal_units(sp_edge, sp_ee, units, e_units) > 0:
+            if is_edge != normal_mask:
+                normal_sub = _find_or_add_call(lvl, nvar, is_edge, False, ps_sizes, lvi,
+                                               lv_order, ncalls, call_int, call_dims)
+                if normal_sub < 0:
+                    return -1, -1
+                normal_mask, ncalls = is_edge, max(ncalls, normal_sub + 1)
+            row_int[R_SUB_NORMAL, r] = normal_sub
+        if sp_edge and sp_ee:
+            if is_edge != ee_mask:
+                ee_sub = _find_or_add_call(lvl, nvar, is_edge, True, ps_sizes, lvi, lv_order,
+                                           ncalls, call_int, call_dims)
+                if ee_sub < 0:
+                    return -1, -1
+                ee_mask, ncalls = is_edge, max(ncalls, ee_sub + 1)
+            row_int[R_SUB_EE, r] = ee_sub
     return ncalls, r1
 
 
@@ -311,14 +322,16 @@ def _finish_call(k, nvar, num_levels, noc_bw, latency, offchip_bw, lanes, ps_siz
     overflow = call_int[k, K_OVERFLOW] != 0
     l2_in, l2_f = 2 * lead_in, 2 * lead_f
     l2_out = 2 * row_int[R_EGRESS, first_row if first_row >= 0 else r0]
-    in_off = ((l2_in + l2_f) // offchip_bw) // 2
-    out_off = (l2_out // offchip_bw) // 2
+    in_off = out_off = 0            # the off-chip floor applies to the top call only
+    if lvl == 0:
+        in_off = ((l2_in + l2_f) // offchip_bw) // 2
+        out_off = (l2_out // offchip_bw) // 2
     lower_no_step = False
     runtime, steps, active_sum = 0, 0, 0.0
     for r in range(r0, r1):
         valid = row_bool[B_VALID, r]
         silent = silent or (valid and row_bool[B_EXITS, r])
-        compute = ceil_div(row_int[R_PSUMS, r], lanes)
+        compute = row_int[R_PSUMS, r] if lanes == 1 else ceil_div(row_int[R_PSUMS, r], lanes)
         sp_edge = row_bool[B_SP_EDGE, r]
         active = float(e_units if sp_edge else units)
         if valid and not inner:

@@ -467,23 +467,27 @@ def _top_outputs(i, nvar, lv_dims, coupled, sliding, out_stride, noc_bw, latency
     out_int[O_DELAYS + 6, i], out_int[O_DELAYS + 7, i] = cd_min, cd_max
     out_int[O_DELAYS + 8, i] = cd_sum // denominator
     out_int[O_OFFCHIP_BW, i], out_float[F_INTENSITY, i] = _last_cases(
-        nvar, r0, r1, row_int, row_bool, call_int, l2_out, l2_in + l2_f)
+        nvar, r0, r1, row_int, row_bool, call_int, l2_out, l2_in + l2_f, cd_min)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def _last_cases(nvar, r0, r1, row_int, row_bool, call_int, l2_output, l2_input):
+def _last_cases(nvar, r0, r1, row_int, row_bool, call_int, l2_output, l2_input, cd_min):
     """Order-dependent top-level figures from MAESTRO's last analysed cases (§4.10).
 
     The off-chip requirement is updated per analysed case as
     ``r = max(r, L2_out // cd, L2_in // cd) // 2``, so only the last few cases
-    can matter; the arithmetic intensity is that of the last analysed case.
+    can matter: walking back from the last one, a case ``rank`` places from the
+    end adds at most ``max(L2) // cd_min >> (rank + 1)`` (``cd_min``: the
+    smallest compute delay of an analysed case), and the walk stops once that
+    cannot raise the requirement.  The arithmetic intensity is that of the last
+    analysed case.
     """
     # Case order counts the own steps of row-stationary spatial halves too.
     phantom = call_int[0, K_PH_STEADY] | call_int[0, K_PH_EDGE]
     m_steady = call_int[0, K_HAS_STEADY] | call_int[0, K_PH_STEADY]
     m_edge = call_int[0, K_HAS_EDGE] | call_int[0, K_PH_EDGE]
     total = num_cases(nvar, m_steady, m_edge)
-    bound = max(l2_output, l2_input)
+    bound = max(l2_output, l2_input) // cd_min
     offchip, intensity, rank = 0, np.nan, 0
     for case in range(total - 1, -1, -1):
         row = _find_row(case_key(case, nvar, m_steady, m_edge, total, phantom), r0, r1, row_int)
@@ -497,7 +501,7 @@ def _last_cases(nvar, r0, r1, row_int, row_bool, call_int, l2_output, l2_input):
         if rank < 62:
             offchip = max(offchip, need >> (rank + 1))
         rank += 1
-        if rank >= 62 or (bound >> (rank + 1)) == 0:
+        if rank >= 62 or (bound >> (rank + 1)) <= offchip:
             break
     return offchip, intensity
 

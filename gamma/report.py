@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 from datetime import datetime
 from pathlib import Path
 
@@ -50,6 +49,7 @@ RESULT_COLUMNS = [
     "busiest_pe_macs", "feasible", "exact_analysis", "stride_aware", "undercount",
     "mapping", "samples", "seconds",
     "same_search_as_layer"]
+_RESULTS_HEADER = pd.DataFrame(columns=RESULT_COLUMNS).to_csv(index=False)
 
 
 def prepare_outdir(path: str | Path, overwrite: bool = False) -> Path:
@@ -169,11 +169,6 @@ def plot_formats(text: str | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(f.strip().lower() for f in (text or "png").split(",") if f.strip()))
 
 
-#: Seconds between rewrites of results.csv while layers finish (each rewrite formats every
-#: row; a model of many small layers finishing at once would otherwise spend its time there).
-RESULTS_EVERY_S = 1.0
-
-
 class RunReport:
     """Writes a run's files as layers finish, then the totals and plots."""
 
@@ -188,7 +183,9 @@ class RunReport:
         self.fronts: list[pd.DataFrame] = []
         self.results: list[tuple[tuple[int, ...], LayerResult]] = []
         self.started = datetime.now()
-        self._results_written = -float("inf")       # time.monotonic() of the last results.csv
+        # results.csv lines as (layer, arrival, text): each row is formatted once, so
+        # rewriting the file as every layer finishes costs a join, not a reformat
+        self._result_lines: list[tuple[int, int, str]] = []
         self.resumed: list[str] = []
         if previous:
             self.started = datetime.fromisoformat(str(previous.get("started", self.started.isoformat())))
@@ -211,10 +208,15 @@ class RunReport:
         self.history.append(history)
         if self.pareto:
             self.fronts.append(self._front_frame(first, result))
-        now = time.monotonic()
-        if now - self._results_written >= RESULTS_EVERY_S:
-            self._write_results(durable=False)
-            self._results_written = now
+        self._add_result_lines(self.rows[-len(indices):])
+        write_atomic(self.outdir / "results.csv",
+                     _RESULTS_HEADER + "".join(line for *_, line in sorted(self._result_lines)),
+                     durable=False)
+
+    def _add_result_lines(self, rows: list[dict]) -> None:
+        for row in rows:
+            text = pd.DataFrame([row], columns=RESULT_COLUMNS).to_csv(index=False, header=False)
+            self._result_lines.append((row["layer"], len(self._result_lines), text))
 
     def _front_frame(self, index: int, result: LayerResult) -> pd.DataFrame:
         s, layer = result.front_scores, result.layer
@@ -226,10 +228,10 @@ class RunReport:
         frame["mapping"] = [describe(result.front, i, layer) for i in range(len(result.front))]
         return frame
 
-    def _write_results(self, durable: bool = True) -> None:
+    def _write_results(self) -> None:
         # Layers may finish in any order (parallel workers, resumed runs): sort by layer.
         rows = pd.DataFrame(self.rows, columns=RESULT_COLUMNS).sort_values("layer", kind="stable")
-        write_atomic(self.outdir / "results.csv", rows.to_csv(index=False), durable=durable)
+        write_atomic(self.outdir / "results.csv", rows.to_csv(index=False))
 
     def _write_tables(self) -> None:
         """results.csv, history.csv and (``--pareto``) pareto.csv, flushed to disk."""

@@ -145,3 +145,29 @@ def test_columns_say_what_they_hold(tmp_path):
     summary = pd.read_csv(run_folder(tmp_path / "model") / "summary.csv")
     rows = pd.read_csv(run_folder(tmp_path / "model") / "results.csv")
     assert summary.loc[0, "samples"] > rows["samples"].sum()              # the exploration counts
+
+
+def test_results_csv_holds_every_finished_layer_at_once(tmp_path, monkeypatch):
+    """results.csv is rewritten as each layer finishes, sorted by layer: a run killed
+    between two layers leaves every finished row on disk, however fast they came."""
+    from gamma import report
+
+    seen = []
+    add = report.RunReport.add
+
+    def add_and_read(self, indices, result):
+        add(self, indices, result)
+        seen.append((tuple(indices), list(pd.read_csv(self.outdir / "results.csv")["layer"])))
+
+    monkeypatch.setattr(report.RunReport, "add", add_and_read)
+    out = tmp_path / "run"
+    argv = ["--model", "resnet18", "--num_layer", "5", "--num_pop", "6", "--epochs", "1",
+            "--seed", "2", "--outdir", str(out), "--log_level", "0", "--no_plots"]
+    assert main(argv) == 0
+    finished = set()
+    for indices, layers in seen:
+        finished.update(indices)
+        assert layers == sorted(finished)
+    assert finished == {1, 2, 3, 4, 5}
+    final = pd.read_csv(run_folder(out) / "results.csv")
+    assert list(final["layer"]) == [1, 2, 3, 4, 5]

@@ -159,6 +159,16 @@ def search_folders(flag: str = "--mapping_cstr") -> tuple[Path, ...]:
     return tuple(folders)
 
 
+def _find_in(parts: list[str], folders, suffixes=_SUFFIXES) -> Path | None:
+    """The first ``folder/part/.../last{suffix}`` that exists, or None."""
+    for folder in folders:
+        for suffix in suffixes:
+            candidate = Path(folder).joinpath(*parts[:-1], parts[-1] + suffix)
+            if candidate.is_file():
+                return candidate.resolve()
+    return None
+
+
 def resolve_plugin(spec: str | Path, *, flag: str = "--mapping_cstr",
                    folders: tuple[Path, ...] | None = None) -> Path:
     """Turn a plugin name or path into the file to load.
@@ -180,20 +190,25 @@ def resolve_plugin(spec: str | Path, *, flag: str = "--mapping_cstr",
     if not text:
         raise GammaInputError(f"{flag}: empty plugin name")
     path = Path(text).expanduser()
-    if path.suffix in _SUFFIXES or "/" in text or "\\" in text or path.is_file():
-        if not path.is_file():
-            raise GammaInputError(f"{flag}: file {text} does not exist")
+    if path.is_file():
         return path.resolve()
+    folders = search_folders(flag) if folders is None else folders
+    if path.suffix in _SUFFIXES or "/" in text or "\\" in text:
+        # a relative path also names a plugin folder's file: flexibility_classes/eye/eye_map_0000
+        given = path.suffix in _SUFFIXES
+        found = None if path.is_absolute() else _find_in(
+            list(path.with_suffix("").parts if given else path.parts), folders,
+            (path.suffix,) if given else _SUFFIXES)
+        if found is None:
+            raise GammaInputError(f"{flag}: file {text} does not exist")
+        return found
     parts = [_GAMMA_ALIASES.get(p, p) for p in text.split(".")]
     if any(not p or p in (".", "..") for p in parts):
         raise GammaInputError(f"{flag}: {text!r} is not a valid plugin name "
                               "(dot-separated folder and file names, e.g. dla_map)")
-    folders = search_folders(flag) if folders is None else folders
-    for folder in folders:
-        for suffix in _SUFFIXES:
-            candidate = folder.joinpath(*parts[:-1], parts[-1] + suffix)
-            if candidate.is_file():
-                return candidate.resolve()
+    found = _find_in(parts, folders)
+    if found is not None:
+        return found
     shipped = sorted({n.split(".")[0] if n.count(".") > 1 else n
                       for f in folders if f.is_dir() for n in available_plugins(f)})
     places = ", ".join(dict.fromkeys(_place(f) for f in folders))

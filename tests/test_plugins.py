@@ -176,6 +176,24 @@ def test_bad_names():
         load_mapping_cstr("/no/such.py")
     with pytest.raises(GammaInputError, match=r"--accel_cstr: no plugin 'fpga_accel'"):
         load_accel_cstr("fpga_accel")
+    with pytest.raises(GammaInputError, match=r"--mapping_cstr: file flexibility_classes/eye/"
+                                              r"eye_map_2222 does not exist"):
+        load_mapping_cstr("flexibility_classes/eye/eye_map_2222")
+
+
+def test_a_plugin_folder_path_names_the_plugin(tmp_path, monkeypatch):
+    """``flexibility_classes/eye/eye_map_0000`` (with or without ``.py``), typed from any
+    folder, is the shipped file the dotted name reaches."""
+    monkeypatch.chdir(tmp_path)
+    dotted = load_mapping_cstr("flexibility_classes.eye.eye_map_0000")
+    for spec in ("flexibility_classes/eye/eye_map_0000", "flexibility_classes/eye/eye_map_0000.py",
+                 "yaml/eye_map.yaml", "eye_map.py"):
+        path = Path(load_mapping_cstr(spec).path)
+        assert path.is_file() and path.name == Path(spec).with_suffix(path.suffix).name
+    assert Path(load_mapping_cstr("yaml/eye_map.yaml").path).suffix == ".yaml"
+    assert load_mapping_cstr("flexibility_classes/eye/eye_map_0000").path == dotted.path
+    with pytest.raises(GammaInputError, match=r"file eye_map\.yaml does not exist"):
+        load_mapping_cstr("eye_map.yaml")       # a suffix is kept: eye_map.py is not taken for it
 
 
 def test_shipped_files_are_in_the_messages(tmp_path):

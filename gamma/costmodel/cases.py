@@ -24,6 +24,8 @@ order-dependent outputs) back to their class.
 Per-directive state flags of a call are bitmasks over loop positions (at most
 62 positions), stored in the call's columns ``K_HAS_STEADY`` ... ``K_EDGE_EE``
 of ``call_int`` (:mod:`gamma.costmodel.layout`); the Steady step counts in ``call_steady``.
+The earlier directive of a variable mapped twice is no loop position: its
+steps only repeat cases (``K_PH_*``, bits from :data:`PHANTOM_BIT` on).
 Nothing here creates array views (each would cost reference-count updates in
 compiled code): helpers take whole arrays and indices.
 """
@@ -45,8 +47,12 @@ from gamma.costmodel.layout import (
     R_KEY,
     R_WEIGHT,
 )
+from gamma.costmodel.tables import twice_fields
 
 INIT, STEADY, EDGE = 0, 1, 2
+#: First bit of the state masks that marks the earlier directive of a variable
+#: mapped twice (:func:`iteration_states`); loop positions use the bits below.
+PHANTOM_BIT = 32
 #: MAESTRO counts the steps of one case in a 32-bit int.
 INT32_MAX = 2**31 - 1
 
@@ -64,8 +70,16 @@ def _spatial_steps(dim, m, o, units):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
+def _temporal_steps(dim, m, o):
+    """Steady step count, whether there are Steady steps and whether there is an
+    Edge step of a TemporalMap(m, o) over ``dim``."""
+    ns = tdiv(dim - m, o)
+    return ns, m < dim and ns > 0, not dim < m and ns * o + m < dim
+
+
+@njit(cache=True, error_model="numpy", inline="always")
 def iteration_states(k, lvl, nvar, call_dims, lv_order, ps_size, ps_ofs, spatial_mask, units,
-                     dup_mask, dup_size, dup_ofs, call_int, call_steady):
+                     twice, a_size, a_ofs, call_int, call_steady):
     """Per-directive states of level call ``k`` (IterationAnalysis, §4.2).
 
     ``call_dims[k]`` holds the call's dimension sizes per variable,
@@ -73,12 +87,14 @@ def iteration_states(k, lvl, nvar, call_dims, lv_order, ps_size, ps_ofs, spatial
     ``ps_ofs[lvl]`` the directive arguments per loop position.  Writes the state
     masks into ``call_int[k]`` and the Steady step counts into ``call_steady[k]``.
 
-    A row-stationary pair (``dup_mask``: the loop position of its spatial
-    half, which is a SpatialMap(``dup_size``, ``dup_ofs``)) takes the states of
-    its temporal half (``ps_size``/``ps_ofs`` there; a single Init step); the
-    spatial half's own steps only repeat every case.  They go to the call's
-    ``K_PH_STEADY``/``K_PH_EDGE`` masks (MAESTRO's case order) and multiply
-    every class weight by ``K_PH_WEIGHT``.
+    A variable mapped twice (``twice``: the level's descriptor,
+    :func:`gamma.costmodel.tables.twice_fields`) has its loop position and its
+    states from the later directive B (class, ``ps_size``/``ps_ofs``); MAESTRO
+    keeps one state per dimension name, B's, so the earlier directive A
+    (``a_size``, ``a_ofs``) only repeats every case with its own steps.  They go
+    to the call's ``K_PH_STEADY``/``K_PH_EDGE`` masks, as bit ``PHANTOM_BIT + q``
+    for A standing before loop position q (MAESTRO's case order, :func:`case_key`),
+    and multiply every class weight by ``K_PH_WEIGHT``.
 
     Returns
     -------
@@ -86,23 +102,26 @@ def iteration_states(k, lvl, nvar, call_dims, lv_order, ps_size, ps_ofs, spatial
         Whether some case would count more than 2^31-1 steps (MAESTRO's step
         counter overflows), and the number of case classes.
     """
-    biggest = 1.0
-    classes = 1
-    edges_below = 0
+    biggest, classes, edges_below = 1.0, 1, 0
     m_steady = m_edge = m_unrolled = m_init_edge = m_edge_ee = 0
     ph_steady = ph_edge = 0
     ph_weight = 1
+    d_mask, a_sp, b_sp, before = twice_fields(twice)
+    # The class each loop position's states follow (B's for the repeated variable).
+    states_sp = (spatial_mask & ~d_mask) | (d_mask if b_sp else 0)
     for p in range(nvar):
         bit = 1 << p
         dim, m, o = call_dims[k, lv_order[lvl, p]], ps_size[lvl, p], ps_ofs[lvl, p]
-        if dup_mask & bit:
-            ns, steady, edge = _spatial_steps(dim, dup_size, dup_ofs, units)
+        if d_mask & bit:
+            ns, steady, edge = (_spatial_steps(dim, a_size, a_ofs, units) if a_sp
+                                else _temporal_steps(dim, a_size, a_ofs))
+            phantom = 1 << (PHANTOM_BIT + before)
             if steady:
-                ph_steady, ph_weight = bit, ph_weight + ns
+                ph_steady, ph_weight = phantom, ph_weight + ns
                 biggest *= max(ns, 1)
             if edge:
-                ph_edge, ph_weight = bit, ph_weight + 1
-        if spatial_mask & ~dup_mask & bit:
+                ph_edge, ph_weight = phantom, ph_weight + 1
+        if states_sp & bit:
             # SpatialMap: the whole array advances by offset*units per step.
             coverage = m + o * (units - 1)
             ns, has_steady, has_edge = _spatial_steps(dim, m, o, units)
@@ -114,10 +133,8 @@ def iteration_states(k, lvl, nvar, call_dims, lv_order, ps_size, ps_ofs, spatial
             if (active - 1) * o + m < remaining:
                 m_edge_ee |= bit
         else:
-            ns = tdiv(dim - m, o)
+            ns, has_steady, has_edge = _temporal_steps(dim, m, o)
             unrolled = dim <= m
-            has_steady = m < dim and ns > 0
-            has_edge = not dim < m and ns * o + m < dim
             if dim < m:
                 m_init_edge |= bit
         if has_steady:
@@ -181,10 +198,16 @@ def fill_classes(k, nvar, call_int, call_steady, row0, row_int):
 @njit("int64(int64, int64, int64)", cache=True, error_model="numpy")
 def num_cases(nvar, m_steady, m_edge):
     """Number of cases MAESTRO enumerates for a call: the product over directives
-    of their states (Init, Steady if any, Edge if any) (§4.3)."""
+    of their states (Init, Steady if any, Edge if any) (§4.3); bits from
+    ``PHANTOM_BIT`` on are the states of the earlier directive on a variable
+    mapped twice (:func:`iteration_states`)."""
     total = 1
     for p in range(nvar):
         total *= 1 + ((m_steady >> p) & 1) + ((m_edge >> p) & 1)
+    if (m_steady | m_edge) >> PHANTOM_BIT:
+        for p in range(nvar):
+            q = PHANTOM_BIT + p
+            total *= 1 + ((m_steady >> q) & 1) + ((m_edge >> q) & 1)
     return total
 
 
@@ -197,17 +220,22 @@ def case_key(case, nvar, m_steady, m_edge, total, phantom):
     directives inside it); its state index at case k is 0 for k = 0, else
     ``((k - 1) // freq[p] + 1) % num_states[p]``.  ``total`` is
     :func:`num_cases`.  The rows of a call are sorted by key, so the class row
-    is found by binary search.  Positions in ``phantom`` (the spatial halves of
-    row-stationary pairs; their states are in ``m_steady``/``m_edge`` here) only
-    repeat cases and do not change the class.
+    is found by binary search.  The earlier directive of a variable mapped
+    twice (bit ``PHANTOM_BIT + p`` of the masks and of ``phantom``: it stands
+    before loop position p) is a digit of the counter that only repeats cases
+    and does not change the class; ``phantom`` (the same bits) is not needed.
     """
     c, kind, mask = -1, 0, 0
     freq = total
+    phantoms = (m_steady | m_edge) >> PHANTOM_BIT
     for p in range(nvar):
+        if (phantoms >> p) & 1:
+            q = PHANTOM_BIT + p
+            freq //= 1 + ((m_steady >> q) & 1) + ((m_edge >> q) & 1)
         num_states = 1 + ((m_steady >> p) & 1) + ((m_edge >> p) & 1)
         freq //= num_states
         idx = 0 if case == 0 else ((case - 1) // freq + 1) % num_states
-        if idx == 0 or (phantom >> p) & 1:
+        if idx == 0:
             continue
         is_edge = not (idx == 1 and (m_steady >> p) & 1)
         if c >= 0 and kind == 1:

@@ -284,7 +284,7 @@ def _first_valid_case(k, nvar, r0, r1, row_int, row_bool, call_int):
     lead_exit = row_bool[B_EXITS, r0]
     if row_bool[B_VALID, r0]:
         return r0, 1, lead_in, lead_f, lead_exit
-    # Case order counts the own steps of row-stationary spatial halves too.
+    # Case order counts the own steps of the earlier directive of a dimension mapped twice too.
     phantom = call_int[k, K_PH_STEADY] | call_int[k, K_PH_EDGE]
     m_steady = call_int[k, K_HAS_STEADY] | call_int[k, K_PH_STEADY]
     m_edge = call_int[k, K_HAS_EDGE] | call_int[k, K_PH_EDGE]
@@ -482,7 +482,7 @@ def _last_cases(nvar, r0, r1, row_int, row_bool, call_int, l2_output, l2_input, 
     cannot raise the requirement.  The arithmetic intensity is that of the last
     analysed case.
     """
-    # Case order counts the own steps of row-stationary spatial halves too.
+    # Case order counts the own steps of the earlier directive of a dimension mapped twice too.
     phantom = call_int[0, K_PH_STEADY] | call_int[0, K_PH_EDGE]
     m_steady = call_int[0, K_HAS_STEADY] | call_int[0, K_PH_STEADY]
     m_edge = call_int[0, K_HAS_EDGE] | call_int[0, K_PH_EDGE]
@@ -497,7 +497,10 @@ def _last_cases(nvar, r0, r1, row_int, row_bool, call_int, l2_output, l2_input, 
         need = max(l2_output // cd, l2_input // cd)
         if rank == 0:
             ingress = row_int[R_INPUT, row] + row_int[R_FILTER, row]
-            intensity = row_int[R_MACS, row] / ingress if ingress != 0 else np.inf
+            # C++'s division: 0 / 0 is NaN
+            macs = row_int[R_MACS, row]
+            intensity = (macs / ingress if ingress != 0
+                         else (np.nan if macs == 0 else np.inf if macs > 0 else -np.inf))
         if rank < 62:
             offchip = max(offchip, need >> (rank + 1))
         rank += 1

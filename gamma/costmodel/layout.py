@@ -14,6 +14,6 @@ NUM_ROW_BOOLS = 4
 K_LEVEL, K_ROW0, K_ROW1, K_RUNTIME, K_L1 = 0, 1, 2, 3, 4
 K_OVERFLOW, K_SILENT = 7, 8
 K_HAS_STEADY, K_HAS_EDGE, K_UNROLLED, K_INIT_EDGE, K_EDGE_EE = 9, 10, 11, 12, 13
-# The own steps of a row-stationary pair's spatial half (cases.iteration_states).
+# The own steps of the earlier directive of a dimension mapped twice (cases.iteration_states).
 K_PH_STEADY, K_PH_EDGE, K_PH_WEIGHT = 14, 15, 16
 NUM_CALL_INTS = 17

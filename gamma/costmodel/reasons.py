@@ -25,6 +25,8 @@ STEP_COUNT_OVERFLOW = 10
 SILENT_EXIT = 11
 LOWER_LEVEL_NO_STEP = 12
 RUNTIME_ZERO = 13
+#: Found while MAESTRO builds a cluster level below the top.
+TWICE_OUTPUT_BELOW_TOP = 14
 
 #: Code -> (short name, human-readable reason).
 REASONS = {
@@ -35,8 +37,8 @@ REASONS = {
         "MAESTRO rejects it"),
     DUPLICATE_DIMENSION: (
         "rejected-other",
-        "a dimension is mapped twice in one cluster level (or both Y and Y') other than as "
-        "SpatialMap then full TemporalMap on R or S: not reproduced"),
+        "a dimension is mapped three times in one cluster level, or two dimensions are mapped "
+        "twice there, or Y' (X') twice: MAESTRO mixes the directives in ways not reproduced"),
     NO_SPATIAL_MAP: ("rejected-other", "a cluster level without SpatialMap: MAESTRO rejects it"),
     TOO_MANY_SPATIAL_MAPS: (
         "rejected-other", "more than two SpatialMaps in a cluster level: MAESTRO rejects it"),
@@ -67,6 +69,10 @@ REASONS = {
     RUNTIME_ZERO: (
         "runtime-zero",
         "Y'/X' tile larger than the output (every step has no output): MAESTRO reports runtime 0"),
+    TWICE_OUTPUT_BELOW_TOP: (
+        "rejected-other",
+        "a cluster level below the top maps both Y and Y' (or X and X'): MAESTRO looks Y' up "
+        "in that level's dimensions and exits ('Dimension Y' not found')"),
 }
 
 

@@ -32,10 +32,44 @@ NUM_COLUMNS = 8
 #: SpatialMap of the level.
 L_UNITS, L_EDGE_UNITS, L_FIRST_SPATIAL, L_SPATIAL = 0, 1, 2, 3
 L_COUPLED, L_LAST_SPATIAL, L_LAST_SPATIAL_ALL = 4, 7, 10
-#: Row-stationary pair (levels.py): bitmask of the loop position of its spatial
-#: half (0: none), and that half's size and offset.
+#: A dimension mapped twice (levels.py): :func:`twice_descriptor` of the level
+#: (0: none), and the earlier directive's size and offset.
 L_DUP, L_DUP_SIZE, L_DUP_OFS = 11, 12, 13
 NUM_LEVEL_INTS = 14
+
+#: Fields of a level's twice-mapped descriptor: bits 0-15 the loop position
+#: (as a bitmask) of the variable, i.e. of its later directive B; then the
+#: classes of the earlier directive A and of B; then the loop position before
+#: which A stands.
+_TW_A_SPATIAL, _TW_B_SPATIAL, _TW_BEFORE = 1 << 16, 1 << 17, 1 << 20
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def pack_twice(var, b_spatial, before):
+    """``lv_dup[lvl, 0]`` of a level mapping ``var`` twice: the variable, the later
+    directive's class and the loop position before which the earlier one stands."""
+    return var + 256 * b_spatial + 65536 * before
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def unpack_twice(packed):
+    """(var, later directive spatial, position before the earlier one) of :func:`pack_twice`."""
+    return packed % 256, (packed // 256) % 2, packed // 65536
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def twice_descriptor(position, a_spatial, b_spatial, before):
+    """The level integer ``L_DUP`` (module docstring) of a variable mapped twice."""
+    return ((1 << position) + _TW_A_SPATIAL * a_spatial + _TW_B_SPATIAL * b_spatial
+            + _TW_BEFORE * before)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def twice_fields(descriptor):
+    """(position bitmask, A spatial, B spatial, position before A) of an ``L_DUP``
+    descriptor; all 0 for a level without a repeated dimension."""
+    return (descriptor & 0xFFFF, (descriptor // _TW_A_SPATIAL) % 2,
+            (descriptor // _TW_B_SPATIAL) % 2, descriptor // _TW_BEFORE)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -109,35 +143,35 @@ def edge_units(dim, m, o, units):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
+def _later_table(lvl, lv_size, lv_ofs, lv_sp, lv_dims, lv_dup, sliding, out_stride, table):
+    """:func:`level_table` of level ``lvl`` with the repeated variable's row from its
+    later directive B (``lv_dup[lvl, 0]`` >= 0); returns (variable, B spatial,
+    position before the earlier directive A, A's size, offset and class)."""
+    dup, b_sp, before = unpack_twice(lv_dup[lvl, 0])
+    a_size, a_ofs, a_sp = lv_size[lvl, dup], lv_ofs[lvl, dup], lv_sp[lvl, dup]
+    lv_size[lvl, dup], lv_ofs[lvl, dup] = lv_dup[lvl, 1], lv_dup[lvl, 2]
+    lv_sp[lvl, dup] = b_sp != 0
+    level_table(lvl, lv_size, lv_ofs, lv_sp, lv_dims, sliding, out_stride, table)
+    lv_size[lvl, dup], lv_ofs[lvl, dup], lv_sp[lvl, dup] = a_size, a_ofs, a_sp
+    return dup, b_sp, before, a_size, a_ofs, a_sp
+
+
+@njit(cache=True, error_model="numpy", inline="always")
 def prepare_level(lvl, lv_size, lv_ofs, lv_sp, lv_order, lv_dims, lv_units, lv_dup, coupled,
                   coupled_order, sliding, out_stride, table, rank, ps_sizes, ps_size, ps_ofs,
                   lvi):
     """Level-static tables of level ``lvl``, rearranged in loop-position order
     (``ps_sizes``, ``ps_size``, ``ps_ofs``), and the level's integers ``lvi[lvl]``
-    (module docstring).
-
-    For a row-stationary pair (``lv_dup[lvl, 0]`` >= 0) MAESTRO keys its tile
-    sizes and iteration states by variable, so the later (temporal) half
-    overwrites them: the table row and ``ps_size``/``ps_ofs`` are the temporal
-    half's, while the directive class, the spatial edge and the lower level's
-    dimensions stay the spatial half's (kept in ``lv_size`` ...).
+    (module docstring).  A level mapping a dimension twice is finished by
+    :func:`_twice_level`.
     """
     nvar = lv_order.shape[1]
-    dup = lv_dup[lvl, 0]
-    sp_size = sp_ofs = 0
-    if dup >= 0:
-        sp_size, sp_ofs = lv_size[lvl, dup], lv_ofs[lvl, dup]
-        lv_size[lvl, dup], lv_ofs[lvl, dup] = lv_dup[lvl, 1], lv_dup[lvl, 2]
-        lv_sp[lvl, dup] = False
-    level_table(lvl, lv_size, lv_ofs, lv_sp, lv_dims, sliding, out_stride, table)
+    if lv_dup[lvl, 0] >= 0:
+        dup, b_sp, before, a_size, a_ofs, a_sp = _later_table(
+            lvl, lv_size, lv_ofs, lv_sp, lv_dims, lv_dup, sliding, out_stride, table)
+    else:
+        level_table(lvl, lv_size, lv_ofs, lv_sp, lv_dims, sliding, out_stride, table)
     lvi[lvl, L_DUP] = 0
-    if dup >= 0:
-        for p in range(nvar):
-            if lv_order[lvl, p] == dup:
-                ps_size[lvl, p], ps_ofs[lvl, p] = lv_dup[lvl, 1], lv_dup[lvl, 2]
-                lvi[lvl, L_DUP] = 1 << p
-        lv_size[lvl, dup], lv_ofs[lvl, dup], lv_sp[lvl, dup] = sp_size, sp_ofs, True
-        lvi[lvl, L_DUP_SIZE], lvi[lvl, L_DUP_OFS] = sp_size, sp_ofs
     first_pos, last_pos, spatial = -1, -1, 0
     for t in range(3):
         lvi[lvl, L_COUPLED + t] = 0
@@ -146,9 +180,8 @@ def prepare_level(lvl, lv_size, lv_ofs, lv_sp, lv_order, lv_dims, lv_units, lv_d
         rank[var] = p
         for col in range(NUM_COLUMNS):
             ps_sizes[lvl, p, col] = table[var, col]
-        if var != dup:
-            ps_size[lvl, p] = lv_size[lvl, var]
-            ps_ofs[lvl, p] = lv_ofs[lvl, var]
+        ps_size[lvl, p] = lv_size[lvl, var]
+        ps_ofs[lvl, p] = lv_ofs[lvl, var]
         for t in range(3):
             if coupled[var, t]:
                 lvi[lvl, L_COUPLED + t] |= 1 << p
@@ -165,6 +198,9 @@ def prepare_level(lvl, lv_size, lv_ofs, lv_sp, lv_order, lv_dims, lv_units, lv_d
     fv = lv_order[lvl, first_pos]
     lvi[lvl, L_EDGE_UNITS] = edge_units(lv_dims[lvl, fv], lv_size[lvl, fv], lv_ofs[lvl, fv],
                                         lv_units[lvl])
+    if lv_dup[lvl, 0] >= 0:
+        _twice_level(lvl, nvar, lv_order, lv_sp, lv_dims, lv_units, lv_dup, dup, b_sp, before,
+                     a_size, a_ofs, a_sp, rank, ps_size, ps_ofs, lvi)
     # Last SpatialMap met scanning each tensor's dimensions in MAESTRO's order.
     for t in range(3):
         last = -1
@@ -175,3 +211,38 @@ def prepare_level(lvl, lv_size, lv_ofs, lv_sp, lv_order, lv_dims, lv_units, lv_d
             if lv_sp[lvl, var]:
                 last = rank[var]
         lvi[lvl, L_LAST_SPATIAL + t] = last
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _twice_level(lvl, nvar, lv_order, lv_sp, lv_dims, lv_units, lv_dup, dup, b_sp, before,
+                 a_size, a_ofs, a_sp, rank, ps_size, ps_ofs, lvi):
+    """:func:`prepare_level`'s integers of a level mapping ``dup`` twice (A, then B).
+
+    MAESTRO keys tile sizes and step states by dimension, so B overwrites A's:
+    the table row and ``ps_size``/``ps_ofs`` are B's, and so is the variable's
+    loop position.  Lookups by name find A: ``L_SPATIAL`` (and the per-tensor
+    last SpatialMaps) keep A's class.  The level's first and last SpatialMap are
+    found in directive order, A (standing before position ``before``, for the
+    variable's position) included, and the spatial edge is sized from the first
+    one's own arguments.
+    """
+    dpos = rank[dup]
+    ps_size[lvl, dpos], ps_ofs[lvl, dpos] = lv_dup[lvl, 1], lv_dup[lvl, 2]
+    lvi[lvl, L_DUP] = twice_descriptor(dpos, a_sp, b_sp, before)
+    lvi[lvl, L_DUP_SIZE], lvi[lvl, L_DUP_OFS] = a_size, a_ofs
+    first_pos = last_pos = -1
+    first_size = first_ofs = 1
+    for p in range(nvar):
+        if p == before and a_sp:
+            last_pos = dpos
+            if first_pos < 0:
+                first_pos, first_size, first_ofs = dpos, a_size, a_ofs
+        if (b_sp != 0) if p == dpos else lv_sp[lvl, lv_order[lvl, p]]:
+            last_pos = p
+            if first_pos < 0:
+                first_pos, first_size, first_ofs = p, ps_size[lvl, p], ps_ofs[lvl, p]
+    first_pos = max(first_pos, 0)
+    lvi[lvl, L_FIRST_SPATIAL] = first_pos
+    lvi[lvl, L_LAST_SPATIAL_ALL] = last_pos
+    lvi[lvl, L_EDGE_UNITS] = edge_units(lv_dims[lvl, lv_order[lvl, first_pos]], first_size,
+                                        first_ofs, lv_units[lvl])

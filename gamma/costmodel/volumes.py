@@ -53,6 +53,7 @@ from gamma.costmodel.tables import (
     OUT_UNIQUE_EDGE,
     UNIQUE,
     UNIQUE_EDGE,
+    twice_fields,
 )
 
 INPUT, FILTER, OUTPUT = 0, 1, 2
@@ -136,6 +137,27 @@ def call_volumes(sizes, lvi, lvl, nvar, r0, r1, m_unrolled, m_init_edge, m_edge_
     factor per role, :func:`_spatial_factors`).  Integer products are exact in
     any order (also when they wrap).
     """
+    # A variable mapped twice (tables.twice_fields): ``spatial`` holds the
+    # earlier directive A's class (MAESTRO's lookups by name: output factors,
+    # multicast), ``sp_own`` the later directive B's (its own factor); A adds a
+    # factor of its own class (``a_sp``) standing before position ``before``.
+    d_mask, a_sp, b_sp, before = twice_fields(lvi[lvl, L_DUP])
+    if d_mask == 0:
+        # (the common case, with the repeated-variable terms folded away)
+        for r in range(r0, r1):
+            _row_volumes(sizes, lvi, lvl, nvar, r, m_unrolled, m_init_edge, m_edge_ee, row_int,
+                         row_bool, 0, 0, 0, 0)
+    else:
+        for r in range(r0, r1):
+            _row_volumes(sizes, lvi, lvl, nvar, r, m_unrolled, m_init_edge, m_edge_ee, row_int,
+                         row_bool, d_mask, a_sp, b_sp, before)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _row_volumes(sizes, lvi, lvl, nvar, r, m_unrolled, m_init_edge, m_edge_ee, row_int, row_bool,
+                 d_mask, a_sp, b_sp, before):
+    """:func:`call_volumes` of row ``r``; ``d_mask`` ... ``before``: the level's
+    repeated variable (:func:`gamma.costmodel.tables.twice_fields`)."""
     spatial = lvi[lvl, L_SPATIAL]
     cin, cf = lvi[lvl, L_COUPLED + INPUT], lvi[lvl, L_COUPLED + FILTER]
     out = lvi[lvl, L_COUPLED + OUTPUT]
@@ -143,81 +165,84 @@ def call_volumes(sizes, lvi, lvl, nvar, r0, r1, m_unrolled, m_init_edge, m_edge_
     last_in, last_f = lvi[lvl, L_LAST_SPATIAL + INPUT], lvi[lvl, L_LAST_SPATIAL + FILTER]
     first_sp = lvi[lvl, L_FIRST_SPATIAL]
     full_mask = (1 << nvar) - 1
-    # Row-stationary pair: its spatial half's position (its factors use the
-    # temporal half's state and sizes), and the temporal half's own factor.
-    dup, dup_pos = lvi[lvl, L_DUP], 0
-    while dup and not (dup >> dup_pos) & 1:
-        dup_pos += 1
-    for r in range(r0, r1):
-        c, key = row_int[lay.R_C, r], row_int[lay.R_KEY, r]
-        mask = key & full_mask
-        edge = steady = 0
-        if c >= 0:
-            if (key >> nvar) & 1:
-                edge = mask | (1 << c)
-            else:
-                edge, steady = mask, 1 << c
-        moving = edge | steady
-        init = full_mask & ~moving
-        is_edge = edge | (init & m_init_edge)
-        has_ee = ((edge & m_edge_ee) | (init & m_init_edge)) & ~dup
-        # A directive inside c coupled to the tensor restarts (is not unrolled).
-        inner_mask = ~((2 << c) - 1) if c >= 0 else 0
-        inited_in = (cin & ~m_unrolled & inner_mask) != 0
-        inited_f = (cf & ~m_unrolled & inner_mask) != 0
-        # MAESTRO exits silently when a changing TemporalMap coupled to an input
-        # tensor has a level-static unique size of 0 and does not restart.
-        exits = False
-        if c >= 0 and not (spatial >> c) & 1 and sizes[lvl, c, UNIQUE] == 0:
-            exits = ((((cin >> c) & 1) != 0 and not inited_in)
-                     or (((cf >> c) & 1) != 0 and not inited_f))
-        base_out, base_red, base_in, base_f = _base_factors(
-            sizes, lvl, nvar, spatial, out, cin, cf, c, steady, moving, is_edge, inited_in,
-            inited_f, dup, dup_pos)
-        e, s_tf, s_tt, s_ft, i, f = _spatial_factors(
-            sizes, lvl, spatial, out, cin, cf, c, steady, edge, moving, is_edge, inited_in,
-            inited_f, edge_units == 1)
-        critical, macs, egress = _output_volumes(lvi, lvl, base_out, base_red, e, s_tf, s_tt,
-                                                 s_ft, is_edge, has_ee)
-        # Input tensors (GetSpatialIngressTraffic).
-        ingress_in = _ingress(c >= 0 and ((cin >> c) & 1) == 0, (spatial & cin) != 0,
-                              (spatial & cin & is_edge) != 0,
-                              last_in >= 0 and (has_ee >> last_in) & 1 != 0, units, edge_units,
-                              base_in, i[0], i[1], i[2], i[3])
-        ingress_f = _ingress(c >= 0 and ((cf >> c) & 1) == 0, (spatial & cf) != 0,
-                             (spatial & cf & is_edge) != 0,
-                             last_f >= 0 and (has_ee >> last_f) & 1 != 0, units, edge_units,
-                             base_f, f[0], f[1], f[2], f[3])
-        row_int[lay.R_PSUMS, r], row_int[lay.R_MACS, r] = critical, macs
-        row_int[lay.R_EGRESS, r] = egress
-        row_int[lay.R_INPUT, r], row_int[lay.R_FILTER, r] = ingress_in, ingress_f
-        row_int[lay.R_IS_EDGE, r] = is_edge
-        row_bool[lay.B_EXITS, r] = exits
-        row_bool[lay.B_SP_EDGE, r] = (is_edge >> first_sp) & 1 != 0
-        row_bool[lay.B_SP_EE, r] = (has_ee >> first_sp) & 1 != 0
+    sp_own = (spatial & ~d_mask) | (d_mask if b_sp else 0)
+    sp_any = spatial | sp_own
+    # A temporal B has no edge-edge unit (only SpatialMap states carry one).
+    no_ee = 0 if b_sp else d_mask
+    c, key = row_int[lay.R_C, r], row_int[lay.R_KEY, r]
+    mask = key & full_mask
+    edge = steady = 0
+    if c >= 0:
+        if (key >> nvar) & 1:
+            edge = mask | (1 << c)
+        else:
+            edge, steady = mask, 1 << c
+    moving = edge | steady
+    init = full_mask & ~moving
+    is_edge = edge | (init & m_init_edge)
+    has_ee = ((edge & m_edge_ee) | (init & m_init_edge)) & ~no_ee
+    # A directive inside c coupled to the tensor restarts (is not unrolled).
+    inner_mask = ~((2 << c) - 1) if c >= 0 else 0
+    inited_in = (cin & ~m_unrolled & inner_mask) != 0
+    inited_f = (cf & ~m_unrolled & inner_mask) != 0
+    # MAESTRO exits silently when a changing TemporalMap coupled to an input
+    # tensor has a level-static unique size of 0 and does not restart.
+    exits = False
+    if c >= 0 and not (sp_own >> c) & 1 and sizes[lvl, c, UNIQUE] == 0:
+        exits = ((((cin >> c) & 1) != 0 and not inited_in)
+                 or (((cf >> c) & 1) != 0 and not inited_f))
+    base_out, base_red, base_in, base_f = _base_factors(
+        sizes, lvl, nvar, spatial, sp_own, out, cin, cf, c, steady, moving, is_edge,
+        inited_in, inited_f, d_mask, a_sp)
+    e, s_tf, s_tt, s_ft, i, f = _spatial_factors(
+        sizes, lvl, spatial, sp_own, out, cin, cf, c, steady, edge, moving, is_edge,
+        inited_in, inited_f, edge_units == 1, d_mask, a_sp, before)
+    critical, macs, egress = _output_volumes(lvi, lvl, sp_any, base_out, base_red, e, s_tf,
+                                             s_tt, s_ft, is_edge, has_ee)
+    # Input tensors (GetSpatialIngressTraffic).
+    ingress_in = _ingress(c >= 0 and ((cin >> c) & 1) == 0, (spatial & cin) != 0,
+                          (spatial & cin & is_edge) != 0,
+                          last_in >= 0 and (has_ee >> last_in) & 1 != 0, units, edge_units,
+                          base_in, i[0], i[1], i[2], i[3])
+    ingress_f = _ingress(c >= 0 and ((cf >> c) & 1) == 0, (spatial & cf) != 0,
+                         (spatial & cf & is_edge) != 0,
+                         last_f >= 0 and (has_ee >> last_f) & 1 != 0, units, edge_units,
+                         base_f, f[0], f[1], f[2], f[3])
+    row_int[lay.R_PSUMS, r], row_int[lay.R_MACS, r] = critical, macs
+    row_int[lay.R_EGRESS, r] = egress
+    row_int[lay.R_INPUT, r], row_int[lay.R_FILTER, r] = ingress_in, ingress_f
+    row_int[lay.R_IS_EDGE, r] = is_edge
+    row_bool[lay.B_EXITS, r] = exits
+    row_bool[lay.B_SP_EDGE, r] = (is_edge >> first_sp) & 1 != 0
+    row_bool[lay.B_SP_EE, r] = (has_ee >> first_sp) & 1 != 0
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def _base_factors(sizes, lvl, nvar, spatial, out, cin, cf, c, steady, moving, is_edge, inited_in,
-                  inited_f, dup, dup_pos):
+def _base_factors(sizes, lvl, nvar, spatial, sp_own, out, cin, cf, c, steady, moving, is_edge,
+                  inited_in, inited_f, d_mask, a_sp):
     """Products over the directives that are not SpatialMaps: output, reduction (the
-    other output-uncoupled directives), input and filter factors of a case row."""
+    other output-uncoupled directives), input and filter factors of a case row.
+
+    Output factors follow ``spatial`` (one per variable, the class MAESTRO finds
+    by name), the others ``sp_own`` (one per directive); a temporal earlier
+    directive A of a variable mapped twice (``d_mask``) adds its own factor."""
     base_out = base_red = base_in = base_f = 1
     for p in range(nvar):
         bit = 1 << p
-        if spatial & bit:
-            continue
+        if spatial & sp_own & bit:
+            continue            # a SpatialMap in every role
         m, me = sizes[lvl, p, MAPPED], sizes[lvl, p, MAPPED_EDGE]
         if out & bit:
-            if steady & bit:
-                base_out *= sizes[lvl, p, OUT_MAPPED]
-            elif is_edge & bit:
-                base_out *= sizes[lvl, p, OUT_MAPPED_EDGE]
-            else:
-                base_out *= sizes[lvl, p, OUT_MAPPED]
-        else:
+            if not spatial & bit:
+                if steady & bit:
+                    base_out *= sizes[lvl, p, OUT_MAPPED]
+                elif is_edge & bit:
+                    base_out *= sizes[lvl, p, OUT_MAPPED_EDGE]
+                else:
+                    base_out *= sizes[lvl, p, OUT_MAPPED]
+        elif not sp_own & bit:
             base_red *= me if is_edge & bit else m
-        if (cin | cf) & bit:
+        if (cin | cf) & bit and not sp_own & bit:
             if not moving & bit:
                 factor_in = factor_f = me if is_edge & bit else m
             else:
@@ -231,29 +256,40 @@ def _base_factors(sizes, lvl, nvar, spatial, out, cin, cf, c, steady, moving, is
                 base_in *= factor_in
             if cf & bit:
                 base_f *= factor_f
-    if dup:
-        # The temporal half of a row-stationary pair: always in its Init step, a full tile.
-        factor = sizes[lvl, dup_pos, MAPPED_EDGE if is_edge & dup else MAPPED]
-        if not out & dup:
-            base_red *= factor
-        if cin & dup:
-            base_in *= factor
-        if cf & dup:
-            base_f *= factor
+    if d_mask and not a_sp:
+        # Temporal A: B's state and tile sizes, never the changing directive
+        # (B, later in the nest, is): its tile, at the edge in an edge step,
+        # whole once the variable moves.
+        p = 0
+        while not (d_mask >> p) & 1:
+            p += 1
+        held = sizes[lvl, p, MAPPED_EDGE if is_edge & d_mask else MAPPED]
+        if not out & d_mask:
+            base_red *= held
+        fetched = sizes[lvl, p, MAPPED] if moving & d_mask else held
+        if cin & d_mask:
+            base_in *= fetched
+        if cf & d_mask:
+            base_f *= fetched
     return base_out, base_red, base_in, base_f
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def _spatial_factors(sizes, lvl, spatial, out, cin, cf, c, steady, edge, moving, is_edge,
-                     inited_in, inited_f, one):
+def _spatial_factors(sizes, lvl, spatial, sp_own, out, cin, cf, c, steady, edge, moving, is_edge,
+                     inited_in, inited_f, one, d_mask, a_sp, before):
     """SpatialMap factors per sub-unit role, each a 4-tuple over (first, ee) =
     (T, F), (F, F), (T, T), (F, T): output egress ``e``, input ``i`` and filter ``f``
-    ingress; and the partial sums' ``s_tf``, ``s_tt``, ``s_ft``."""
+    ingress; and the partial sums' ``s_tf``, ``s_tt``, ``s_ft``.
+
+    Output factors follow ``spatial``, the others ``sp_own`` (see
+    :func:`_base_factors`); a spatial earlier directive A of a variable mapped
+    twice adds its factors, with B's state, never changing, and compared with
+    the changing position as if at position ``before``."""
     e_tf = e_ff = e_tt = e_ft = 1
     s_tf = s_tt = s_ft = 1
     i_tf = i_ff = i_tt = i_ft = 1
     f_tf = f_ff = f_tt = f_ft = 1
-    sp = spatial
+    sp = (spatial & out) | sp_own | (d_mask if a_sp else 0)
     while sp:
         p = 0
         while not (sp >> p) & 1:
@@ -263,26 +299,41 @@ def _spatial_factors(sizes, lvl, spatial, out, cin, cf, c, steady, edge, moving,
         st_p, ed_p, ie_p = (steady & bit) != 0, (edge & bit) != 0, (is_edge & bit) != 0
         m, u = sizes[lvl, p, MAPPED], sizes[lvl, p, UNIQUE]
         me, ue = sizes[lvl, p, MAPPED_EDGE], sizes[lvl, p, UNIQUE_EDGE]
+        mv = (moving & bit) != 0
         if out & bit:
-            om, ou = sizes[lvl, p, OUT_MAPPED], sizes[lvl, p, OUT_UNIQUE]
-            ome, oue = sizes[lvl, p, OUT_MAPPED_EDGE], sizes[lvl, p, OUT_UNIQUE_EDGE]
-            tf, ff, tt, ft = _out_roles(one, st_p, ed_p, ie_p, m, me, om, ou, ome, oue)
-            e_tf, e_ff, e_tt, e_ft = e_tf * tf, e_ff * ff, e_tt * tt, e_ft * ft
-            s_tf, s_tt = s_tf * tf, s_tt * tt
-            s_ft *= _out_factor(False, True, False, one, st_p, ed_p, ie_p, m, me, om, ou, ome, oue)
-        else:
+            if spatial & bit:
+                om, ou = sizes[lvl, p, OUT_MAPPED], sizes[lvl, p, OUT_UNIQUE]
+                ome, oue = sizes[lvl, p, OUT_MAPPED_EDGE], sizes[lvl, p, OUT_UNIQUE_EDGE]
+                tf, ff, tt, ft = _out_roles(one, st_p, ed_p, ie_p, m, me, om, ou, ome, oue)
+                e_tf, e_ff, e_tt, e_ft = e_tf * tf, e_ff * ff, e_tt * tt, e_ft * ft
+                s_tf, s_tt = s_tf * tf, s_tt * tt
+                s_ft *= _out_factor(False, True, False, one, st_p, ed_p, ie_p, m, me, om, ou,
+                                    ome, oue)
+        elif sp_own & bit:
             s_tf *= _reduction_factor(True, False, one, st_p, ed_p, ie_p, m, u, me, ue)
             s_tt *= _reduction_factor(True, True, one, st_p, ed_p, ie_p, m, u, me, ue)
             s_ft *= _reduction_factor(False, True, one, st_p, ed_p, ie_p, m, u, me, ue)
-        mv = (moving & bit) != 0
-        if cin & bit:
-            tf, ff, tt, ft = _ingress_roles(c, p, p == c and not inited_in, mv, ie_p, one, m, u,
-                                            me, ue)
-            i_tf, i_ff, i_tt, i_ft = i_tf * tf, i_ff * ff, i_tt * tt, i_ft * ft
-        if cf & bit:
-            tf, ff, tt, ft = _ingress_roles(c, p, p == c and not inited_f, mv, ie_p, one, m, u,
-                                            me, ue)
-            f_tf, f_ff, f_tt, f_ft = f_tf * tf, f_ff * ff, f_tt * tt, f_ft * ft
+        if sp_own & bit:
+            if cin & bit:
+                tf, ff, tt, ft = _ingress_roles(c, p, p == c and not inited_in, mv, ie_p, one, m,
+                                                u, me, ue)
+                i_tf, i_ff, i_tt, i_ft = i_tf * tf, i_ff * ff, i_tt * tt, i_ft * ft
+            if cf & bit:
+                tf, ff, tt, ft = _ingress_roles(c, p, p == c and not inited_f, mv, ie_p, one, m,
+                                                u, me, ue)
+                f_tf, f_ff, f_tt, f_ft = f_tf * tf, f_ff * ff, f_tt * tt, f_ft * ft
+        if a_sp and d_mask & bit:
+            # A spatial earlier directive A: never the changing one, placed at ``before``.
+            if not out & bit:
+                s_tf *= _reduction_factor(True, False, one, st_p, ed_p, ie_p, m, u, me, ue)
+                s_tt *= _reduction_factor(True, True, one, st_p, ed_p, ie_p, m, u, me, ue)
+                s_ft *= _reduction_factor(False, True, one, st_p, ed_p, ie_p, m, u, me, ue)
+            if cin & bit:
+                tf, ff, tt, ft = _ingress_roles(c, before, False, mv, ie_p, one, m, u, me, ue)
+                i_tf, i_ff, i_tt, i_ft = i_tf * tf, i_ff * ff, i_tt * tt, i_ft * ft
+            if cf & bit:
+                tf, ff, tt, ft = _ingress_roles(c, before, False, mv, ie_p, one, m, u, me, ue)
+                f_tf, f_ff, f_tt, f_ft = f_tf * tf, f_ff * ff, f_tt * tt, f_ft * ft
     return ((e_tf, e_ff, e_tt, e_ft), s_tf, s_tt, s_ft, (i_tf, i_ff, i_tt, i_ft),
             (f_tf, f_ff, f_tt, f_ft))
 
@@ -306,10 +357,11 @@ def _ingress_roles(c, p, changing, moving, ie_p, one, m, u, me, ue):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def _output_volumes(lvi, lvl, base_out, base_red, e, s_tf, s_tt, s_ft, is_edge, has_ee):
+def _output_volumes(lvi, lvl, sp_any, base_out, base_red, e, s_tf, s_tt, s_ft, is_edge, has_ee):
     """Critical-path partial sums (GetNumCriticalPathPartialSums), MACs of the step
     (GetOutputTensorSpatialMappingSize for partial sums) and output egress
-    (GetSpatialEgressTraffic) of a case row, from its factors."""
+    (GetSpatialEgressTraffic) of a case row, from its factors; ``sp_any``: the
+    loop positions with a SpatialMap directive (either of a repeated variable's)."""
     spatial, out = lvi[lvl, L_SPATIAL], lvi[lvl, L_COUPLED + OUTPUT]
     units, edge_units = lvi[lvl, L_UNITS], lvi[lvl, L_EDGE_UNITS]
     last_out, last_all = lvi[lvl, L_LAST_SPATIAL + OUTPUT], lvi[lvl, L_LAST_SPATIAL_ALL]
@@ -337,7 +389,7 @@ def _output_volumes(lvi, lvl, base_out, base_red, e, s_tf, s_tt, s_ft, is_edge, 
     else:
         critical = psum_first
     # Every SpatialMap of the level (after the output's own) decides the MACs.
-    any_edge = (spatial & is_edge) != 0
+    any_edge = (sp_any & is_edge) != 0
     last_ee = last_all >= 0 and (has_ee >> last_all) & 1 != 0
     if not any_edge:
         macs = units * psum_first

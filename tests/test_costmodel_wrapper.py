@@ -107,6 +107,24 @@ def test_one_output_row_per_step_keeps_maestro_figures_on_strided_layers():
             np.testing.assert_array_equal(getattr(physical, f.name), getattr(maestro, f.name))
 
 
+def test_a_full_width_strided_tile_holds_the_layers_columns_not_more():
+    # X' 56 is the whole output width as MAESTRO counts it (X - S + 1), 28 columns at
+    # stride 2: the stride-aware window is the layer's 58 columns, not (56 - 1) * 2 + 3
+    # = 113, so L1 is what the search's estimate expects.
+    from gamma.search.estimates import footprint
+
+    hw = load_hardware("edge")
+    layer, tile = _parsed((Path(__file__).parent / "fixtures"
+                           / "strided_full_width_tile.m").read_text())
+    physical = evaluate(layer, hw, tile)
+    assert physical.stride_aware[0] and physical.exact_analysis[0]
+    assert physical.macs[0] == layer.macs
+    # one level-1 tile per PE: K1 C1, 3 input rows of 58 columns, double-buffered
+    assert physical.input_l1_size_req[0] == 2 * 3 * 58
+    inner = np.array([[1, 1, 1, 56, 3, 3]], dtype=float)     # K C Y' X' R S
+    assert physical.l1_size_req[0] == 2 * footprint(inner, layer)[0] == 714
+
+
 def test_unknown_analysis_is_refused():
     import pytest
     with pytest.raises(ValueError, match="analysis must be one of"):

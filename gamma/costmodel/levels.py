@@ -458,6 +458,10 @@ def _stride_fix(lvl, st, out_stride, spec_sizes, y_var, x_var, r_var, s_var, lv_
                 scratch[_V_SIZE, ref] = lv_dup[lvl, 1]
         scratch[_V_SIZE, ref], scratch[_V_OFS, ref] = _strided(
             lvl, st, out_stride, full, scratch[_V_SIZE, ref], scratch[_V_OFS, ref])
+        if out_stride != 1:
+            # Physically a window holds no rows past the level's own: a Y' tile
+            # of more output rows than the layer has spans all of them, not more.
+            scratch[_V_SIZE, ref] = min(scratch[_V_SIZE, ref], scratch[_DIMS, ref])
 
 
 @njit(cache=True, error_model="numpy", inline="always")

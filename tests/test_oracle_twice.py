@@ -20,12 +20,8 @@ import warnings
 from collections import Counter
 from pathlib import Path
 
-import numpy as np
-
 from gamma.costmodel import MAESTRO_EXACT_FIELDS, MAESTRO_FLOAT_FIELDS, evaluate, reason_class
 from gamma.costmodel import reasons as R
-from gamma.costmodel.layertable import layer_spec
-from gamma.costmodel.levels import code_tables, twice_mapped
 from gamma.hardware import from_maestro_values
 from gamma.maestro_files import parse_mapping
 
@@ -152,18 +148,3 @@ def test_earlier_directive_class_decides_the_output_factor():
         row, expected = _row(record), record["expected"]
         for field in ("runtime", "macs", "output_l2_write", "output_l1_write", "filter_l2_read"):
             assert row[field] == expected[field], (kinds, record["id"], field)
-
-
-def test_twice_mapped_flags_exactly_the_repeating_candidates():
-    """``levels.twice_mapped`` (used to clear ``exact_analysis``) flags every
-    fixture mapping with a repeated dimension and no other."""
-    plain = _load("cases.jsonl.gz", twice=False)[:1500]
-    for record, expected in [(r, True) for r in CASES[:400]] + [(r, None) for r in plain]:
-        layer, directives = _parsed(record)
-        form = "maestro" if record["layer"]["type"] == "GEMM" else "conv"
-        code_to_var, _, ignorable = code_tables(layer_spec(layer, form))
-        flagged = twice_mapped(np.asarray(directives.dim, dtype=np.int64), code_to_var,
-                               ignorable)
-        assert flagged.shape == (1,)
-        want = expected if expected is not None else any(_repeats(record["mapping_m"]))
-        assert bool(flagged[0]) == want, record["id"]

@@ -27,7 +27,7 @@ from gamma.costmodel.busiest_kernel import busiest_batch, busiest_positional
 from gamma.costmodel.coldstart import announce_compilation
 from gamma.costmodel.directives import DIM_CODE, DIM_NAMES, EMPTY, Directives
 from gamma.costmodel.layertable import TENSORS, layer_spec
-from gamma.costmodel.levels import MAX_LEVELS, code_tables, twice_mapped
+from gamma.costmodel.levels import MAX_LEVELS, code_tables
 from gamma.costmodel.reasons import REASONS, reason_class, reason_text
 from gamma.hardware import Hardware
 from gamma.workload import Layer
@@ -357,8 +357,7 @@ def _score(layer: Layer, hw: Hardware, tables: _LayerTables, arrays: tuple, pes,
     # A level mapping a dimension twice gets MAESTRO's figures, which describe
     # no execution (maestro-model.md §6.3); this also keeps the stride-aware
     # pass from taking them over.
-    code_to_var, _, ignorable = tables.kernel_args[:3]
-    values["exact_analysis"] &= ~twice_mapped(arrays[0], code_to_var, ignorable)
+    values["exact_analysis"] &= out_int[engine.O_TWICE] == 0
     # The floor only matters where MAESTRO gives numbers: skip the rest (often half a batch).
     busiest = np.zeros(n, dtype=np.int64)
     scored = np.flatnonzero(valid)

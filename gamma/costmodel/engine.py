@@ -100,7 +100,9 @@ from gamma.costmodel.volumes import FILTER, INPUT, OUTPUT, call_volumes, sub_siz
 O_RUNTIME, O_MACS, O_COUNTS = 0, 1, 2
 O_L1_SIZE, O_L2_SIZE = 14, 17
 O_NOC_BW, O_OFFCHIP_BW, O_DELAYS = 20, 21, 22
-NUM_INT_OUTPUTS = 31
+#: 1 where a level maps a dimension twice (MAESTRO's figures then describe no execution).
+O_TWICE = 31
+NUM_INT_OUTPUTS = 32
 #: Float outputs: average utilised PEs, arithmetic intensity.
 F_ACTIVE, F_INTENSITY = 0, 1
 NUM_FLOAT_OUTPUTS = 2
@@ -566,6 +568,8 @@ def evaluate_batch(start, dim, size, offset, spatial, cluster, num_levels, num_p
             continue
         nl = num_levels[i]
         for lvl in range(nl):
+            if lv_dup[lvl, 0] >= 0:
+                out_int[O_TWICE, i] = 1
             prepare_level(lvl, lv_size, lv_ofs, lv_sp, lv_order, lv_dims, lv_units, lv_dup,
                           coupled, coupled_order, sliding, out_stride, table, rank, ps_sizes,
                           ps_size, ps_ofs, lvi)

@@ -51,24 +51,6 @@ _V_SIZE, _V_OFS, _V_SP, _V_OUT, _GIVEN, _KEY, _UPPER_RANK, _DIMS = range(8)
 _DECLARED_UNUSED = -2
 
 
-def twice_mapped(dim: np.ndarray, code_to_var: np.ndarray, ignorable: np.ndarray) -> np.ndarray:
-    """Candidates, shape (N,), with a cluster level that maps a layer variable more
-    than once (``Y`` and ``Y'`` count as one).
-
-    ``dim`` is the batch's (N, L, D) dimension codes, ``code_to_var`` and
-    ``ignorable`` come from :func:`code_tables`.  MAESTRO analyses such levels
-    by mixing the directives (:func:`_analysed_twice`); the model reproduces its
-    figures, which are never physically right, so ``exact_analysis`` is false
-    for these candidates.
-    """
-    used = dim != EMPTY
-    code = np.where(used, dim, 0)
-    var = np.where(used & ~ignorable[code], code_to_var[code], -1)
-    nvar = max(int(code_to_var.max()) + 1, 1)
-    counts = (var[..., None] == np.arange(nvar)).sum(axis=2)
-    return (counts > 1).any(axis=(1, 2))
-
-
 def code_tables(spec: LayerSpec):
     """Per dimension code: layer variable (-1: none, -2: see below), is ``Y'``/``X'``,
     ignorable.
@@ -163,7 +145,7 @@ def _analysed_twice(given, repeated, first_output, second_output):
     one dimension but not both directives may be ``Y'`` (``X`` alike).  A third
     directive, a second repeated dimension, or two ``Y'`` directives remain
     DUPLICATE_DIMENSION.  The figures are MAESTRO's, never physically right
-    (``exact_analysis`` is false, :func:`twice_mapped`).
+    (``exact_analysis`` is false: the engine's ``O_TWICE`` output).
     """
     return given == 1 and repeated == 1 and not (first_output and second_output)
 

@@ -143,20 +143,6 @@ def edge_units(dim, m, o, units):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def _later_table(lvl, lv_size, lv_ofs, lv_sp, lv_dims, lv_dup, sliding, out_stride, table):
-    """:func:`level_table` of level ``lvl`` with the repeated variable's row from its
-    later directive B (``lv_dup[lvl, 0]`` >= 0); returns (variable, B spatial,
-    position before the earlier directive A, A's size, offset and class)."""
-    dup, b_sp, before = unpack_twice(lv_dup[lvl, 0])
-    a_size, a_ofs, a_sp = lv_size[lvl, dup], lv_ofs[lvl, dup], lv_sp[lvl, dup]
-    lv_size[lvl, dup], lv_ofs[lvl, dup] = lv_dup[lvl, 1], lv_dup[lvl, 2]
-    lv_sp[lvl, dup] = b_sp != 0
-    level_table(lvl, lv_size, lv_ofs, lv_sp, lv_dims, sliding, out_stride, table)
-    lv_size[lvl, dup], lv_ofs[lvl, dup], lv_sp[lvl, dup] = a_size, a_ofs, a_sp
-    return dup, b_sp, before, a_size, a_ofs, a_sp
-
-
-@njit(cache=True, error_model="numpy", inline="always")
 def prepare_level(lvl, lv_size, lv_ofs, lv_sp, lv_order, lv_dims, lv_units, lv_dup, coupled,
                   coupled_order, sliding, out_stride, table, rank, ps_sizes, ps_size, ps_ofs,
                   lvi):
@@ -166,11 +152,17 @@ def prepare_level(lvl, lv_size, lv_ofs, lv_sp, lv_order, lv_dims, lv_units, lv_d
     :func:`_twice_level`.
     """
     nvar = lv_order.shape[1]
-    if lv_dup[lvl, 0] >= 0:
-        dup, b_sp, before, a_size, a_ofs, a_sp = _later_table(
-            lvl, lv_size, lv_ofs, lv_sp, lv_dims, lv_dup, sliding, out_stride, table)
-    else:
-        level_table(lvl, lv_size, lv_ofs, lv_sp, lv_dims, sliding, out_stride, table)
+    twice = lv_dup[lvl, 0] >= 0
+    dup, b_sp, before = unpack_twice(lv_dup[lvl, 0]) if twice else (0, 0, 0)
+    a_size, a_ofs, a_sp = lv_size[lvl, dup], lv_ofs[lvl, dup], lv_sp[lvl, dup]
+    if twice:
+        # the table row of a variable mapped twice is its later directive B's
+        lv_size[lvl, dup], lv_ofs[lvl, dup] = lv_dup[lvl, 1], lv_dup[lvl, 2]
+        lv_sp[lvl, dup] = b_sp != 0
+    # (one call site: numba inlines it, and each inlined copy costs compile time)
+    level_table(lvl, lv_size, lv_ofs, lv_sp, lv_dims, sliding, out_stride, table)
+    if twice:
+        lv_size[lvl, dup], lv_ofs[lvl, dup], lv_sp[lvl, dup] = a_size, a_ofs, a_sp
     lvi[lvl, L_DUP] = 0
     first_pos, last_pos, spatial = -1, -1, 0
     for t in range(3):
@@ -198,7 +190,7 @@ def prepare_level(lvl, lv_size, lv_ofs, lv_sp, lv_order, lv_dims, lv_units, lv_d
     fv = lv_order[lvl, first_pos]
     lvi[lvl, L_EDGE_UNITS] = edge_units(lv_dims[lvl, fv], lv_size[lvl, fv], lv_ofs[lvl, fv],
                                         lv_units[lvl])
-    if lv_dup[lvl, 0] >= 0:
+    if twice:
         _twice_level(lvl, nvar, lv_order, lv_sp, lv_dims, lv_units, lv_dup, dup, b_sp, before,
                      a_size, a_ofs, a_sp, rank, ps_size, ps_ofs, lvi)
     # Last SpatialMap met scanning each tensor's dimensions in MAESTRO's order.

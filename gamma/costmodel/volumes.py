@@ -142,22 +142,6 @@ def call_volumes(sizes, lvi, lvl, nvar, r0, r1, m_unrolled, m_init_edge, m_edge_
     # multicast), ``sp_own`` the later directive B's (its own factor); A adds a
     # factor of its own class (``a_sp``) standing before position ``before``.
     d_mask, a_sp, b_sp, before = twice_fields(lvi[lvl, L_DUP])
-    if d_mask == 0:
-        # (the common case, with the repeated-variable terms folded away)
-        for r in range(r0, r1):
-            _row_volumes(sizes, lvi, lvl, nvar, r, m_unrolled, m_init_edge, m_edge_ee, row_int,
-                         row_bool, 0, 0, 0, 0)
-    else:
-        for r in range(r0, r1):
-            _row_volumes(sizes, lvi, lvl, nvar, r, m_unrolled, m_init_edge, m_edge_ee, row_int,
-                         row_bool, d_mask, a_sp, b_sp, before)
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def _row_volumes(sizes, lvi, lvl, nvar, r, m_unrolled, m_init_edge, m_edge_ee, row_int, row_bool,
-                 d_mask, a_sp, b_sp, before):
-    """:func:`call_volumes` of row ``r``; ``d_mask`` ... ``before``: the level's
-    repeated variable (:func:`gamma.costmodel.tables.twice_fields`)."""
     spatial = lvi[lvl, L_SPATIAL]
     cin, cf = lvi[lvl, L_COUPLED + INPUT], lvi[lvl, L_COUPLED + FILTER]
     out = lvi[lvl, L_COUPLED + OUTPUT]
@@ -169,52 +153,53 @@ def _row_volumes(sizes, lvi, lvl, nvar, r, m_unrolled, m_init_edge, m_edge_ee, r
     sp_any = spatial | sp_own
     # A temporal B has no edge-edge unit (only SpatialMap states carry one).
     no_ee = 0 if b_sp else d_mask
-    c, key = row_int[lay.R_C, r], row_int[lay.R_KEY, r]
-    mask = key & full_mask
-    edge = steady = 0
-    if c >= 0:
-        if (key >> nvar) & 1:
-            edge = mask | (1 << c)
-        else:
-            edge, steady = mask, 1 << c
-    moving = edge | steady
-    init = full_mask & ~moving
-    is_edge = edge | (init & m_init_edge)
-    has_ee = ((edge & m_edge_ee) | (init & m_init_edge)) & ~no_ee
-    # A directive inside c coupled to the tensor restarts (is not unrolled).
-    inner_mask = ~((2 << c) - 1) if c >= 0 else 0
-    inited_in = (cin & ~m_unrolled & inner_mask) != 0
-    inited_f = (cf & ~m_unrolled & inner_mask) != 0
-    # MAESTRO exits silently when a changing TemporalMap coupled to an input
-    # tensor has a level-static unique size of 0 and does not restart.
-    exits = False
-    if c >= 0 and not (sp_own >> c) & 1 and sizes[lvl, c, UNIQUE] == 0:
-        exits = ((((cin >> c) & 1) != 0 and not inited_in)
-                 or (((cf >> c) & 1) != 0 and not inited_f))
-    base_out, base_red, base_in, base_f = _base_factors(
-        sizes, lvl, nvar, spatial, sp_own, out, cin, cf, c, steady, moving, is_edge,
-        inited_in, inited_f, d_mask, a_sp)
-    e, s_tf, s_tt, s_ft, i, f = _spatial_factors(
-        sizes, lvl, spatial, sp_own, out, cin, cf, c, steady, edge, moving, is_edge,
-        inited_in, inited_f, edge_units == 1, d_mask, a_sp, before)
-    critical, macs, egress = _output_volumes(lvi, lvl, sp_any, base_out, base_red, e, s_tf,
-                                             s_tt, s_ft, is_edge, has_ee)
-    # Input tensors (GetSpatialIngressTraffic).
-    ingress_in = _ingress(c >= 0 and ((cin >> c) & 1) == 0, (spatial & cin) != 0,
-                          (spatial & cin & is_edge) != 0,
-                          last_in >= 0 and (has_ee >> last_in) & 1 != 0, units, edge_units,
-                          base_in, i[0], i[1], i[2], i[3])
-    ingress_f = _ingress(c >= 0 and ((cf >> c) & 1) == 0, (spatial & cf) != 0,
-                         (spatial & cf & is_edge) != 0,
-                         last_f >= 0 and (has_ee >> last_f) & 1 != 0, units, edge_units,
-                         base_f, f[0], f[1], f[2], f[3])
-    row_int[lay.R_PSUMS, r], row_int[lay.R_MACS, r] = critical, macs
-    row_int[lay.R_EGRESS, r] = egress
-    row_int[lay.R_INPUT, r], row_int[lay.R_FILTER, r] = ingress_in, ingress_f
-    row_int[lay.R_IS_EDGE, r] = is_edge
-    row_bool[lay.B_EXITS, r] = exits
-    row_bool[lay.B_SP_EDGE, r] = (is_edge >> first_sp) & 1 != 0
-    row_bool[lay.B_SP_EE, r] = (has_ee >> first_sp) & 1 != 0
+    for r in range(r0, r1):
+        c, key = row_int[lay.R_C, r], row_int[lay.R_KEY, r]
+        mask = key & full_mask
+        edge = steady = 0
+        if c >= 0:
+            if (key >> nvar) & 1:
+                edge = mask | (1 << c)
+            else:
+                edge, steady = mask, 1 << c
+        moving = edge | steady
+        init = full_mask & ~moving
+        is_edge = edge | (init & m_init_edge)
+        has_ee = ((edge & m_edge_ee) | (init & m_init_edge)) & ~no_ee
+        # A directive inside c coupled to the tensor restarts (is not unrolled).
+        inner_mask = ~((2 << c) - 1) if c >= 0 else 0
+        inited_in = (cin & ~m_unrolled & inner_mask) != 0
+        inited_f = (cf & ~m_unrolled & inner_mask) != 0
+        # MAESTRO exits silently when a changing TemporalMap coupled to an input
+        # tensor has a level-static unique size of 0 and does not restart.
+        exits = False
+        if c >= 0 and not (sp_own >> c) & 1 and sizes[lvl, c, UNIQUE] == 0:
+            exits = ((((cin >> c) & 1) != 0 and not inited_in)
+                     or (((cf >> c) & 1) != 0 and not inited_f))
+        base_out, base_red, base_in, base_f = _base_factors(
+            sizes, lvl, nvar, spatial, sp_own, out, cin, cf, c, steady, moving, is_edge,
+            inited_in, inited_f, d_mask, a_sp)
+        e, s_tf, s_tt, s_ft, i, f = _spatial_factors(
+            sizes, lvl, spatial, sp_own, out, cin, cf, c, steady, edge, moving, is_edge,
+            inited_in, inited_f, edge_units == 1, d_mask, a_sp, before)
+        critical, macs, egress = _output_volumes(lvi, lvl, sp_any, base_out, base_red, e, s_tf,
+                                                 s_tt, s_ft, is_edge, has_ee)
+        # Input tensors (GetSpatialIngressTraffic).
+        ingress_in = _ingress(c >= 0 and ((cin >> c) & 1) == 0, (spatial & cin) != 0,
+                              (spatial & cin & is_edge) != 0,
+                              last_in >= 0 and (has_ee >> last_in) & 1 != 0, units, edge_units,
+                              base_in, i[0], i[1], i[2], i[3])
+        ingress_f = _ingress(c >= 0 and ((cf >> c) & 1) == 0, (spatial & cf) != 0,
+                             (spatial & cf & is_edge) != 0,
+                             last_f >= 0 and (has_ee >> last_f) & 1 != 0, units, edge_units,
+                             base_f, f[0], f[1], f[2], f[3])
+        row_int[lay.R_PSUMS, r], row_int[lay.R_MACS, r] = critical, macs
+        row_int[lay.R_EGRESS, r] = egress
+        row_int[lay.R_INPUT, r], row_int[lay.R_FILTER, r] = ingress_in, ingress_f
+        row_int[lay.R_IS_EDGE, r] = is_edge
+        row_bool[lay.B_EXITS, r] = exits
+        row_bool[lay.B_SP_EDGE, r] = (is_edge >> first_sp) & 1 != 0
+        row_bool[lay.B_SP_EE, r] = (has_ee >> first_sp) & 1 != 0
 
 
 @njit(cache=True, error_model="numpy", inline="always")

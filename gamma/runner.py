@@ -342,12 +342,16 @@ def _process_pool(calls: list[tuple], processes: int):
 def _load_kernels(call: tuple) -> None:
     """Load (or compile) the cost model's and the search's kernels in this process: a
     16 x 3 search of the first job's layer (three generations run every operator),
-    whose result is dropped."""
+    whose result is dropped.  On a cold cache a helper process compiles part of
+    them at the same time (:mod:`gamma.warmup`)."""
     from dataclasses import replace
 
+    from gamma.costmodel.coldstart import announce_compilation
     from gamma.search.ga import search_layer
 
     _, job, hw, cfg, _, evaluate, *_ = call
+    # on a cold cache, a helper process compiles half of the kernels meanwhile
+    announce_compilation(job=(job.layer, hw, cfg))
     tiny = replace(cfg, num_pop=16, epochs=3, method="gamma")
     search_layer(job.layer, hw, tiny, np.random.default_rng(0), evaluate=evaluate)
 

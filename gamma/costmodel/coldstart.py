@@ -6,16 +6,20 @@ usable cache the first call takes seconds, which looks like a hang; so before
 that call :func:`announce_compilation` checks whether the cache holds the
 entry kernels for this machine and, if not, says so on stderr, whatever stderr
 is connected to (a terminal, a file, a pipe).  The check reads two small index
-files, once per process.
+files, once per process.  On a cold cache with a second CPU it also splits the
+compilation between this process and a helper (:mod:`gamma.warmup`).
 """
 from __future__ import annotations
 
 import hashlib
 import sys
 
-#: Cold compilation of the cost model's and the search's kernels, as a first
-#: search on a 2-core machine measures it (seconds).
-COMPILE_SECONDS = 25
+#: Cold compilation of the cost model's and the search's kernels in one process,
+#: as a first search on a 2-core machine measures it (seconds).
+COMPILE_SECONDS = 35
+#: The same split between this process and a helper (:mod:`gamma.warmup`): the
+#: cost model's main kernel alone.
+PARALLEL_COMPILE_SECONDS = 25
 
 _announced = False
 
@@ -44,16 +48,30 @@ def kernels_cached() -> bool:
         return True
 
 
-def announce_compilation(stream=None) -> bool:
+def announce_compilation(stream=None, job=None) -> bool:
     """Print the compilation notice on ``stream`` (stderr) if the kernels are not
-    cached; only the first call of a process checks.  Returns whether it printed."""
+    cached; only the first call of a process checks.  Returns whether it printed.
+
+    On a cold cache with a second CPU, this also starts a helper process that
+    compiles half of the kernels meanwhile (:func:`gamma.warmup.start`;
+    ``job``: the coming search's ``(layer, hw, cfg)``, if known).
+    """
     global _announced
     if _announced:
         return False
     _announced = True
-    if kernels_cached():
-        return False
-    stream = sys.stderr if stream is None else stream
-    print(f"gamma: compiling the cost model's kernels (first run only, about "
-          f"{COMPILE_SECONDS} s)...", file=stream, flush=True)
-    return True
+    from gamma import warmup
+
+    try:
+        parallel = warmup.start(job)
+    except Exception:           # the kernels then compile here, as without a helper
+        parallel = False
+    printed = not kernels_cached()
+    if printed:
+        stream = sys.stderr if stream is None else stream
+        seconds = PARALLEL_COMPILE_SECONDS if parallel else COMPILE_SECONDS
+        print(f"gamma: compiling the cost model's kernels (first run only, about "
+              f"{seconds} s)...", file=stream, flush=True)
+    if parallel:
+        warmup.lead(job)        # the cost model here while the helper compiles the search
+    return printed

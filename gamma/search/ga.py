@@ -105,7 +105,7 @@ class LayerSearch(GenerationLoop):
                  evaluate=None, on_generation=None, seeds: Population | None = None):
         self.layer, self.hw, self.cfg, self.rng = layer, hw, cfg, rng
         # a cold numba cache compiles the search's kernels first: say so before that pause
-        announce_compilation()
+        announce_compilation(job=(layer, hw, cfg))
         self.seeds = seeds
         self.evaluate = evaluate
         self.space = cfg.space(layer, hw)

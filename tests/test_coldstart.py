@@ -1,0 +1,251 @@
+"""Cold start: the helper process that compiles half of the kernels (gamma.warmup)."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numba
+import pytest
+
+from gamma import warmup
+
+_KERNEL = """
+from numba import njit
+
+
+@njit(cache=True)
+def twice(x):
+    return 2 * x
+"""
+
+
+def _load(path: Path, name: str, monkeypatch):
+    """Import ``path`` as module ``name`` (registered: numba's cache loads by module name)."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, name, module)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _count_compiles(dispatcher, call) -> int:
+    """How many times ``call()`` compiles ``dispatcher`` in this process."""
+    from numba.core import event
+
+    seen = []
+
+    class Count(event.Listener):
+        def on_start(self, ev):
+            pass
+
+        def on_end(self, ev):
+            if ev.data["dispatcher"] is dispatcher:
+                seen.append(ev.data["args"])
+
+    with event.install_listener("numba:compile", Count()):
+        call()
+    return len(seen)
+
+
+def _locked_in_child(lock_path: Path, work) -> int:
+    """Fork a child that takes ``lock_path``, signals it holds it, runs ``work()`` and
+    exits (status 0); returns its pid once the lock is held."""
+    ready_r, ready_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        status = 1
+        try:
+            with warmup._file_lock(lock_path):
+                os.write(ready_w, b"x")
+                work()
+            status = 0
+        finally:
+            os._exit(status)
+    os.read(ready_r, 1)
+    os.close(ready_r)
+    os.close(ready_w)
+    return pid
+
+
+def test_second_process_waits_and_loads_instead_of_compiling(tmp_path, monkeypatch):
+    path = tmp_path / "tiny_kernel_wait.py"
+    path.write_text(_KERNEL)
+    module = _load(path, "tiny_kernel_wait", monkeypatch)
+    locks = tmp_path / "locks"
+    locks.mkdir()
+    warmup.guard(module.twice, locks)
+    lock = locks / f"{module.twice.py_func.__module__}.{module.twice.py_func.__qualname__}"
+
+    def compile_slowly():
+        time.sleep(0.3)                     # the parent must wait for the lock meanwhile
+        vars(module.twice).pop("compile")   # unguarded: this process holds the lock
+        module.twice(3)
+
+    pid = _locked_in_child(lock, compile_slowly)
+    assert _count_compiles(module.twice, lambda: module.twice(4)) == 0   # loaded from the cache
+    assert module.twice(5) == 10
+    assert os.waitpid(pid, 0)[1] == 0
+
+
+def test_a_crashing_compiler_does_not_block(tmp_path, monkeypatch):
+    path = tmp_path / "tiny_kernel_crash.py"
+    path.write_text(_KERNEL)
+    module = _load(path, "tiny_kernel_crash", monkeypatch)
+    locks = tmp_path / "locks"
+    locks.mkdir()
+    warmup.guard(module.twice, locks)
+    lock = locks / f"{module.twice.py_func.__module__}.{module.twice.py_func.__qualname__}"
+
+    def die():
+        time.sleep(0.2)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    pid = _locked_in_child(lock, die)
+    assert _count_compiles(module.twice, lambda: module.twice(4)) == 1   # compiled here
+    assert module.twice(4) == 8
+    assert os.waitpid(pid, 0)[1] != 0
+
+
+def test_no_split_without_jit_second_cpu_or_writable_cache(tmp_path, monkeypatch):
+    monkeypatch.delenv("GAMMA_SERIAL_COMPILE", raising=False)
+    reason: list = []
+    monkeypatch.setattr(numba.config, "DISABLE_JIT", True)
+    assert not warmup.split_possible(reason)
+    monkeypatch.setattr(numba.config, "DISABLE_JIT", False)
+    monkeypatch.setattr(warmup, "cpus_available", lambda: 1)
+    assert not warmup.split_possible(reason)
+    monkeypatch.setattr(warmup, "cpus_available", lambda: 2)
+    monkeypatch.setattr(warmup.threading, "active_count", lambda: 2)
+    assert not warmup.split_possible(reason)
+    monkeypatch.setattr(warmup.threading, "active_count", lambda: 1)
+    monkeypatch.setenv("GAMMA_SERIAL_COMPILE", "1")
+    assert not warmup.split_possible(reason)
+    assert reason == ["NUMBA_DISABLE_JIT is set", "one CPU", "other threads are running",
+                      "GAMMA_SERIAL_COMPILE is set"]
+
+    class Unwritable:                       # a cache folder under a plain file
+        class _cache:
+            _cache_path = str(tmp_path / "a_file" / "cache")
+
+    (tmp_path / "a_file").write_text("")
+    assert not warmup._cache_writable([Unwritable])
+
+
+@pytest.mark.parametrize("body, status", [("hang", -signal.SIGKILL), ("crash", 1)])
+def test_helper_is_reaped_or_killed(monkeypatch, body, status):
+    def hang(parent, job):
+        time.sleep(60)
+
+    def crash(parent, job):
+        raise RuntimeError("the helper broke")
+
+    monkeypatch.setattr(warmup, "_started", False)
+    monkeypatch.setattr(warmup, "_helper", {})
+    monkeypatch.setattr(warmup, "split_possible", lambda: True)
+    monkeypatch.setattr(warmup, "all_cached", lambda: False)
+    monkeypatch.setattr(warmup, "guard_all", lambda lock_dir: None)
+    monkeypatch.setattr(warmup, "_helper_main", {"hang": hang, "crash": crash}[body])
+    assert warmup.start()
+    assert not warmup.start()               # only the first call acts
+    pid, lock_dir = warmup._helper["pid"], warmup._helper["lock_dir"]
+    if body == "crash":
+        assert warmup.wait(timeout=30) == status
+    assert warmup.stop() == status
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)                     # gone, and reaped
+    assert not lock_dir.exists()
+
+
+_RUN = """
+import json, sys
+from numba.core import event
+compiled = []
+
+class Listener(event.Listener):
+    def on_start(self, ev):
+        pass
+
+    def on_end(self, ev):
+        func = ev.data["dispatcher"].py_func
+        if func.__module__.startswith("gamma."):
+            compiled.append(f"{func.__module__}.{func.__qualname__}")
+
+event.register("numba:compile", Listener())
+import gamma
+from gamma import warmup
+from gamma.workload import Layer
+layer = Layer("CONV", K=16, C=8, Y=10, X=10, R=3, S=3)
+gamma.search([layer], "edge", num_pop=16, epochs=2, plots=False, outdir=sys.argv[1], seed=3)
+helper = warmup._helper.get("pid")
+print(json.dumps({"compiled": compiled, "helper": helper, "status": warmup.wait(60)}))
+"""
+
+
+def _run(tmp_path: Path, name: str, cache: Path) -> dict:
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(cache),
+               GAMMA_COMPILE_LOG=str(tmp_path / f"helper-{name}"))
+    env.pop("GAMMA_SERIAL_COMPILE", None)
+    out = subprocess.run([sys.executable, "-c", _RUN, str(tmp_path / name)], env=env,
+                         capture_output=True, text=True, timeout=600, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _helper_compiled(tmp_path: Path, name: str) -> list[str]:
+    lines = []
+    for log in tmp_path.glob(f"helper-{name}.*"):
+        lines += [line.split()[1] for line in log.read_text().splitlines()]
+    return [name for name in lines if name.startswith("gamma.")]
+
+
+@pytest.mark.slow
+def test_cold_search_compiles_each_kernel_once(tmp_path):
+    cache = tmp_path / "cache"
+    first = _run(tmp_path, "first", cache)
+    here, helper = first["compiled"], _helper_compiled(tmp_path, "first")
+    if warmup.cpus_available() >= 2 and hasattr(os, "fork"):
+        assert first["helper"] is not None and first["status"] == 0
+        assert "gamma.costmodel.engine.evaluate_batch" in here
+        assert {"gamma.costmodel.busiest_kernel.busiest_batch", "gamma.search.rowset._insert",
+                "gamma.search.kernels.rank_in_group"} <= set(helper)
+        assert not set(here) & set(helper)              # no kernel compiled twice
+    else:
+        assert first["helper"] is None and helper == []
+    second = _run(tmp_path, "second", cache)
+    assert second == {"compiled": [], "helper": None, "status": None}
+    assert _helper_compiled(tmp_path, "second") == []
+    ahead = subprocess.run([sys.executable, "-m", "gamma.warmup"], capture_output=True,
+                           text=True, timeout=600, env=dict(os.environ, NUMBA_CACHE_DIR=str(cache)))
+    assert ahead.returncode == 0
+    assert ahead.stderr.startswith("gamma: kernels cached (")     # nothing left to compile
+
+
+def test_a_stuck_helper_is_stopped(tmp_path, monkeypatch):
+    lock = tmp_path / "kernel.lock"
+    ready = tmp_path / "ready"
+
+    def stuck(parent, job):
+        with warmup._file_lock(lock):
+            ready.touch()
+            time.sleep(60)
+
+    monkeypatch.setattr(warmup, "_started", False)
+    monkeypatch.setattr(warmup, "_helper", {})
+    monkeypatch.setattr(warmup, "split_possible", lambda: True)
+    monkeypatch.setattr(warmup, "all_cached", lambda: False)
+    monkeypatch.setattr(warmup, "guard_all", lambda lock_dir: None)
+    monkeypatch.setattr(warmup, "_helper_main", stuck)
+    monkeypatch.setattr(warmup, "LOCK_PATIENCE_S", 0.2)
+    assert warmup.start()
+    for _ in range(3000):                   # at most 30 s
+        if ready.exists():
+            break
+        time.sleep(0.01)
+    assert ready.exists()
+    with warmup._file_lock(lock):           # waits, then stops the helper
+        assert warmup._helper["status"] == -signal.SIGKILL

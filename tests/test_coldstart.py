@@ -73,14 +73,20 @@ def _locked_in_child(lock_path: Path, work) -> int:
     return pid
 
 
-def test_second_process_waits_and_loads_instead_of_compiling(tmp_path, monkeypatch):
-    path = tmp_path / "tiny_kernel_wait.py"
+def _guarded_kernel(tmp_path: Path, name: str, monkeypatch):
+    """A fresh cached kernel module ``name`` whose kernel is guarded by a lock in
+    ``tmp_path/locks``: (module, the kernel's lock file)."""
+    path = tmp_path / f"{name}.py"
     path.write_text(_KERNEL)
-    module = _load(path, "tiny_kernel_wait", monkeypatch)
+    module = _load(path, name, monkeypatch)
     locks = tmp_path / "locks"
     locks.mkdir()
     warmup.guard(module.twice, locks)
-    lock = locks / f"{module.twice.py_func.__module__}.{module.twice.py_func.__qualname__}"
+    return module, locks / f"{module.twice.py_func.__module__}.{module.twice.py_func.__qualname__}"
+
+
+def test_second_process_waits_and_loads_instead_of_compiling(tmp_path, monkeypatch):
+    module, lock = _guarded_kernel(tmp_path, "tiny_kernel_wait", monkeypatch)
 
     def compile_slowly():
         time.sleep(0.3)                     # the parent must wait for the lock meanwhile
@@ -94,13 +100,7 @@ def test_second_process_waits_and_loads_instead_of_compiling(tmp_path, monkeypat
 
 
 def test_a_crashing_compiler_does_not_block(tmp_path, monkeypatch):
-    path = tmp_path / "tiny_kernel_crash.py"
-    path.write_text(_KERNEL)
-    module = _load(path, "tiny_kernel_crash", monkeypatch)
-    locks = tmp_path / "locks"
-    locks.mkdir()
-    warmup.guard(module.twice, locks)
-    lock = locks / f"{module.twice.py_func.__module__}.{module.twice.py_func.__qualname__}"
+    module, lock = _guarded_kernel(tmp_path, "tiny_kernel_crash", monkeypatch)
 
     def die():
         time.sleep(0.2)

@@ -211,8 +211,8 @@ def num_cases(nvar, m_steady, m_edge):
     return total
 
 
-@njit("int64(int64, int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
-def case_key(case, nvar, m_steady, m_edge, total, phantom):
+@njit("int64(int64, int64, int64, int64, int64)", cache=True, error_model="numpy")
+def case_key(case, nvar, m_steady, m_edge, total):
     """Key of the class of MAESTRO's enumerated case ``case`` of a call (§4.3 order).
 
     MAESTRO's case counter is mixed-radix: directive p has ``num_states[p]``
@@ -221,9 +221,9 @@ def case_key(case, nvar, m_steady, m_edge, total, phantom):
     ``((k - 1) // freq[p] + 1) % num_states[p]``.  ``total`` is
     :func:`num_cases`.  The rows of a call are sorted by key, so the class row
     is found by binary search.  The earlier directive of a variable mapped
-    twice (bit ``PHANTOM_BIT + p`` of the masks and of ``phantom``: it stands
-    before loop position p) is a digit of the counter that only repeats cases
-    and does not change the class; ``phantom`` (the same bits) is not needed.
+    twice (bit ``PHANTOM_BIT + p`` of the masks: it stands before loop position
+    p) is a digit of the counter that only repeats cases and does not change
+    the class.
     """
     c, kind, mask = -1, 0, 0
     freq = total

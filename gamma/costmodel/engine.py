@@ -287,13 +287,12 @@ def _first_valid_case(k, nvar, r0, r1, row_int, row_bool, call_int):
     if row_bool[B_VALID, r0]:
         return r0, 1, lead_in, lead_f, lead_exit
     # Case order counts the own steps of the earlier directive of a dimension mapped twice too.
-    phantom = call_int[k, K_PH_STEADY] | call_int[k, K_PH_EDGE]
     m_steady = call_int[k, K_HAS_STEADY] | call_int[k, K_PH_STEADY]
     m_edge = call_int[k, K_HAS_EDGE] | call_int[k, K_PH_EDGE]
     total = num_cases(nvar, m_steady, m_edge)
     count = 1
     for case in range(1, total):
-        row = _find_row(case_key(case, nvar, m_steady, m_edge, total, phantom), r0, r1, row_int)
+        row = _find_row(case_key(case, nvar, m_steady, m_edge, total), r0, r1, row_int)
         count += 1
         lead_in += row_int[R_INPUT, row]
         lead_f += row_int[R_FILTER, row]
@@ -485,14 +484,13 @@ def _last_cases(nvar, r0, r1, row_int, row_bool, call_int, l2_output, l2_input, 
     analysed case.
     """
     # Case order counts the own steps of the earlier directive of a dimension mapped twice too.
-    phantom = call_int[0, K_PH_STEADY] | call_int[0, K_PH_EDGE]
     m_steady = call_int[0, K_HAS_STEADY] | call_int[0, K_PH_STEADY]
     m_edge = call_int[0, K_HAS_EDGE] | call_int[0, K_PH_EDGE]
     total = num_cases(nvar, m_steady, m_edge)
     bound = max(l2_output, l2_input) // cd_min
     offchip, intensity, rank = 0, np.nan, 0
     for case in range(total - 1, -1, -1):
-        row = _find_row(case_key(case, nvar, m_steady, m_edge, total, phantom), r0, r1, row_int)
+        row = _find_row(case_key(case, nvar, m_steady, m_edge, total), r0, r1, row_int)
         if not row_bool[B_VALID, row]:
             continue
         cd = max(row_int[R_COMPUTE, row], 1)

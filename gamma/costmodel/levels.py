@@ -39,7 +39,7 @@ from numba import njit
 from gamma.costmodel import reasons as R
 from gamma.costmodel.directives import DIM_NAMES, EMPTY
 from gamma.costmodel.layertable import LayerSpec
-from gamma.costmodel.tables import pack_twice, unpack_twice
+from gamma.costmodel.tables import PACK_B_SPATIAL, PACK_HIGH, pack_twice, unpack_twice
 
 #: MAESTRO supports at most three Cluster directives (four levels).
 MAX_LEVELS = 4
@@ -283,8 +283,9 @@ def _checked_units(i, dim, size, offset, spatial, cluster, num_levels, num_pes, 
 
 
 # While a level is completed, ``lv_dup[lvl, 0]`` holds the repeated variable
-# plus these flags of the later directive and the earlier one's slot.
-_B_SPATIAL, _B_OUTPUT, _A_SLOT = 256, 512, 65536
+# plus these flags of the later directive and the earlier one's slot (the
+# places of tables.pack_twice, with B's output flag beside its class).
+_B_SPATIAL, _B_OUTPUT, _A_SLOT = PACK_B_SPATIAL, 2 * PACK_B_SPATIAL, PACK_HIGH
 
 
 @njit(cache=True, error_model="numpy", inline="always")

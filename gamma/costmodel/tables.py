@@ -44,17 +44,24 @@ NUM_LEVEL_INTS = 14
 _TW_A_SPATIAL, _TW_B_SPATIAL, _TW_BEFORE = 1 << 16, 1 << 17, 1 << 20
 
 
+#: Place values in ``lv_dup[lvl, 0]`` (:func:`pack_twice`): the variable below
+#: ``PACK_B_SPATIAL``, then the later directive's class, then (from ``PACK_HIGH``)
+#: one more field (levels.py uses it for the earlier directive's slot while a
+#: level is completed, then for the loop position before which it stands).
+PACK_B_SPATIAL, PACK_HIGH = 256, 65536
+
+
 @njit(cache=True, error_model="numpy", inline="always")
 def pack_twice(var, b_spatial, before):
     """``lv_dup[lvl, 0]`` of a level mapping ``var`` twice: the variable, the later
     directive's class and the loop position before which the earlier one stands."""
-    return var + 256 * b_spatial + 65536 * before
+    return var + PACK_B_SPATIAL * b_spatial + PACK_HIGH * before
 
 
 @njit(cache=True, error_model="numpy", inline="always")
 def unpack_twice(packed):
     """(var, later directive spatial, position before the earlier one) of :func:`pack_twice`."""
-    return packed % 256, (packed // 256) % 2, packed // 65536
+    return packed % PACK_B_SPATIAL, (packed // PACK_B_SPATIAL) % 2, packed // PACK_HIGH
 
 
 @njit(cache=True, error_model="numpy", inline="always")

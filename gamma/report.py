@@ -2,8 +2,8 @@
 
 In the output folder:
 
-``results.csv``   one row per layer (written again, atomically, as layers finish: at most
-                  once a second while they do, and when the run ends)
+``results.csv``   one row per layer (written again, atomically, as each layer finishes,
+                  and when the run ends)
 ``summary.csv``   model totals
 ``history.csv``   per layer and generation: best and mean of each objective, fraction feasible
                   (written when the run ends: done, interrupted or failed)
@@ -228,14 +228,11 @@ class RunReport:
         frame["mapping"] = [describe(result.front, i, layer) for i in range(len(result.front))]
         return frame
 
-    def _write_results(self) -> None:
+    def _write_tables(self) -> None:
+        """results.csv, history.csv and (``--pareto``) pareto.csv, flushed to disk."""
         # Layers may finish in any order (parallel workers, resumed runs): sort by layer.
         rows = pd.DataFrame(self.rows, columns=RESULT_COLUMNS).sort_values("layer", kind="stable")
         write_atomic(self.outdir / "results.csv", rows.to_csv(index=False))
-
-    def _write_tables(self) -> None:
-        """results.csv, history.csv and (``--pareto``) pareto.csv, flushed to disk."""
-        self._write_results()
         history = pd.concat(self.history, ignore_index=True).sort_values(
             ["layer", "generation"], kind="stable")
         write_atomic(self.outdir / "history.csv", history.to_csv(index=False))

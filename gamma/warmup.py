@@ -358,12 +358,9 @@ def entry_kernels() -> list:
 
 def all_cached() -> bool:
     """Whether the on-disk cache holds a current compilation of every :func:`entry_kernels`."""
-    from gamma.costmodel.coldstart import _has_cached_overload
+    from gamma.costmodel.coldstart import kernels_cached
 
-    try:
-        return all(d.signatures or _has_cached_overload(d) for d in entry_kernels())
-    except Exception:                       # noqa: BLE001 - numba internals changed
-        return True
+    return kernels_cached(entry_kernels())
 
 
 def _reap(helper: dict) -> None:

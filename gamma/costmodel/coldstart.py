@@ -36,14 +36,16 @@ def _has_cached_overload(dispatcher) -> bool:
     return any(key[1] == magic and key[2][0] == code for key in index)
 
 
-def kernels_cached() -> bool:
-    """Whether the cost model's entry kernels load from the cache (True when unsure)."""
-    from gamma.costmodel.busiest_kernel import busiest_batch
-    from gamma.costmodel.engine import evaluate_batch
+def kernels_cached(dispatchers=None) -> bool:
+    """Whether ``dispatchers`` (default: the cost model's entry kernels) are compiled
+    or load from the cache (True when unsure)."""
+    if dispatchers is None:
+        from gamma.costmodel.busiest_kernel import busiest_batch
+        from gamma.costmodel.engine import evaluate_batch
 
+        dispatchers = (evaluate_batch, busiest_batch)
     try:
-        return all(d.signatures or _has_cached_overload(d)
-                   for d in (evaluate_batch, busiest_batch))
+        return all(d.signatures or _has_cached_overload(d) for d in dispatchers)
     except Exception:           # numba's cache internals changed: stay quiet
         return True
 

@@ -13,7 +13,9 @@ depthwise layer, ``G`` outside NGCONV, ``N`` of size 1) are dropped.  ``Y'``
 ``s + Sz(R) - 1`` (``Sz(R)``: the level's first R directive, the whole filter
 without one) and the same offset, as MAESTRO does; with ``out_stride`` equal
 to the stride (the cost model's stride-aware analysis) a tile of ``s`` output
-rows spans ``(s - 1) * st + Sz(R)`` input rows instead.  With a stride ``st != 1``
+rows spans ``(s - 1) * st + Sz(R)`` input rows instead, except in a level whose
+``Sz(R)`` is smaller than the filter: there a ``Y'`` tile pairs input rows with
+filter rows (row-stationary) and keeps MAESTRO's reading in both analyses.  With a stride ``st != 1``
 a ``Y``/``X`` directive of size ``>= R`` (``S``) is rewritten as MAESTRO does
 to hold ``out = (size + st - R) // st`` output rows, stepping ``out * st``
 input rows; its size is the true input span of those rows,
@@ -111,8 +113,10 @@ def complete(layer: Layer, directives, index: int, num_pes: int, out_stride: int
                 if base != ref:
                     continue
                 if output:
-                    size = (size - 1) * out_stride + filt.get(slide, full[slide])
-                    offset *= out_stride
+                    cut = filt.get(slide, full[slide])
+                    rows_stride = out_stride if cut >= full[slide] else 1
+                    size = (size - 1) * rows_stride + cut
+                    offset *= rows_stride
                 if st != 1 and size >= full[slide]:
                     out = (size + st - full[slide]) // st
                     size, offset = (out - 1) * st + full[slide], out * st

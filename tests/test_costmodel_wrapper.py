@@ -109,8 +109,9 @@ def test_one_output_row_per_step_keeps_maestro_figures_on_strided_layers():
 
 def test_a_full_width_strided_tile_holds_the_layers_columns_not_more():
     # X' 56 is the whole output width as MAESTRO counts it (X - S + 1), 28 columns at
-    # stride 2: the stride-aware window is the layer's 58 columns, not (56 - 1) * 2 + 3
-    # = 113, so L1 is what the search's estimate expects.
+    # stride 2: the stride-aware window is the 57 columns that feed an output (the
+    # 58th feeds none), not (56 - 1) * 2 + 3 = 113, so L1 is what the search's
+    # estimate expects.
     from gamma.search.estimates import footprint
 
     hw = load_hardware("edge")
@@ -119,10 +120,10 @@ def test_a_full_width_strided_tile_holds_the_layers_columns_not_more():
     physical = evaluate(layer, hw, tile)
     assert physical.stride_aware[0] and physical.exact_analysis[0]
     assert physical.macs[0] == layer.macs
-    # one level-1 tile per PE: K1 C1, 3 input rows of 58 columns, double-buffered
-    assert physical.input_l1_size_req[0] == 2 * 3 * 58
+    # one level-1 tile per PE: K1 C1, 3 input rows of 57 columns, double-buffered
+    assert physical.input_l1_size_req[0] == 2 * 3 * 57
     inner = np.array([[1, 1, 1, 56, 3, 3]], dtype=float)     # K C Y' X' R S
-    assert physical.l1_size_req[0] == 2 * footprint(inner, layer)[0] == 714
+    assert physical.l1_size_req[0] == 2 * footprint(inner, layer)[0] == 702
 
 
 def test_unknown_analysis_is_refused():

@@ -5,11 +5,10 @@ The plugins under GAMMA's names hold GAMMA's constraints value for value
 (tests/test_gamma_files.py).  GAMMA's ``"Y": "R"`` (``"X": "S"``) is the
 filter's window of input rows: one output row per step at any stride, which
 MAESTRO analyses exactly.  Tiles of several output rows on a strided layer get
-the cost model's stride-aware analysis where MAESTRO miscounts them.  What is
-left, and pinned here, is where no exact analysis exists: Eyeriss-style
-mappings that spread filter rows over the PEs of a strided layer (PE (r, y)
-reads input row ``y * stride + r``, a diagonal neither MAESTRO's model nor a
-model of independent Y and R windows describes), GAMMA's tpu classes 0000 and
+the cost model's stride-aware analysis where MAESTRO miscounts them, and so do
+Eyeriss-style levels that give each PE of a cluster one filter row of one
+output row (PE (r, y) reads input row ``y * stride + r``).  What is left, and
+pinned here, is where no exact analysis exists: GAMMA's tpu classes 0000 and
 1000 on K = 1000 layers (MAESTRO prices the uneven last K tile short), and
 classes whose fixed tiles need more L1 than ``edge``'s 512 elements."""
 import numpy as np
@@ -137,17 +136,28 @@ def test_every_plugin_on_every_distinct_layer(name):
     """Every fixed dataflow and every flexibility class (the product's 48 and GAMMA's 48) on
     every distinct layer shape of resnet18 and mobilenet_v2, at 10 x 2 samples (40 x 10 for
     the plugins that spread output rows): a feasible, exact mapping.  Left out (module
-    docstring): Eyeriss-like plugins on strided layers, and GAMMA's tpu 0000/1000 on layers
-    whose K is not a multiple of 16.  Eyeriss classes whose fixed tiles keep a whole output
-    row per PE may exceed edge's L1 (56-wide rows): an exact mapping over L1 only by its
-    buffer need counts."""
+    docstring): GAMMA's tpu 0000/1000 on layers whose K is not a multiple of 16.  Eyeriss
+    classes whose fixed tiles keep a whole output row per PE may exceed edge's L1 (56-wide
+    rows): an exact mapping over L1 only by its buffer need counts."""
     hw = load_hardware("edge")
     layers = distinct_layers("resnet18", "mobilenet_v2")
-    if _eyeriss_like(name):
-        layers = [layer for layer in layers if layer.stride == 1]
     if name in UNEVEN_K_TILE:
         layers = [layer for layer in layers if layer.K % 16 == 0]
     budget = {"pop": 40, "epochs": 10} if name in ROWS_OVER_PES else {}
     budget["buffer_bound"] = _eyeriss_like(name) and name not in ROWS_OVER_PES
     problems = [p for layer in layers if (p := problem(name, layer, hw, **budget)) is not None]
+    assert not problems, f"{len(problems)} of {len(layers)} layers: " + "; ".join(problems[:3])
+
+
+EYERISS_CLASSES = [n for n in CLASSES + GAMMA_CLASSES if _eyeriss_like(n)]
+
+
+@pytest.mark.parametrize("name", EYERISS_CLASSES)
+def test_eyeriss_classes_are_exact_and_fit_on_strided_layers_of_a_large_chip(name):
+    """Every Eyeriss-like class, fixed tiles included, on every strided layer shape of
+    resnet18 and mobilenet_v2 on ``cloud``: feasible and exact (MAESTRO counts up to
+    twice their MACs there; the stride-aware analysis of the row-stationary level)."""
+    hw = load_hardware("cloud")
+    layers = [layer for layer in distinct_layers("resnet18", "mobilenet_v2") if layer.stride > 1]
+    problems = [p for layer in layers if (p := problem(name, layer, hw)) is not None]
     assert not problems, f"{len(problems)} of {len(layers)} layers: " + "; ".join(problems[:3])

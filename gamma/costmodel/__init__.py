@@ -296,8 +296,10 @@ def evaluate(layer: Layer, hw: Hardware, directives: Directives, *,
         redo = np.flatnonzero(values["valid"] & ~values["exact_analysis"]
                               & _whole_output_rows(layer, directives))
         if len(redo):
-            again = _score(layer, hw, tables, tuple(a[redo] for a in arrays), pes[redo],
-                           bw[redo], out_stride=layer.stride)
+            used = _rows_read(layer)
+            again = _score(used, hw, _layer_tables(used, gemm_form),
+                           tuple(a[redo] for a in arrays), pes[redo], bw[redo],
+                           out_stride=layer.stride)
             take = again["exact_analysis"]
             for name, column in again.items():
                 values[name][redo[take]] = column[take]
@@ -305,7 +307,17 @@ def evaluate(layer: Layer, hw: Hardware, directives: Directives, *,
     return Costs(**values)
 
 
+def _rows_read(layer: Layer) -> Layer:
+    """``layer`` without the last ``(Y - R) % stride`` input rows (columns alike),
+    which feed no output: the stride-aware analysis steps its windows by the
+    stride and would otherwise end on a partial window of unused rows, which
+    MAESTRO's edge-case weighting prices as a missing output row."""
+    return layer.replace(Y=(layer.Yo - 1) * layer.stride + layer.R,
+                         X=(layer.Xo - 1) * layer.stride + layer.S)
+
+
 _R, _S, _Y, _X = (DIM_CODE[name] for name in ("R", "S", "Y", "X"))
+_YO, _XO = DIM_CODE["Y'"], DIM_CODE["X'"]
 
 
 def _whole_output_rows(layer: Layer, directives: Directives) -> np.ndarray:
@@ -313,11 +325,12 @@ def _whole_output_rows(layer: Layer, directives: Directives) -> np.ndarray:
     and neither skips nor repeats work: R and S directives cover the whole
     filter, input-centric Y/X directives at least one filter window (``Y'``/``X'``
     always do then), every other directive steps by its size, and each level
-    has one SpatialMap (or two in a one-unit cluster).
+    has one SpatialMap (or two in a one-unit cluster), except for a
+    row-stationary innermost level (:func:`_row_stationary`).
 
     On these the stride-aware analysis counts each MAC once (the brute-force
-    simulator in the tests checks it); a filter cut over PEs, a window smaller
-    than the filter, an offset that skips or overlaps elements, or two
+    simulator in the tests checks it); any other filter cut over PEs, a window
+    smaller than the filter, an offset that skips or overlaps elements, or two
     SpatialMaps sharing a level's units is left to MAESTRO's analysis (and its
     ``exact_analysis`` verdict).
     """
@@ -325,15 +338,53 @@ def _whole_output_rows(layer: Layer, directives: Directives) -> np.ndarray:
     used = dim != EMPTY
     filt = np.where((dim == _R) | (dim == _Y), layer.R, layer.S)
     window = (dim == _R) | (dim == _S) | (dim == _Y) | (dim == _X)
-    whole_filter = ~window | (size >= filt)
-    sliding = window | (dim == DIM_CODE["Y'"]) | (dim == DIM_CODE["X'"])
+    diagonal = _row_stationary(layer, directives)          # (N, L, D)
+    whole_filter = ~window | (size >= filt) | diagonal
+    sliding = window | (dim == _YO) | (dim == _XO)
     no_gap = sliding | (offset == size)
     # Two SpatialMaps share a level's units (unit u takes window u of each): only
     # a one-unit cluster keeps that free of idle and repeated work.
     inner = np.arange(dim.shape[1]) >= 1
     one_unit = inner & (directives.cluster == 1)
-    one_spatial = ((directives.spatial & used).sum(axis=2) <= 1) | one_unit
+    one_spatial = ((directives.spatial & used).sum(axis=2) <= 1) | one_unit | diagonal.any(axis=2)
     return (~used | (whole_filter & no_gap)).all(axis=(1, 2)) & one_spatial.all(axis=1)
+
+
+def _row_stationary(layer: Layer, directives: Directives) -> np.ndarray:
+    """Directives, mask of shape (N, L, D), of Eyeriss's row-stationary pair: the
+    innermost level of a mapping of two or more levels has exactly two
+    SpatialMaps, ``SpatialMap(1,1)`` on R and on Y (or Y'), or on S and on X
+    (X'), in a cluster of at least ``R`` (``S``) units, and the level above it
+    has a Y (X) tile of one output row (``Y'`` of 1, or ``Y`` of ``R`` input
+    rows) and the whole filter.
+
+    The parent's tile is then ``R`` input rows and ``R`` filter rows, and unit
+    ``u < R`` takes input row ``u`` with filter row ``u``: each unit computes
+    one filter row's share of the one output row, every MAC once, at any
+    stride.  (With fewer units than filter rows a unit would hold two rows of
+    each and pair them crosswise.)
+    """
+    dim, size, offset, spatial = (directives.dim, directives.size, directives.offset,
+                                  directives.spatial)
+    n, levels, _ = dim.shape
+    one = (size == 1) & (offset == 1)
+    innermost = np.arange(levels)[None, :] == (directives.num_levels[:, None] - 1)
+    found = np.zeros(dim.shape, dtype=bool)
+    spatial_used = spatial & (dim != EMPTY)
+    only = spatial_used.sum(axis=2) == 2
+    for ref, ref_out, slide, full in ((_Y, _YO, _R, layer.R), (_X, _XO, _S, layer.S)):
+        pair = spatial_used & one & ((dim == ref) | (dim == ref_out) | (dim == slide))
+        on_slide = (pair & (dim == slide)).sum(axis=2) == 1
+        on_ref = (pair & (dim != slide)).sum(axis=2) == 1
+        # The parent level (l - 1) holds one output row and the whole filter.
+        parent_row = (((dim == ref_out) & (size == 1))
+                      | ((dim == ref) & (size == full))).any(axis=2)
+        parent_filter = ~((dim == slide) & (size < full)).any(axis=2)
+        parent = np.zeros((n, levels), dtype=bool)
+        parent[:, 1:] = (parent_row & parent_filter)[:, :-1]
+        enough = directives.cluster >= full
+        found |= pair & (on_slide & on_ref & only & parent & innermost & enough)[:, :, None]
+    return found
 
 
 def _score(layer: Layer, hw: Hardware, tables: _LayerTables, arrays: tuple, pes, bw,

@@ -44,7 +44,8 @@ def _tilings(i, dim, size, offset, spatial, nl, present, extent, stride, out_str
     """Fill the tiling table of candidate ``i``; returns the number of tilings.
 
     ``Y'``/``X'`` become input rows with ``(size - 1) * out_stride + Sz(R)`` (the
-    level's first R directive; ``out_stride`` 1 reads them as MAESTRO does);
+    level's first R directive; ``out_stride`` 1 reads them as MAESTRO does, and
+    so does a level whose ``Sz(R)`` cuts the filter);
     under a stride, a Y/X tiling of at least the filter holds
     ``out = (size + st - R) // st`` output rows: size ``(out - 1) * st + R``,
     offset ``out * st``.
@@ -72,8 +73,11 @@ def _tilings(i, dim, size, offset, spatial, nl, present, extent, stride, out_str
             if _Y <= var <= _X:
                 slide = var + 2
                 if code >= NUM_VARS:
-                    m = (m - 1) * out_stride + (filt_y if var == _Y else filt_x)
-                    o *= out_stride
+                    # (A Y' tile beside a cut filter holds input rows, as in levels.py.)
+                    filt = filt_y if var == _Y else filt_x
+                    rows_stride = out_stride if filt >= extent[slide] else 1
+                    m = (m - 1) * rows_stride + filt
+                    o *= rows_stride
                 if stride != 1 and m >= extent[slide]:
                     out = (m + stride - extent[slide]) // stride
                     m = (out - 1) * stride + extent[slide]

@@ -215,7 +215,8 @@ def complete_candidate(i, dim, size, offset, spatial, cluster, num_levels, num_p
         scratch[_DIMS, var] = spec_sizes[var]
     for lvl in range(num_levels[i]):
         reason = _read_level(i, lvl, nvar, dim, size, offset, spatial, code_to_var, is_output_code,
-                             ignorable, y_var, x_var, r_var, s_var, out_stride, lv_dup, scratch)
+                             ignorable, spec_sizes, y_var, x_var, r_var, s_var, out_stride, lv_dup,
+                             scratch)
         if reason != R.OK:
             return reason
         _fill_missing(lvl, nvar, lv_size, lv_ofs, scratch)
@@ -290,10 +291,11 @@ _B_SPATIAL, _B_OUTPUT, _A_SLOT = PACK_B_SPATIAL, 2 * PACK_B_SPATIAL, PACK_HIGH
 
 @njit(cache=True, error_model="numpy", inline="always")
 def _read_level(i, lvl, nvar, dim, size, offset, spatial, code_to_var, is_output_code, ignorable,
-                y_var, x_var, r_var, s_var, out_stride, lv_dup, scratch):
+                spec_sizes, y_var, x_var, r_var, s_var, out_stride, lv_dup, scratch):
     """The directives of level ``lvl`` into ``scratch`` (the later directive on a
     variable mapped twice into ``lv_dup``), Y'/X' turned into Y/X with the level's
-    R/S size: ``t`` output rows read ``(t - 1) * out_stride + Sz(R)`` input rows."""
+    R/S size: ``t`` output rows read ``(t - 1) * out_stride + Sz(R)`` input rows
+    (``t - 1 + Sz(R)`` where ``Sz(R)`` cuts the filter: see below)."""
     for row in range(_UPPER_RANK):
         for var in range(nvar):
             if row != _KEY:
@@ -333,8 +335,12 @@ def _read_level(i, lvl, nvar, dim, size, offset, spatial, code_to_var, is_output
             if scratch[_GIVEN, slide] == 0:
                 return R.OUTPUT_DIM_WITHOUT_FILTER
             slide_size = lv_dup[lvl, 1] if dup == slide else scratch[_V_SIZE, slide]
-            scratch[_V_SIZE, ref] = (scratch[_V_SIZE, ref] - 1) * out_stride + slide_size
-            scratch[_V_OFS, ref] *= out_stride
+            # Beside a cut filter a Y' tile pairs input rows with filter rows
+            # (row-stationary: unit u takes input row u and filter row u), so
+            # its rows are input rows in either analysis, as MAESTRO reads them.
+            rows_stride = out_stride if slide_size >= spec_sizes[slide] else 1
+            scratch[_V_SIZE, ref] = (scratch[_V_SIZE, ref] - 1) * rows_stride + slide_size
+            scratch[_V_OFS, ref] *= rows_stride
     return R.OK
 
 

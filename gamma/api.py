@@ -225,8 +225,8 @@ def evaluate(mapping: str | Path, hw: Hardware | str = "edge", dataflow: str | P
     of ``main.py evaluate`` (MAESTRO's CSV columns: runtime in cycles, energy, buffer
     sizes in elements, the access counts; ``Valid`` and ``Reason``).  ``dataflow``: a
     dataflow-only file for layers the mapping file gives none.  ``analysis``:
-    ``"maestro"`` (MAESTRO's figures) or ``"physical"`` (the stride-aware figures
-    where MAESTRO miscounts a strided tile; ``main.py evaluate --analysis``).
+    ``"maestro"`` (MAESTRO's figures) or ``"physical"`` (the physical analysis's
+    figures where MAESTRO miscounts a mapping; ``main.py evaluate --analysis``).
 
     >>> evaluate("data/mappings/nvdla_like_kc_ws.m", "edge").loc[0, "Valid"]   # doctest: +SKIP
     True

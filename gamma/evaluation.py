@@ -46,7 +46,7 @@ CSV_COLUMNS = {
     "Exact analysis": "exact_analysis",
     "Busiest PE MACs": "busiest_pe_macs",
     "Undercount": "undercount",
-    "Stride-aware": "stride_aware",
+    "Physical analysis": "physical_analysis",
     "Valid": "valid",
 }
 
@@ -64,9 +64,10 @@ def evaluate_mapping_file(mapping_path, hw: Hardware, dataflow_path=None, *,
         dataflow, e.g. those of MAESTRO's model-only files.
     analysis : {"maestro", "physical"}
         ``"maestro"`` reproduces MAESTRO's figures; ``"physical"`` replaces them
-        by the stride-aware analysis where MAESTRO miscounts the MACs of a
-        strided tile of several output rows (:func:`gamma.costmodel.evaluate`;
-        column ``Stride-aware``).
+        by the physical analysis where MAESTRO miscounts the MACs of a
+        mapping of whole output rows (a strided tile of several output rows, a
+        partial window at a spatial edge; :func:`gamma.costmodel.evaluate`;
+        column ``Physical analysis``).
 
     Returns
     -------
@@ -135,10 +136,10 @@ def format_summary(df: pd.DataFrame) -> str:
         lines.append(f"{name:<24} {row['Runtime (Cycles)']:>16,} {row['Num MACs']:>14,} "
                      f"{row['Throughput (MACs/Cycle)']:>11.2f} {row['Energy (nJ)']:>13.1f} "
                      f"{row['L1 SRAM Size Req (Bytes)']:>8,} {row['L2 SRAM Size Req (Bytes)']:>10,}")
-        if row.get("Stride-aware"):
+        if row.get("Physical analysis"):
             warnings.append(
-                f"NOTE: layer {name}: stride-aware figures: MAESTRO counts the MACs of this "
-                "strided tile of several output rows wrongly (--analysis maestro shows its)")
+                f"NOTE: layer {name}: physical figures: MAESTRO miscounts the MACs of this "
+                "mapping (--analysis maestro shows its)")
         if not row["Exact analysis"]:
             warnings.append(
                 f"WARNING: layer {name}: MAESTRO's analysis is not exact (counts "

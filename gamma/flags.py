@@ -240,8 +240,9 @@ def build_evaluate_parser() -> argparse.ArgumentParser:
                         "e.g. those of MAESTRO's model-only files")
     p.add_argument("--analysis", choices=("maestro", "physical"), default="maestro",
                    help="maestro: MAESTRO's figures (default); physical: where MAESTRO "
-                        "miscounts the MACs of a strided tile of several output rows, the "
-                        "stride-aware figures instead (column Stride-aware)")
+                        "miscounts the MACs of a mapping of whole output rows (a strided "
+                        "tile of several output rows, a partial window at a spatial edge), "
+                        "the physical analysis's figures instead (column Physical analysis)")
     p.add_argument("--out", default=None, help="write one CSV row per layer here")
     return p
 

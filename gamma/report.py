@@ -46,7 +46,7 @@ RESULT_COLUMNS = [
     "num_pes", "l1_size", "l2_size", "area_um2", "l1_req_elements", "l2_req_elements",
     "area_need_um2", "area_pe_um2", "area_l1_um2", "area_l2_um2", "avg_utilized_pes",
     "lower_bound", "gap", "below_bound", "proven_optimal", "energy_lower_bound_nj",
-    "busiest_pe_macs", "feasible", "exact_analysis", "stride_aware", "undercount",
+    "busiest_pe_macs", "feasible", "exact_analysis", "physical_analysis", "undercount",
     "mapping", "samples", "seconds",
     "same_search_as_layer"]
 _RESULTS_HEADER = pd.DataFrame(columns=RESULT_COLUMNS).to_csv(index=False)
@@ -103,7 +103,7 @@ def layer_row(index: int, result: LayerResult, hw, first_index: int, codesign: b
         **bound_columns(result),
         "busiest_pe_macs": s["busiest_pe_macs"],
         "feasible": result.feasible, "exact_analysis": bool(s["exact_analysis"]),
-        "stride_aware": bool(s.get("stride_aware", False)),
+        "physical_analysis": bool(s.get("physical_analysis", False)),
         "undercount": bool(s["undercount"]),
         "mapping": describe(result.best, 0, layer),
         "samples": 0 if reused else result.samples,

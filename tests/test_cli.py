@@ -109,14 +109,14 @@ def test_evaluate_reproduces_maestro_or_gives_the_stride_aware_figures(capsys, t
     text = capsys.readouterr().out
     assert "130,056,192" in text and "not exact" in text and "--analysis physical" in text
     row = pd.read_csv(out).iloc[0]
-    assert (row["Num MACs"], bool(row["Exact analysis"]), bool(row["Stride-aware"])) == (
+    assert (row["Num MACs"], bool(row["Exact analysis"]), bool(row["Physical analysis"])) == (
         130_056_192, False, False)
     assert main(["evaluate", str(path), "--hwconfig", "edge", "--analysis", "physical",
                  "--out", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "57,802,752" in text and "stride-aware figures" in text and "not exact" not in text
+    assert "57,802,752" in text and "physical figures" in text and "not exact" not in text
     row = pd.read_csv(out).iloc[0]
-    assert (row["Num MACs"], bool(row["Exact analysis"]), bool(row["Stride-aware"])) == (
+    assert (row["Num MACs"], bool(row["Exact analysis"]), bool(row["Physical analysis"])) == (
         57_802_752, True, True)
     fails_with(capsys, ["evaluate", str(path), "--analysis", "exact"], "--analysis")
 

@@ -80,14 +80,14 @@ def test_strided_output_tiles_get_the_stride_aware_analysis():
     maestro = evaluate(layer, hw, tile, analysis="maestro")
     # MAESTRO's figures (its own binary gives these): 2.25x the layer's MACs.
     assert (maestro.macs[0], maestro.runtime[0]) == (130_056_192, 828_101)
-    assert not maestro.exact_analysis[0] and not maestro.stride_aware[0]
+    assert not maestro.exact_analysis[0] and not maestro.physical_analysis[0]
     physical = evaluate(layer, hw, tile)
-    assert physical.stride_aware[0] and physical.exact_analysis[0]
+    assert physical.physical_analysis[0] and physical.exact_analysis[0]
     assert physical.macs[0] == layer.macs == 57_802_752
     # 3 output rows read (3 - 1) * 2 + 3 = 7 input rows: both spellings are one mapping.
     _, window = _parsed(SEVEN_ROW_WINDOW)
     same = evaluate(layer, hw, window)
-    assert same.stride_aware[0]
+    assert same.physical_analysis[0]
     for f in ("runtime", "macs", "l1_size_req", "l2_size_req", "input_l2_read", "busiest_pe_macs"):
         assert getattr(same, f)[0] == getattr(physical, f)[0], f
     # The busiest PE does at least the average share, and the runtime covers it.
@@ -101,9 +101,9 @@ def test_one_output_row_per_step_keeps_maestro_figures_on_strided_layers():
                              .replace("TemporalMap(3,3) X'", "TemporalMap(1,1) X'"))
     maestro = evaluate(layer, hw, one_row, analysis="maestro")
     physical = evaluate(layer, hw, one_row)
-    assert maestro.exact_analysis[0] and not physical.stride_aware[0]
+    assert maestro.exact_analysis[0] and not physical.physical_analysis[0]
     for f in fields(physical):
-        if f.name != "stride_aware":
+        if f.name != "physical_analysis":
             np.testing.assert_array_equal(getattr(physical, f.name), getattr(maestro, f.name))
 
 
@@ -118,7 +118,7 @@ def test_a_full_width_strided_tile_holds_the_layers_columns_not_more():
     layer, tile = _parsed((Path(__file__).parent / "fixtures"
                            / "strided_full_width_tile.m").read_text())
     physical = evaluate(layer, hw, tile)
-    assert physical.stride_aware[0] and physical.exact_analysis[0]
+    assert physical.physical_analysis[0] and physical.exact_analysis[0]
     assert physical.macs[0] == layer.macs
     # one level-1 tile per PE: K1 C1, 3 input rows of 57 columns, double-buffered
     assert physical.input_l1_size_req[0] == 2 * 3 * 57

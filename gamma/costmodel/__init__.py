@@ -5,11 +5,15 @@
 
 Every figure reproduces MAESTRO (maestro-project/maestro, MICRO 2019) with its
 integer semantics, including its quirks (maestro-model.md), with one exception
-chosen by ``analysis``: on a strided layer MAESTRO counts ``t - R + 1`` output
-rows in a tile of ``t`` input rows, so a tile of several output rows per step
-gets too many MACs.  By default (``analysis="physical"``) such a mapping is
-analysed again with the output rows counted at the stride, and where that count
-is exact its figures replace MAESTRO's (``stride_aware`` True).
+chosen by ``analysis``: where MAESTRO miscounts a mapping's MACs for want of
+physics, the physical analysis may replace its figures.  On a strided layer
+MAESTRO counts ``t - R + 1`` output rows in a tile of ``t`` input rows, so a
+tile of several output rows per step gets too many MACs; at a spatial edge it
+drops a partial last window, and its MACs go missing.  By default
+(``analysis="physical"``) such a mapping, if every step holds whole output
+rows, is analysed again with the output rows counted at the stride and the
+partial window counted, and where that count is exact its figures replace
+MAESTRO's (``physical_analysis`` True).
 Invalid mappings are values, never exceptions: ``valid`` is False and
 ``reason`` holds a code of :data:`REASONS`.
 """
@@ -86,7 +90,7 @@ class Costs:
     undercount : valid and ``runtime * lanes < busiest_pe_macs``: MAESTRO's
         runtime is below what the busiest PE alone needs (its case weighting
         counts partly idle steps as fractions of a step).
-    stride_aware : the figures come from the stride-aware analysis (module
+    physical_analysis : the figures come from the physical analysis (module
         docstring), not from MAESTRO's, which miscounts this mapping.
     """
 
@@ -140,7 +144,7 @@ class Costs:
     exact_analysis: np.ndarray
     busiest_pe_macs: np.ndarray
     undercount: np.ndarray
-    stride_aware: np.ndarray
+    physical_analysis: np.ndarray
 
     def __len__(self) -> int:
         return len(self.runtime)
@@ -235,8 +239,8 @@ def _busiest(layer: Layer, tables: _LayerTables, arrays: tuple, pes, out_stride:
 
 
 #: ``evaluate(analysis=...)``: "physical" replaces MAESTRO's figures by the
-#: stride-aware analysis where MAESTRO miscounts a strided tile and the
-#: stride-aware count is exact; "maestro" keeps MAESTRO's figures everywhere.
+#: physical analysis where MAESTRO miscounts a mapping of whole output rows and
+#: the physical count is exact; "maestro" keeps MAESTRO's figures everywhere.
 ANALYSES = ("physical", "maestro")
 
 
@@ -267,10 +271,11 @@ def evaluate(layer: Layer, hw: Hardware, directives: Directives, *,
         Ignored for other layer types.
     analysis : {"physical", "maestro"}
         ``"maestro"``: MAESTRO's figures for every mapping.  ``"physical"``:
-        the same, except for the mappings of a strided layer whose MACs
-        MAESTRO miscounts (a tile of several output rows per step) and whose
-        stride-aware analysis is exact: those get the stride-aware figures
-        (module docstring) and ``stride_aware`` True.
+        the same, except for the mappings of whole output rows whose MACs
+        MAESTRO miscounts (a strided tile of several output rows per step, a
+        partial window at a spatial edge) and whose physical analysis is
+        exact: those get its figures (module docstring) and
+        ``physical_analysis`` True.
 
     Returns
     -------
@@ -288,28 +293,27 @@ def evaluate(layer: Layer, hw: Hardware, directives: Directives, *,
     if ((num_levels >= 1) & (num_levels <= MAX_LEVELS) & (num_levels > arrays[0].shape[1])).any():
         raise ValueError(f"num_levels exceeds the {arrays[0].shape[1]} levels of the directive "
                          "arrays")
-    values = _score(layer, hw, tables, arrays, pes, bw, out_stride=1)
-    values["stride_aware"] = np.zeros(n, dtype=bool)
-    if analysis == "physical" and layer.stride != 1:
-        # MAESTRO's count is exact for one output row per step: re-analyse only
-        # the mappings it miscounts, and only those of whole output rows.
+    values = _score(layer, hw, tables, arrays, pes, bw, physical=False)
+    values["physical_analysis"] = np.zeros(n, dtype=bool)
+    if analysis == "physical":
+        # Re-analyse only the mappings MAESTRO miscounts, and only those of
+        # whole output rows.
         redo = np.flatnonzero(values["valid"] & ~values["exact_analysis"]
                               & _whole_output_rows(layer, directives))
         if len(redo):
             used = _rows_read(layer)
             again = _score(used, hw, _layer_tables(used, gemm_form),
-                           tuple(a[redo] for a in arrays), pes[redo], bw[redo],
-                           out_stride=layer.stride)
+                           tuple(a[redo] for a in arrays), pes[redo], bw[redo], physical=True)
             take = again["exact_analysis"]
             for name, column in again.items():
                 values[name][redo[take]] = column[take]
-            values["stride_aware"][redo[take]] = True
+            values["physical_analysis"][redo[take]] = True
     return Costs(**values)
 
 
 def _rows_read(layer: Layer) -> Layer:
     """``layer`` without the last ``(Y - R) % stride`` input rows (columns alike),
-    which feed no output: the stride-aware analysis steps its windows by the
+    which feed no output: the physical analysis steps its windows by the
     stride and would otherwise end on a partial window of unused rows, which
     MAESTRO's edge-case weighting prices as a missing output row."""
     return layer.replace(Y=(layer.Yo - 1) * layer.stride + layer.R,
@@ -328,7 +332,7 @@ def _whole_output_rows(layer: Layer, directives: Directives) -> np.ndarray:
     has one SpatialMap (or two in a one-unit cluster), except for a
     row-stationary innermost level (:func:`_row_stationary`).
 
-    On these the stride-aware analysis counts each MAC once (the brute-force
+    On these the physical analysis counts each MAC once (the brute-force
     simulator in the tests checks it); any other filter cut over PEs, a window
     smaller than the filter, an offset that skips or overlaps elements, or two
     SpatialMaps sharing a level's units is left to MAESTRO's analysis (and its
@@ -388,8 +392,9 @@ def _row_stationary(layer: Layer, directives: Directives) -> np.ndarray:
 
 
 def _score(layer: Layer, hw: Hardware, tables: _LayerTables, arrays: tuple, pes, bw,
-           out_stride: int) -> dict:
-    """Costs fields (all but ``stride_aware``) of the candidates in ``arrays``."""
+           physical: bool) -> dict:
+    """Costs fields (all but ``physical_analysis``) of the candidates in ``arrays``, by
+    MAESTRO's analysis or the physical one (:func:`evaluate`)."""
     n = len(pes)
     out_int = np.zeros((engine.NUM_INT_OUTPUTS, n), dtype=np.int64)
     out_float = np.full((engine.NUM_FLOAT_OUTPUTS, n), np.nan)
@@ -399,19 +404,20 @@ def _score(layer: Layer, hw: Hardware, tables: _LayerTables, arrays: tuple, pes,
     while done < n:
         done = engine.evaluate_batch(
             done, *arrays, pes, bw, int(hw.noc_hops), int(hw.offchip_bw_value),
-            int(hw.simd_lanes), *tables.kernel_args, out_stride, out_int, out_float, reason,
+            int(hw.simd_lanes), *tables.kernel_args, int(physical), out_int, out_float, reason,
             *engine.workspace(tables.num_vars, rows, calls))
         rows, calls = 4 * rows, 4 * calls      # only used if a candidate did not fit
     valid = reason == R.OK
     values = _derived(out_int, out_float, valid, pes, bw, hw.simd_lanes, layer.macs)
     values["reason"] = reason
     # A level mapping a dimension twice gets MAESTRO's figures, which describe
-    # no execution (maestro-model.md §6.3); this also keeps the stride-aware
+    # no execution (maestro-model.md §6.3); this also keeps the physical
     # pass from taking them over.
     values["exact_analysis"] &= out_int[engine.O_TWICE] == 0
     # The floor only matters where MAESTRO gives numbers: skip the rest (often half a batch).
     busiest = np.zeros(n, dtype=np.int64)
     scored = np.flatnonzero(valid)
+    out_stride = layer.stride if physical else 1
     busiest[scored] = _busiest(layer, tables, arrays, pes, out_stride, scored)
     values["busiest_pe_macs"] = busiest
     values["undercount"] = valid & (values["runtime"] * hw.simd_lanes < busiest)

@@ -513,7 +513,7 @@ def _last_cases(nvar, r0, r1, row_int, row_bool, call_int, l2_output, l2_input, 
 def evaluate_batch(start, dim, size, offset, spatial, cluster, num_levels, num_pes, noc_bw,
                    latency, offchip_bw, lanes, code_to_var, is_output_code, ignorable,
                    spec_sizes, coupled, coupled_order, sliding, y_var, x_var, r_var, s_var,
-                   stride, out_stride, out_int, out_float, out_reason, row_int, row_bool,
+                   stride, physical, out_int, out_float, out_reason, row_int, row_bool,
                    call_int, call_dims, call_steady, call_float):
     """Score candidates ``start...`` of a batch as MAESTRO would (module docstring).
 
@@ -527,9 +527,10 @@ def evaluate_batch(start, dim, size, offset, spatial, cluster, num_levels, num_p
         NoC latency per transfer, off-chip bandwidth, SIMD lanes.
     code_to_var ... stride : the layer (:func:`gamma.costmodel.levels.code_tables`,
         :class:`~gamma.costmodel.layertable.LayerSpec`); ``coupled`` is (V, 3).
-    out_stride : int
-        1 for MAESTRO's analysis, the layer's stride for the stride-aware one
-        (:mod:`gamma.costmodel.levels`).
+    physical : int
+        0 for MAESTRO's analysis, 1 for the physical one: output rows counted at
+        the stride (:mod:`gamma.costmodel.levels`) and a partial last window of a
+        spatial edge counted (:func:`gamma.costmodel.tables.edge_units`).
     out_int (NUM_INT_OUTPUTS, N), out_float (NUM_FLOAT_OUTPUTS, N), out_reason (N,) : output
         Values of valid candidates and the reason code of every candidate.
     row_int ... call_float : working arrays (:func:`workspace`).
@@ -542,6 +543,7 @@ def evaluate_batch(start, dim, size, offset, spatial, cluster, num_levels, num_p
     """
     n = dim.shape[0]
     nvar = spec_sizes.shape[0]
+    out_stride = stride if physical else 1
     lv_size = np.zeros((MAX_LEVELS, nvar), dtype=np.int64)
     lv_ofs = np.zeros((MAX_LEVELS, nvar), dtype=np.int64)
     lv_sp = np.zeros((MAX_LEVELS, nvar), dtype=np.bool_)
@@ -569,8 +571,8 @@ def evaluate_batch(start, dim, size, offset, spatial, cluster, num_levels, num_p
             if lv_dup[lvl, 0] >= 0:
                 out_int[O_TWICE, i] = 1
             prepare_level(lvl, lv_size, lv_ofs, lv_sp, lv_order, lv_dims, lv_units, lv_dup,
-                          coupled, coupled_order, sliding, out_stride, table, rank, ps_sizes,
-                          ps_size, ps_ofs, lvi)
+                          coupled, coupled_order, sliding, out_stride, physical, table, rank,
+                          ps_sizes, ps_size, ps_ofs, lvi)
         call_int[0, K_LEVEL] = 0
         for var in range(nvar):
             call_dims[0, var] = lv_dims[0, var]

@@ -133,16 +133,20 @@ def level_table(lvl, lv_size, lv_ofs, lv_sp, lv_dims, sliding, out_stride, table
 
 
 @njit(cache=True, error_model="numpy")
-def edge_units(dim, m, o, units):
+def edge_units(dim, m, o, units, physical):
     """Active sub-units at the spatial edge of a SpatialMap(m, o) over ``dim``
-    (ClusterUnit's spatial edge analysis, §4.1)."""
+    (ClusterUnit's spatial edge analysis, §4.1).  MAESTRO counts the windows that
+    fit whole in what the steady steps leave and drops a partial last one (its
+    MACs go missing); the physical analysis (``physical`` 1) counts it."""
     if dim <= m:
         return 1
     coverage = o * (units - 1) + m
     if dim > coverage:
         steady = tdiv(tdiv(dim - m, o) + 1, units) - 1
         remaining = dim - (steady + 1) * o * units
-        return 1 if remaining < m else tdiv(remaining - m, o) + 1
+        if remaining < m:
+            return 1
+        return tdiv(remaining - m + (o - 1) * physical, o) + 1
     within = tdiv(dim - m, o) + 1
     if o * (within - 1) + m < dim:
         within += 1
@@ -151,8 +155,8 @@ def edge_units(dim, m, o, units):
 
 @njit(cache=True, error_model="numpy", inline="always")
 def prepare_level(lvl, lv_size, lv_ofs, lv_sp, lv_order, lv_dims, lv_units, lv_dup, coupled,
-                  coupled_order, sliding, out_stride, table, rank, ps_sizes, ps_size, ps_ofs,
-                  lvi):
+                  coupled_order, sliding, out_stride, physical, table, rank, ps_sizes, ps_size,
+                  ps_ofs, lvi):
     """Level-static tables of level ``lvl``, rearranged in loop-position order
     (``ps_sizes``, ``ps_size``, ``ps_ofs``), and the level's integers ``lvi[lvl]``
     (module docstring).  A level mapping a dimension twice is finished by
@@ -196,10 +200,10 @@ def prepare_level(lvl, lv_size, lv_ofs, lv_sp, lv_order, lv_dims, lv_units, lv_d
     lvi[lvl, L_UNITS] = lv_units[lvl]
     fv = lv_order[lvl, first_pos]
     lvi[lvl, L_EDGE_UNITS] = edge_units(lv_dims[lvl, fv], lv_size[lvl, fv], lv_ofs[lvl, fv],
-                                        lv_units[lvl])
+                                        lv_units[lvl], physical)
     if twice:
         _twice_level(lvl, nvar, lv_order, lv_sp, lv_dims, lv_units, lv_dup, dup, b_sp, before,
-                     a_size, a_ofs, a_sp, rank, ps_size, ps_ofs, lvi)
+                     a_size, a_ofs, a_sp, rank, ps_size, ps_ofs, physical, lvi)
     # Last SpatialMap met scanning each tensor's dimensions in MAESTRO's order.
     for t in range(3):
         last = -1
@@ -214,7 +218,7 @@ def prepare_level(lvl, lv_size, lv_ofs, lv_sp, lv_order, lv_dims, lv_units, lv_d
 
 @njit(cache=True, error_model="numpy", inline="always")
 def _twice_level(lvl, nvar, lv_order, lv_sp, lv_dims, lv_units, lv_dup, dup, b_sp, before,
-                 a_size, a_ofs, a_sp, rank, ps_size, ps_ofs, lvi):
+                 a_size, a_ofs, a_sp, rank, ps_size, ps_ofs, physical, lvi):
     """:func:`prepare_level`'s integers of a level mapping ``dup`` twice (A, then B).
 
     MAESTRO keys tile sizes and step states by dimension, so B overwrites A's:
@@ -244,4 +248,4 @@ def _twice_level(lvl, nvar, lv_order, lv_sp, lv_dims, lv_units, lv_dup, dup, b_s
     lvi[lvl, L_FIRST_SPATIAL] = first_pos
     lvi[lvl, L_LAST_SPATIAL_ALL] = last_pos
     lvi[lvl, L_EDGE_UNITS] = edge_units(lv_dims[lvl, lv_order[lvl, first_pos]], first_size,
-                                        first_ofs, lv_units[lvl])
+                                        first_ofs, lv_units[lvl], physical)

@@ -327,7 +327,8 @@ def _search_layers(args, hw, cfg, selected, seed, outdir, settings, previous, cl
     def on_result(job, result, restored=False):
         rep.add(job.indices, result)
         if not result.feasible:
-            failed.append(f"{job.key} ({infeasible_cause(result.best_scores, hw, cfg)})")
+            cause = infeasible_cause(result.best_scores, hw, cfg, result.closest_trusted)
+            failed.append(f"{job.key} ({cause})")
         advance = cfg.num_pop * cfg.epochs if restored or not in_process else 0
         console.layer(job, result, layer_line(job, result, hw, cfg, restored), advance=advance)
 
@@ -380,21 +381,33 @@ def layer_line(job, result, hw, cfg, restored: bool = False) -> str:
             f"{result.samples} samples, {result.seconds:.2f}s{source}{flag}")
 
 
-def infeasible_cause(best: dict, hw, cfg) -> str:
-    """Why the closest candidate of a search is infeasible, with the amounts (one phrase)."""
+def infeasible_cause(best: dict, hw, cfg, closest_trusted: dict | None = None) -> str:
+    """Why the closest candidate of a search is infeasible, with the amounts (one phrase).
+
+    ``closest_trusted`` (:attr:`~gamma.search.results.LayerResult.closest_trusted`):
+    when the closest candidate's analysis is not trusted but a trusted one was
+    scored, the limits that one exceeds are the cause."""
     from gamma.costmodel import reason_text
 
     if not best["valid"]:
         return f"the cost model rejects every candidate: {reason_text(int(best['reason']))}"
+    if closest_trusted is not None:
+        return (f"{_over_limits(closest_trusted, hw, cfg)} for the closest candidate whose "
+                "analysis is trusted (the closer ones are not analysed exactly)")
     if cfg.trust != "any" and not best["exact_analysis"]:
         return (f"no candidate MAESTRO analyses exactly: the closest counts {int(best['macs']):,} "
                 f"MACs for the layer's {int(best['true_macs']):,} (--allow_inexact accepts it)")
     if cfg.trust == "exact" and best["undercount"]:
         return (f"the closest candidate's runtime {int(best['runtime']):,} is below its busiest "
                 f"PE's {int(best['busiest_pe_macs']):,} MACs (--allow_undercount accepts it)")
+    return _over_limits(best, hw, cfg)
+
+
+def _over_limits(scores: dict, hw, cfg) -> str:
+    """The limits a candidate exceeds, with the amounts."""
     over = [f"{name} needs {int(need):,} > {int(limit):,} (+{int(need - limit):,})"
-            for name, need, limit in (("L1", best["l1_size_req"], hw.l1_limit),
-                                      ("L2", best["l2_size_req"], hw.l2_limit)) if need > limit]
-    if cfg.area_budget and best["area"] > cfg.area_budget_um2:
-        over.append(f"area {best['area'] / 1e6:.4g} mm² > budget {cfg.area_budget:g} mm²")
+            for name, need, limit in (("L1", scores["l1_size_req"], hw.l1_limit),
+                                      ("L2", scores["l2_size_req"], hw.l2_limit)) if need > limit]
+    if cfg.area_budget and scores["area"] > cfg.area_budget_um2:
+        over.append(f"area {scores['area'] / 1e6:.4g} mm² > budget {cfg.area_budget:g} mm²")
     return ", ".join(over) or "over the hardware limits"

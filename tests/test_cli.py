@@ -176,6 +176,10 @@ def test_the_infeasibility_message_names_the_true_cause():
         "no candidate MAESTRO analyses exactly: the closest counts 120 MACs for the layer's 100 "
         "(--allow_inexact accepts it)")
     assert infeasible_cause(inexact, hw, GAConfig(trust="any")) == "over the hardware limits"
+    # a trusted candidate was scored: the limit it exceeds is the cause
+    assert infeasible_cause(inexact, hw, cfg, closest_trusted=fits) == (
+        "L1 needs 714 > 512 (+202) for the closest candidate whose analysis is trusted "
+        "(the closer ones are not analysed exactly)")
     under = {**fits, "undercount": True, "busiest_pe_macs": 12, "l1_size_req": 10}
     assert "below its busiest PE's 12 MACs" in infeasible_cause(under, hw, cfg)
 

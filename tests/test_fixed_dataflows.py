@@ -161,3 +161,18 @@ def test_eyeriss_classes_are_exact_and_fit_on_strided_layers_of_a_large_chip(nam
     layers = [layer for layer in distinct_layers("resnet18", "mobilenet_v2") if layer.stride > 1]
     problems = [p for layer in layers if (p := problem(name, layer, hw)) is not None]
     assert not problems, f"{len(problems)} of {len(layers)} layers: " + "; ".join(problems[:3])
+
+
+def test_a_fixed_class_over_the_l1_limit_is_reported_by_its_limit():
+    # On edge, every exact mapping of this Eyeriss class on AlexNet's 11x11 stem
+    # needs more than the 512-element L1; the closest candidates are inexact.
+    # The failure names the L1 limit of the closest trusted candidate.
+    from gamma.run import infeasible_cause
+
+    hw = load_hardware("edge")
+    _, result = search_under("flexibility_classes.eye.eye_map_0100", load_model("alexnet")[0], hw,
+                             num_pop=10, epochs=2, seed=3)
+    assert not result.feasible and not result.best_scores["exact_analysis"]
+    closest = result.closest_trusted
+    assert closest["exact_analysis"] and closest["l1_size_req"] > hw.l1_limit
+    assert infeasible_cause(result.best_scores, hw, GAConfig(), closest).startswith("L1 needs ")

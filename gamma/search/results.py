@@ -47,6 +47,11 @@ class LayerResult:
     seconds : float
     method : str
         The search that produced it.
+    closest_trusted : dict of str to scalar or None
+        When no candidate is feasible and ``best`` is not trusted (its analysis
+        is inexact or an undercount): the scores of the trusted candidate
+        nearest the limits, if one was scored (a failure then names the limit
+        it exceeds).
     lower_bound : int
         Proven lower bound (cycles) on the latency of every trusted mapping of
         the map space (:mod:`gamma.bounds`; after an exhaustive search, the
@@ -66,6 +71,7 @@ class LayerResult:
     samples: int
     seconds: float = 0.0
     method: str = "gamma"
+    closest_trusted: dict | None = None
     lower_bound: int = 0
     proven_optimal: bool = False
 
@@ -109,6 +115,7 @@ class Tracker:
         self.best_scores: dict | None = None
         self.front: Population | None = None
         self.front_scores: dict | None = None
+        self.closest_trusted: dict | None = None
         self.scored = []
         self.samples = 0
         self.logbook = tools.Logbook()
@@ -127,6 +134,8 @@ class Tracker:
         ok = np.flatnonzero(feas)
         if len(ok):
             self._update_front(pop, table, ok)
+        elif not self.best_scores["feasible"][0]:
+            self._update_closest_trusted(table)
         rows = np.stack([table[o] for o in OBJECTIVES], axis=1)[feas].astype(float)
         record = _column_stats(rows)
         best = self.best_scores
@@ -137,6 +146,16 @@ class Tracker:
                             **record)
         if self.on_generation is not None:
             self.on_generation(self.logbook[-1])
+
+    def _update_closest_trusted(self, table: dict) -> None:
+        """While nothing is feasible: the trusted candidate nearest the limits."""
+        rows = np.flatnonzero(table["trusted"])
+        if not len(rows):
+            return
+        i = rows[np.argmin(table["violation"][rows])]
+        if (self.closest_trusted is None
+                or table["violation"][i] < self.closest_trusted["violation"][0]):
+            self.closest_trusted = take_rows(table, [i])
 
     def _update_front(self, pop: Population, table: dict, ok: np.ndarray) -> None:
         """The Pareto front of (fitness1, fitness2) with the feasible candidates ``ok`` added.
@@ -164,6 +183,7 @@ class Tracker:
                             for k in self.scored[0]}]
         return {"best": pop_state(self.best), "best_scores": copy_table(self.best_scores),
                 "front": pop_state(self.front), "front_scores": copy_table(self.front_scores),
+                "closest_trusted": copy_table(self.closest_trusted),
                 "scored": [dict(part) for part in self.scored],
                 "samples": self.samples,
                 "logbook": [dict(r) for r in self.logbook],
@@ -173,6 +193,7 @@ class Tracker:
         """Continue from :meth:`state`'s data (elapsed seconds included)."""
         self.best, self.best_scores = pop_from(saved["best"]), copy_table(saved["best_scores"])
         self.front, self.front_scores = pop_from(saved["front"]), copy_table(saved["front_scores"])
+        self.closest_trusted = copy_table(saved.get("closest_trusted"))
         self.scored = [dict(part) for part in saved["scored"]]
         self.samples = saved["samples"]
         for record in saved["logbook"]:
@@ -196,7 +217,12 @@ class Tracker:
             scored=pd.DataFrame({k: np.concatenate([part[k] for part in self.scored])
                                  for k in self.scored[0]}), history=history,
             samples=self.samples, seconds=time.perf_counter() - self.start,
-            method=self.cfg.method)
+            method=self.cfg.method, closest_trusted=self._closest_trusted(feasible))
+
+    def _closest_trusted(self, feasible: bool) -> dict | None:
+        if feasible or self.closest_trusted is None or self.best_scores["trusted"][0]:
+            return None
+        return {k: v[0].item() for k, v in self.closest_trusted.items()}
 
 
 def _column_stats(rows: np.ndarray) -> dict:

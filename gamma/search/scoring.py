@@ -88,7 +88,19 @@ def score(pop: Population, layer: Layer, hw: Hardware, cfg: GAConfig, evaluate=N
     table["area"] = sum(parts.values())
     table["violation"] = violation(table, hw, cfg.trust, cfg.area_budget_um2)
     table["feasible"] = table["violation"] == 0
+    table["trusted"] = trusted(table, cfg.trust) & np.isfinite(table["violation"])
     return table
+
+
+def trusted(table: dict, trust: str) -> np.ndarray:
+    """Candidates whose analysis ``trust`` accepts (exact, and no undercount under
+    ``"exact"``; ``"undercount"`` accepts undercounts, ``"any"`` everything)."""
+    ok = np.ones(len(table["valid"]), dtype=bool)
+    if trust != "any":
+        ok &= table["exact_analysis"].astype(bool)
+        if trust == "exact":
+            ok &= ~table["undercount"].astype(bool)
+    return ok
 
 
 def violation(table: dict, hw: Hardware, trust: str = "exact",

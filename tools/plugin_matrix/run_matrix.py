@@ -48,6 +48,8 @@ def verdict(name, layer, hw, pop, epochs, seed):
     exact = bool(s["exact_analysis"]) and s["macs"] == layer.macs
     if exact and result.feasible:
         return None
+    if result.closest_trusted is not None:     # a trusted candidate shows the limit
+        s, exact = result.closest_trusted, True
     if not exact:
         cause = "inexact"
     elif s["l1_size_req"] > hw.l1_limit:

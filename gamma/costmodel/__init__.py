@@ -293,17 +293,19 @@ def evaluate(layer: Layer, hw: Hardware, directives: Directives, *,
     if ((num_levels >= 1) & (num_levels <= MAX_LEVELS) & (num_levels > arrays[0].shape[1])).any():
         raise ValueError(f"num_levels exceeds the {arrays[0].shape[1]} levels of the directive "
                          "arrays")
-    values = _score(layer, hw, tables, arrays, pes, bw, physical=False)
+    values, edge_dropped = _score(layer, hw, tables, arrays, pes, bw, physical=False)
     values["physical_analysis"] = np.zeros(n, dtype=bool)
     if analysis == "physical":
-        # Re-analyse only the mappings MAESTRO miscounts, and only those of
-        # whole output rows.
+        # Re-analyse only the mappings MAESTRO miscounts where physics differs
+        # (a strided layer, a dropped edge window), and only those of whole
+        # output rows.
         redo = np.flatnonzero(values["valid"] & ~values["exact_analysis"]
-                              & _whole_output_rows(layer, directives))
+                              & ((layer.stride != 1) | edge_dropped))
+        redo = redo[_whole_output_rows(layer, directives.take(redo))]
         if len(redo):
             used = _rows_read(layer)
-            again = _score(used, hw, _layer_tables(used, gemm_form),
-                           tuple(a[redo] for a in arrays), pes[redo], bw[redo], physical=True)
+            again, _ = _score(used, hw, _layer_tables(used, gemm_form),
+                              tuple(a[redo] for a in arrays), pes[redo], bw[redo], physical=True)
             take = again["exact_analysis"]
             for name, column in again.items():
                 values[name][redo[take]] = column[take]
@@ -392,9 +394,10 @@ def _row_stationary(layer: Layer, directives: Directives) -> np.ndarray:
 
 
 def _score(layer: Layer, hw: Hardware, tables: _LayerTables, arrays: tuple, pes, bw,
-           physical: bool) -> dict:
+           physical: bool) -> tuple[dict, np.ndarray]:
     """Costs fields (all but ``physical_analysis``) of the candidates in ``arrays``, by
-    MAESTRO's analysis or the physical one (:func:`evaluate`)."""
+    MAESTRO's analysis or the physical one (:func:`evaluate`), and where MAESTRO's
+    analysis drops a partial window at a spatial edge, shape (N,)."""
     n = len(pes)
     out_int = np.zeros((engine.NUM_INT_OUTPUTS, n), dtype=np.int64)
     out_float = np.full((engine.NUM_FLOAT_OUTPUTS, n), np.nan)
@@ -421,7 +424,7 @@ def _score(layer: Layer, hw: Hardware, tables: _LayerTables, arrays: tuple, pes,
     busiest[scored] = _busiest(layer, tables, arrays, pes, out_stride, scored)
     values["busiest_pe_macs"] = busiest
     values["undercount"] = valid & (values["runtime"] * hw.simd_lanes < busiest)
-    return values
+    return values, out_int[engine.O_EDGE_DROPPED] != 0
 
 
 def _derived(out_int, out_float, valid, pes, bw, lanes: int, true_macs: int) -> dict:

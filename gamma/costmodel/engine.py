@@ -82,6 +82,7 @@ from gamma.costmodel.tables import (
     L_DUP,
     L_DUP_OFS,
     L_DUP_SIZE,
+    L_EDGE_DROPPED,
     L_EDGE_UNITS,
     L_SPATIAL,
     L_UNITS,
@@ -102,7 +103,10 @@ O_L1_SIZE, O_L2_SIZE = 14, 17
 O_NOC_BW, O_OFFCHIP_BW, O_DELAYS = 20, 21, 22
 #: 1 where a level maps a dimension twice (MAESTRO's figures then describe no execution).
 O_TWICE = 31
-NUM_INT_OUTPUTS = 32
+#: 1 where MAESTRO's analysis drops a partial window at a spatial edge (its MACs
+#: go missing; the physical analysis counts it).
+O_EDGE_DROPPED = 32
+NUM_INT_OUTPUTS = 33
 #: Float outputs: average utilised PEs, arithmetic intensity.
 F_ACTIVE, F_INTENSITY = 0, 1
 NUM_FLOAT_OUTPUTS = 2
@@ -573,6 +577,7 @@ def evaluate_batch(start, dim, size, offset, spatial, cluster, num_levels, num_p
             prepare_level(lvl, lv_size, lv_ofs, lv_sp, lv_order, lv_dims, lv_units, lv_dup,
                           coupled, coupled_order, sliding, out_stride, physical, table, rank,
                           ps_sizes, ps_size, ps_ofs, lvi)
+            out_int[O_EDGE_DROPPED, i] |= lvi[lvl, L_EDGE_DROPPED]
         call_int[0, K_LEVEL] = 0
         for var in range(nvar):
             call_dims[0, var] = lv_dims[0, var]

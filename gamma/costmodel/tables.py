@@ -29,13 +29,15 @@ NUM_COLUMNS = 8
 #: (over loop positions) of the SpatialMaps, per tensor the bitmask of its
 #: dimensions, per tensor the position of the last SpatialMap met when scanning
 #: the tensor's dimensions in MAESTRO's order (-1: none), position of the last
-#: SpatialMap of the level.
+#: SpatialMap of the level; ``L_EDGE_DROPPED`` is 1 where MAESTRO's count of the
+#: edge units drops a partial window (:func:`edge_units`).
 L_UNITS, L_EDGE_UNITS, L_FIRST_SPATIAL, L_SPATIAL = 0, 1, 2, 3
 L_COUPLED, L_LAST_SPATIAL, L_LAST_SPATIAL_ALL = 4, 7, 10
 #: A dimension mapped twice (levels.py): :func:`twice_descriptor` of the level
 #: (0: none), and the earlier directive's size and offset.
 L_DUP, L_DUP_SIZE, L_DUP_OFS = 11, 12, 13
-NUM_LEVEL_INTS = 14
+L_EDGE_DROPPED = 14
+NUM_LEVEL_INTS = 15
 
 #: Fields of a level's twice-mapped descriptor: bits 0-15 the loop position
 #: (as a bitmask) of the variable, i.e. of its later directive B; then the
@@ -154,6 +156,15 @@ def edge_units(dim, m, o, units, physical):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
+def _set_edge_units(lvl, dim, m, o, units, physical, lvi):
+    """``L_EDGE_UNITS`` of level ``lvl`` by the analysis ``physical`` selects, and
+    ``L_EDGE_DROPPED``: whether MAESTRO's count drops a partial window there."""
+    whole = edge_units(dim, m, o, units, 1)
+    lvi[lvl, L_EDGE_UNITS] = whole if physical else edge_units(dim, m, o, units, 0)
+    lvi[lvl, L_EDGE_DROPPED] = whole != lvi[lvl, L_EDGE_UNITS] if not physical else 0
+
+
+@njit(cache=True, error_model="numpy", inline="always")
 def prepare_level(lvl, lv_size, lv_ofs, lv_sp, lv_order, lv_dims, lv_units, lv_dup, coupled,
                   coupled_order, sliding, out_stride, physical, table, rank, ps_sizes, ps_size,
                   ps_ofs, lvi):
@@ -199,8 +210,8 @@ def prepare_level(lvl, lv_size, lv_ofs, lv_sp, lv_order, lv_dims, lv_units, lv_d
     lvi[lvl, L_LAST_SPATIAL_ALL] = last_pos
     lvi[lvl, L_UNITS] = lv_units[lvl]
     fv = lv_order[lvl, first_pos]
-    lvi[lvl, L_EDGE_UNITS] = edge_units(lv_dims[lvl, fv], lv_size[lvl, fv], lv_ofs[lvl, fv],
-                                        lv_units[lvl], physical)
+    _set_edge_units(lvl, lv_dims[lvl, fv], lv_size[lvl, fv], lv_ofs[lvl, fv], lv_units[lvl],
+                    physical, lvi)
     if twice:
         _twice_level(lvl, nvar, lv_order, lv_sp, lv_dims, lv_units, lv_dup, dup, b_sp, before,
                      a_size, a_ofs, a_sp, rank, ps_size, ps_ofs, physical, lvi)
@@ -247,5 +258,5 @@ def _twice_level(lvl, nvar, lv_order, lv_sp, lv_dims, lv_units, lv_dup, dup, b_s
     first_pos = max(first_pos, 0)
     lvi[lvl, L_FIRST_SPATIAL] = first_pos
     lvi[lvl, L_LAST_SPATIAL_ALL] = last_pos
-    lvi[lvl, L_EDGE_UNITS] = edge_units(lv_dims[lvl, lv_order[lvl, first_pos]], first_size,
-                                        first_ofs, lv_units[lvl], physical)
+    _set_edge_units(lvl, lv_dims[lvl, lv_order[lvl, first_pos]], first_size, first_ofs,
+                    lv_units[lvl], physical, lvi)

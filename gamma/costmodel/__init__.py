@@ -301,7 +301,8 @@ def evaluate(layer: Layer, hw: Hardware, directives: Directives, *,
         # output rows.
         redo = np.flatnonzero(values["valid"] & ~values["exact_analysis"]
                               & ((layer.stride != 1) | edge_dropped))
-        redo = redo[_whole_output_rows(layer, directives.take(redo))]
+        if len(redo):
+            redo = redo[_whole_output_rows(layer, directives.take(redo))]
         if len(redo):
             used = _rows_read(layer)
             again, _ = _score(used, hw, _layer_tables(used, gemm_form),

@@ -46,14 +46,20 @@ def area_parts(num_pes, simd_lanes: int, noc_bw, l1_size, l2_size) -> dict:
     in :func:`area_power`.
     """
     pes = np.asarray(num_pes, dtype=np.float64)
+    bw = None if noc_bw is None else np.asarray(noc_bw, dtype=np.float64)
+    return _area_terms(pes, simd_lanes, bw, _sram_cells(l1_size), _sram_cells(l2_size),
+                       BUS_C1 * pes + BUS_C0, _arbiter_scale(pes))
+
+
+def _area_terms(pes, simd_lanes, bw, l1_cells, l2_cells, bus_scale, arbiter_scale) -> dict:
+    """:func:`area_parts` from float PEs, cells and the bus/arbiter scales."""
     parts = {"pe": MAC_AREA * simd_lanes * pes,
-             "l1": SRAM_AREA_PER_ELEMENT * _sram_cells(l1_size) * pes,
-             "l2": SRAM_AREA_PER_ELEMENT * _sram_cells(l2_size),
+             "l1": SRAM_AREA_PER_ELEMENT * l1_cells * pes,
+             "l2": SRAM_AREA_PER_ELEMENT * l2_cells,
              "noc": 0.0}
-    if noc_bw is not None:
-        bw = np.asarray(noc_bw, dtype=np.float64)
-        parts["noc"] = (BUS_AREA * (BUS_C1 * pes + BUS_C0) * bw
-                        + np.maximum(ARBITER_AREA * _arbiter_scale(pes), ARBITER_AREA))
+    if bw is not None:
+        parts["noc"] = (BUS_AREA * bus_scale * bw
+                        + np.maximum(ARBITER_AREA * arbiter_scale, ARBITER_AREA))
     return parts
 
 
@@ -85,7 +91,8 @@ def area_power(num_pes, simd_lanes: int, noc_bw, l1_size, l2_size):
     pe_power = pes * MAC_POWER * simd_lanes
     l1_power = pes * SRAM_POWER_PER_ELEMENT * l1_cells
     l2_power = SRAM_POWER_PER_ELEMENT * l2_cells
-    area = sum(area_parts(pes, simd_lanes, bw, l1_size, l2_size).values())
+    area = sum(_area_terms(pes, simd_lanes, bw, l1_cells, l2_cells, bus_scale,
+                           arbiter_scale).values())
     power = pe_power + l1_power + l2_power + noc_power
     shape = np.shape(l1_cells)
     parts = {"pe_power": np.broadcast_to(pe_power, shape).copy(), "l1_power": l1_power,

@@ -220,7 +220,10 @@ class Tracker:
             method=self.cfg.method, closest_trusted=self._closest_trusted(feasible))
 
     def _closest_trusted(self, feasible: bool) -> dict | None:
-        if feasible or self.closest_trusted is None or self.best_scores["trusted"][0]:
+        """:attr:`LayerResult.closest_trusted` (a checkpoint written before scores
+        had a ``trusted`` column has no closest trusted candidate either)."""
+        if (feasible or self.closest_trusted is None
+                or self.best_scores.get("trusted", np.ones(1, dtype=bool))[0]):
             return None
         return {k: v[0].item() for k, v in self.closest_trusted.items()}
 

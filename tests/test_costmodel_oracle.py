@@ -18,34 +18,20 @@ invalid (``DUPLICATE_DIMENSION``), the one deliberate deviation.
 """
 from __future__ import annotations
 
-import gzip
-import json
-import math
-import warnings
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 import pytest
+from oracle_records import load, maestro_row, mismatches
 
-from gamma.costmodel import MAESTRO_EXACT_FIELDS, MAESTRO_FLOAT_FIELDS, evaluate, reason_class
+from gamma.costmodel import evaluate, reason_class
 from gamma.costmodel import reasons as R
 from gamma.errors import GammaInputError
 from gamma.hardware import Hardware, from_maestro_values
 from gamma.maestro_files import parse_mapping
 
-ORACLE = Path(__file__).resolve().parent / "fixtures" / "oracle"
-EXACT = MAESTRO_EXACT_FIELDS
-FLOAT = MAESTRO_FLOAT_FIELDS
-
-
-def _load(name):
-    with gzip.open(ORACLE / name, "rt") as handle:
-        return [json.loads(line) for line in handle]
-
-
-CASES = _load("cases.jsonl.gz")
-ERRORS = _load("errors.jsonl.gz")
+CASES = load("cases.jsonl.gz")
+ERRORS = load("errors.jsonl.gz")
 
 
 def _hardware(record) -> Hardware:
@@ -55,20 +41,9 @@ def _hardware(record) -> Hardware:
 def _row(record):
     """The model's figures for a record (None: the parser rejects the mapping)."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            (layer, directives), = parse_mapping(record["mapping_m"], record["id"])
+        return maestro_row(record)
     except GammaInputError:
         return None, None
-    form = "maestro" if record["layer"]["type"] == "GEMM" else "conv"
-    return layer, evaluate(layer, _hardware(record), directives, gemm_form=form,
-                           analysis="maestro").row(0)
-
-
-def _mismatches(row, expected) -> list[str]:
-    bad = [k for k in EXACT if row[k] != expected[k]]
-    return bad + [k for k in FLOAT if not math.isclose(row[k], expected[k], rel_tol=1e-5,
-                                                       abs_tol=1e-9)]
 
 
 def test_fixture_coverage():
@@ -93,7 +68,7 @@ def test_oracle_cases_agree_exactly():
         if not row["valid"]:
             failures.append((record["id"], R.reason_text(row["reason"])))
             continue
-        bad = _mismatches(row, record["expected"])
+        bad = mismatches(row, record["expected"])
         if bad:
             failures.append((record["id"], {k: (row[k], record["expected"][k]) for k in bad}))
         elif row["exact_analysis"] != (row["macs"] == layer.macs and row["throughput"]

@@ -12,45 +12,27 @@ stays ``DUPLICATE_DIMENSION``.
 """
 from __future__ import annotations
 
-import gzip
-import json
-import math
 import re
-import warnings
 from collections import Counter
-from pathlib import Path
 
-from gamma.costmodel import MAESTRO_EXACT_FIELDS, MAESTRO_FLOAT_FIELDS, evaluate, reason_class
+from oracle_records import load, maestro_row, mismatches
+
+from gamma.costmodel import reason_class
 from gamma.costmodel import reasons as R
-from gamma.hardware import from_maestro_values
-from gamma.maestro_files import parse_mapping
 
-ORACLE = Path(__file__).resolve().parent / "fixtures" / "oracle"
 _DIRECTIVE = re.compile(r"(Spatial|Temporal)Map\(.*\)\s+(\S+);")
 
 
 def _load(name: str, twice: bool) -> list[dict]:
-    with gzip.open(ORACLE / name, "rt") as handle:
-        records = [json.loads(line) for line in handle]
-    return [r for r in records if ("twice" in r["meta"]) == twice]
+    return [r for r in load(name) if ("twice" in r["meta"]) == twice]
 
 
 CASES = _load("cases.jsonl.gz", twice=True)
 ERRORS = _load("errors.jsonl.gz", twice=True)
 
 
-def _parsed(record):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        (layer, directives), = parse_mapping(record["mapping_m"], record["id"])
-    return layer, directives
-
-
 def _row(record) -> dict:
-    layer, directives = _parsed(record)
-    form = "maestro" if record["layer"]["type"] == "GEMM" else "conv"
-    return evaluate(layer, from_maestro_values(record["hw"]), directives, gemm_form=form,
-                    analysis="maestro").row(0)
+    return maestro_row(record)[1]
 
 
 def _repeats(text: str) -> list[list[tuple[str, str, str]]]:
@@ -82,12 +64,6 @@ def _form(record: dict) -> str:
     return kinds + ("+Y" if output in (".'", "'.") else "")
 
 
-def _mismatches(row, expected) -> list[str]:
-    bad = [k for k in MAESTRO_EXACT_FIELDS if row[k] != expected[k]]
-    return bad + [k for k in MAESTRO_FLOAT_FIELDS
-                  if not math.isclose(row[k], expected[k], rel_tol=1e-5, abs_tol=1e-9)]
-
-
 def test_every_form_with_one_repeat_agrees_exactly():
     """All four kind pairs (and Y next to Y') are evaluated and agree with MAESTRO
     on every field; only several repeats in a level are refused."""
@@ -101,7 +77,7 @@ def test_every_form_with_one_repeat_agrees_exactly():
         if not row["valid"]:
             failures.append((record["id"], R.reason_text(row["reason"])))
             continue
-        bad = _mismatches(row, record["expected"])
+        bad = mismatches(row, record["expected"])
         if bad:
             failures.append((record["id"], {k: (row[k], record["expected"][k]) for k in bad}))
         agreed[form] += 1

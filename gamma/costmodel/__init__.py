@@ -293,24 +293,36 @@ def evaluate(layer: Layer, hw: Hardware, directives: Directives, *,
     if ((num_levels >= 1) & (num_levels <= MAX_LEVELS) & (num_levels > arrays[0].shape[1])).any():
         raise ValueError(f"num_levels exceeds the {arrays[0].shape[1]} levels of the directive "
                          "arrays")
-    values, edge_dropped = _score(layer, hw, tables, arrays, pes, bw, physical=False)
-    values["physical_analysis"] = np.zeros(n, dtype=bool)
+    raw = _analyse(hw, tables, arrays, pes, bw, physical=False)
+    physical = np.zeros(n, dtype=bool)
     if analysis == "physical":
         # Re-analyse only the mappings MAESTRO miscounts where physics differs
         # (a strided layer, a dropped edge window), and only those of whole
-        # output rows.
-        redo = np.flatnonzero(values["valid"] & ~values["exact_analysis"]
-                              & ((layer.stride != 1) | edge_dropped))
+        # output rows; the exact ones take the new figures.
+        inexact = _exact(raw, pes, hw.simd_lanes, layer.macs) == _INEXACT
+        redo = np.flatnonzero(inexact & ((layer.stride != 1)
+                                         | (raw.out_int[engine.O_EDGE_DROPPED] != 0)))
         if len(redo):
             redo = redo[_whole_output_rows(layer, directives.take(redo))]
         if len(redo):
             used = _rows_read(layer)
-            again, _ = _score(used, hw, _layer_tables(used, gemm_form),
-                              tuple(a[redo] for a in arrays), pes[redo], bw[redo], physical=True)
-            take = again["exact_analysis"]
-            for name, column in again.items():
-                values[name][redo[take]] = column[take]
-            values["physical_analysis"][redo[take]] = True
+            used_tables = _layer_tables(used, gemm_form)
+            again = _analyse(hw, used_tables, tuple(a[redo] for a in arrays), pes[redo],
+                             bw[redo], physical=True)
+            take = _exact(again, pes[redo], hw.simd_lanes, layer.macs) == _EXACT
+            raw.put(redo[take], again.take(take))
+            physical[redo[take]] = True
+    values = _derived(raw, pes, bw, hw.simd_lanes, layer.macs)
+    # The floor only matters where MAESTRO gives numbers: skip the rest (often half a batch).
+    busiest = np.zeros(n, dtype=np.int64)
+    scored = np.flatnonzero(values["valid"] & ~physical)
+    busiest[scored] = _busiest(layer, tables, arrays, pes, 1, scored)
+    if physical.any():
+        moved = np.flatnonzero(physical)
+        busiest[moved] = _busiest(used, used_tables, arrays, pes, used.stride, moved)
+    values["busiest_pe_macs"] = busiest
+    values["undercount"] = values["valid"] & (values["runtime"] * hw.simd_lanes < busiest)
+    values["physical_analysis"] = physical
     return Costs(**values)
 
 
@@ -394,53 +406,82 @@ def _row_stationary(layer: Layer, directives: Directives) -> np.ndarray:
     return found
 
 
-def _score(layer: Layer, hw: Hardware, tables: _LayerTables, arrays: tuple, pes, bw,
-           physical: bool) -> tuple[dict, np.ndarray]:
-    """Costs fields (all but ``physical_analysis``) of the candidates in ``arrays``, by
-    MAESTRO's analysis or the physical one (:func:`evaluate`), and where MAESTRO's
-    analysis drops a partial window at a spatial edge, shape (N,)."""
+@dataclass
+class _Raw:
+    """The main kernel's outputs for N candidates (:func:`engine.evaluate_batch`)."""
+
+    out_int: np.ndarray       # (NUM_INT_OUTPUTS, N) int64, 0 where invalid
+    out_float: np.ndarray     # (NUM_FLOAT_OUTPUTS, N) float64, NaN where invalid
+    reason: np.ndarray        # (N,) int64 reason code
+
+    def take(self, index) -> _Raw:
+        return _Raw(self.out_int[:, index], self.out_float[:, index], self.reason[index])
+
+    def put(self, index, other: _Raw) -> None:
+        self.out_int[:, index] = other.out_int
+        self.out_float[:, index] = other.out_float
+        self.reason[index] = other.reason
+
+
+def _analyse(hw: Hardware, tables: _LayerTables, arrays: tuple, pes, bw, physical: bool) -> _Raw:
+    """The main kernel's outputs for the candidates in ``arrays``, by MAESTRO's
+    analysis or the physical one (:func:`evaluate`)."""
     n = len(pes)
-    out_int = np.zeros((engine.NUM_INT_OUTPUTS, n), dtype=np.int64)
-    out_float = np.full((engine.NUM_FLOAT_OUTPUTS, n), np.nan)
-    reason = np.zeros(n, dtype=np.int64)
+    raw = _Raw(np.zeros((engine.NUM_INT_OUTPUTS, n), dtype=np.int64),
+               np.full((engine.NUM_FLOAT_OUTPUTS, n), np.nan), np.zeros(n, dtype=np.int64))
     rows, calls, done = _ROWS, _CALLS, 0
     announce_compilation()          # a notice if the kernels are about to be compiled
     while done < n:
         done = engine.evaluate_batch(
             done, *arrays, pes, bw, int(hw.noc_hops), int(hw.offchip_bw_value),
-            int(hw.simd_lanes), *tables.kernel_args, int(physical), out_int, out_float, reason,
-            *engine.workspace(tables.num_vars, rows, calls))
+            int(hw.simd_lanes), *tables.kernel_args, int(physical), raw.out_int, raw.out_float,
+            raw.reason, *engine.workspace(tables.num_vars, rows, calls))
         rows, calls = 4 * rows, 4 * calls      # only used if a candidate did not fit
-    valid = reason == R.OK
-    values = _derived(out_int, out_float, valid, pes, bw, hw.simd_lanes, layer.macs)
-    values["reason"] = reason
-    # A level mapping a dimension twice gets MAESTRO's figures, which describe
-    # no execution (maestro-model.md §6.3); this also keeps the physical
-    # pass from taking them over.
-    values["exact_analysis"] &= out_int[engine.O_TWICE] == 0
-    # The floor only matters where MAESTRO gives numbers: skip the rest (often half a batch).
-    busiest = np.zeros(n, dtype=np.int64)
-    scored = np.flatnonzero(valid)
-    out_stride = layer.stride if physical else 1
-    busiest[scored] = _busiest(layer, tables, arrays, pes, out_stride, scored)
-    values["busiest_pe_macs"] = busiest
-    values["undercount"] = valid & (values["runtime"] * hw.simd_lanes < busiest)
-    return values, out_int[engine.O_EDGE_DROPPED] != 0
+    return raw
 
 
-def _derived(out_int, out_float, valid, pes, bw, lanes: int, true_macs: int) -> dict:
-    """Costs fields (all but ``reason`` and the busiest-PE ones) from the kernel's
-    outputs; the kernel leaves invalid candidates' integers at 0 and floats NaN."""
-    n = len(valid)
+#: :func:`_exact`'s verdicts.
+_INVALID, _INEXACT, _EXACT = 0, 1, 2
+
+
+def _exact(raw: _Raw, pes, lanes: int, true_macs: int) -> np.ndarray:
+    """(N,) per candidate: ``_INVALID`` (MAESTRO gives no numbers), ``_EXACT`` (its
+    analysis is trusted: ``Costs.exact_analysis``) or ``_INEXACT``."""
+    out_int = raw.out_int
+    valid = raw.reason == R.OK
+    macs, runtime = out_int[engine.O_MACS], out_int[engine.O_RUNTIME]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        throughput = macs / runtime             # 0 / 0: NaN if invalid
+    l1_true = out_int[engine.O_L1_SIZE:engine.O_L1_SIZE + 3].sum(axis=0)
+    l2_true = out_int[engine.O_L2_SIZE:engine.O_L2_SIZE + 3].sum(axis=0)
+    # MAESTRO counts output L1 accesses even on the steps it skips (a tile
+    # smaller than the filter window has negative partial sums), which can
+    # leave a count, or an output buffer size, below zero: such an analysis is
+    # not trustworthy either; nor is a total size that wrapped around (MAESTRO
+    # reports the totals as 32-bit ints), nor a level mapping a dimension
+    # twice, whose figures describe no execution (maestro-model.md §6.3).
+    exact = (valid & (macs == true_macs) & (throughput <= pes * lanes)
+             & (out_int[engine.O_COUNTS:engine.O_L2_SIZE + 3].min(axis=0) >= 0)
+             & (_wrap_int32(l1_true) == l1_true) & (_wrap_int32(l2_true) == l2_true)
+             & (out_int[engine.O_TWICE] == 0))
+    return np.where(exact, _EXACT, np.where(valid, _INEXACT, _INVALID))
+
+
+def _derived(raw: _Raw, pes, bw, lanes: int, true_macs: int) -> dict:
+    """Costs fields (all but the busiest-PE ones and ``physical_analysis``) from the
+    kernel's outputs."""
+    out_int, out_float = raw.out_int, raw.out_float
+    n = len(raw.reason)
+    verdict = _exact(raw, pes, lanes, true_macs)
+    valid = verdict != _INVALID
     values = {name: out_int[row] for name, row in _INT_OUTPUTS.items()}
     values["avg_utilized_pes"] = out_float[engine.F_ACTIVE]
     values["arithmetic_intensity"] = out_float[engine.F_INTENSITY]
     with np.errstate(divide="ignore", invalid="ignore"):
         values["throughput"] = values["macs"] / values["runtime"]   # 0 / 0: NaN if invalid
     # MAESTRO reports (and sizes the SRAMs from) the totals as 32-bit ints.
-    l1_true = out_int[engine.O_L1_SIZE:engine.O_L1_SIZE + 3].sum(axis=0)
-    l2_true = out_int[engine.O_L2_SIZE:engine.O_L2_SIZE + 3].sum(axis=0)
-    l1, l2 = _wrap_int32(l1_true), _wrap_int32(l2_true)
+    l1 = _wrap_int32(out_int[engine.O_L1_SIZE:engine.O_L1_SIZE + 3].sum(axis=0))
+    l2 = _wrap_int32(out_int[engine.O_L2_SIZE:engine.O_L2_SIZE + 3].sum(axis=0))
     values["l1_size_req"], values["l2_size_req"] = l1, l2
     counts = out_int[engine.O_COUNTS:engine.O_COUNTS + 12]
     l1_accesses = counts[_L1_COUNT_ROWS].sum(axis=0)
@@ -454,14 +495,8 @@ def _derived(out_int, out_float, valid, pes, bw, lanes: int, true_macs: int) -> 
         values[name][invalid] = np.nan
     values["true_macs"] = np.full(n, true_macs, dtype=np.int64)
     values["valid"] = valid
-    # MAESTRO counts output L1 accesses even on the steps it skips (a tile
-    # smaller than the filter window has negative partial sums), which can
-    # leave a count, or an output buffer size, below zero: such an analysis is
-    # not trustworthy either; nor is a total size that wrapped around.
-    non_negative = ((out_int[engine.O_COUNTS:engine.O_L2_SIZE + 3].min(axis=0) >= 0)
-                    & (l1 == l1_true) & (l2 == l2_true))
-    values["exact_analysis"] = (valid & (values["macs"] == true_macs)
-                                & (values["throughput"] <= pes * lanes) & non_negative)
+    values["reason"] = raw.reason
+    values["exact_analysis"] = verdict == _EXACT
     return values
 
 

@@ -169,6 +169,10 @@ def plot_formats(text: str | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(f.strip().lower() for f in (text or "png").split(",") if f.strip()))
 
 
+#: Ends a results.csv record while it is formatted (ASCII's record separator).
+_RECORD_END = "\x1e"
+
+
 class RunReport:
     """Writes a run's files as layers finish, then the totals and plots."""
 
@@ -214,9 +218,13 @@ class RunReport:
                      durable=False)
 
     def _add_result_lines(self, rows: list[dict]) -> None:
-        for row in rows:
-            text = pd.DataFrame([row], columns=RESULT_COLUMNS).to_csv(index=False, header=False)
-            self._result_lines.append((row["layer"], len(self._result_lines), text))
+        # One frame for the job's rows (formatting costs per frame, not per row),
+        # its records ended by a separator no field holds, so that a quoted
+        # field's line break cannot split a record.
+        records = pd.DataFrame(rows, columns=RESULT_COLUMNS).to_csv(
+            index=False, header=False, lineterminator=_RECORD_END).split(_RECORD_END)[:-1]
+        for row, text in zip(rows, records, strict=True):
+            self._result_lines.append((row["layer"], len(self._result_lines), text + os.linesep))
 
     def _front_frame(self, index: int, result: LayerResult) -> pd.DataFrame:
         s, layer = result.front_scores, result.layer

@@ -294,14 +294,14 @@ def evaluate(layer: Layer, hw: Hardware, directives: Directives, *,
         raise ValueError(f"num_levels exceeds the {arrays[0].shape[1]} levels of the directive "
                          "arrays")
     raw = _analyse(hw, tables, arrays, pes, bw, physical=False)
+    verdict = _verdict(raw, pes, hw.simd_lanes, layer.macs)
     physical = np.zeros(n, dtype=bool)
     if analysis == "physical":
         # Re-analyse only the mappings MAESTRO miscounts where physics differs
         # (a strided layer, a dropped edge window), and only those of whole
         # output rows; the exact ones take the new figures.
-        inexact = _exact(raw, pes, hw.simd_lanes, layer.macs) == _INEXACT
-        redo = np.flatnonzero(inexact & ((layer.stride != 1)
-                                         | (raw.out_int[engine.O_EDGE_DROPPED] != 0)))
+        redo = np.flatnonzero((verdict == _INEXACT) & ((layer.stride != 1)
+                                                       | (raw.out_int[engine.O_EDGE_DROPPED] != 0)))
         if len(redo):
             redo = redo[_whole_output_rows(layer, directives.take(redo))]
         if len(redo):
@@ -309,10 +309,11 @@ def evaluate(layer: Layer, hw: Hardware, directives: Directives, *,
             used_tables = _layer_tables(used, gemm_form)
             again = _analyse(hw, used_tables, tuple(a[redo] for a in arrays), pes[redo],
                              bw[redo], physical=True)
-            take = _exact(again, pes[redo], hw.simd_lanes, layer.macs) == _EXACT
+            take = _verdict(again, pes[redo], hw.simd_lanes, layer.macs) == _EXACT
             raw.put(redo[take], again.take(take))
+            verdict[redo[take]] = _EXACT
             physical[redo[take]] = True
-    values = _derived(raw, pes, bw, hw.simd_lanes, layer.macs)
+    values = _derived(raw, verdict, pes, bw, hw.simd_lanes, layer.macs)
     # The floor only matters where MAESTRO gives numbers: skip the rest (often half a batch).
     busiest = np.zeros(n, dtype=np.int64)
     scored = np.flatnonzero(values["valid"] & ~physical)
@@ -440,11 +441,11 @@ def _analyse(hw: Hardware, tables: _LayerTables, arrays: tuple, pes, bw, physica
     return raw
 
 
-#: :func:`_exact`'s verdicts.
+#: :func:`_verdict`'s values.
 _INVALID, _INEXACT, _EXACT = 0, 1, 2
 
 
-def _exact(raw: _Raw, pes, lanes: int, true_macs: int) -> np.ndarray:
+def _verdict(raw: _Raw, pes, lanes: int, true_macs: int) -> np.ndarray:
     """(N,) per candidate: ``_INVALID`` (MAESTRO gives no numbers), ``_EXACT`` (its
     analysis is trusted: ``Costs.exact_analysis``) or ``_INEXACT``."""
     out_int = raw.out_int
@@ -467,12 +468,11 @@ def _exact(raw: _Raw, pes, lanes: int, true_macs: int) -> np.ndarray:
     return np.where(exact, _EXACT, np.where(valid, _INEXACT, _INVALID))
 
 
-def _derived(raw: _Raw, pes, bw, lanes: int, true_macs: int) -> dict:
+def _derived(raw: _Raw, verdict: np.ndarray, pes, bw, lanes: int, true_macs: int) -> dict:
     """Costs fields (all but the busiest-PE ones and ``physical_analysis``) from the
-    kernel's outputs."""
+    kernel's outputs and their :func:`_verdict`."""
     out_int, out_float = raw.out_int, raw.out_float
     n = len(raw.reason)
-    verdict = _exact(raw, pes, lanes, true_macs)
     valid = verdict != _INVALID
     values = {name: out_int[row] for name, row in _INT_OUTPUTS.items()}
     values["avg_utilized_pes"] = out_float[engine.F_ACTIVE]

@@ -70,7 +70,7 @@ from gamma.mapping import NO_DIM, NUM_DIMS, Population, divisor_table
 from gamma.search.config import GAConfig
 from gamma.search.results import GenerationLoop, LayerResult, Tracker, copy_table, rng_from
 from gamma.search.scoring import concat_rows, score, take_rows
-from gamma.search.selection import rank_order, tournament
+from gamma.search.selection import rank_order, ranking_columns, tournament
 from gamma.search.space import SearchSpace, repair
 from gamma.workload import Layer
 
@@ -308,7 +308,7 @@ class PureGASearch(BlackBoxSearch):
         n, d, rng = self.cfg.num_pop, self.encoding.dim, self.rng
         if self.vectors is None:
             self.vectors = rng.random((n, d))
-            self.table = self._score(self.vectors)
+            self.table = ranking_columns(self._score(self.vectors), self.cfg)
             return
         ranked = rank_order(self.table, self.cfg, len(self.vectors))     # best first
         first = ranked[tournament(len(ranked), n, rng)]
@@ -317,8 +317,8 @@ class PureGASearch(BlackBoxSearch):
         mutate = rng.random((n, d)) < self.MUTATION / d
         children = np.where(mutate, rng.random((n, d)), children)
         child_table = self._score(children)
-        pool, pool_table = np.concatenate([self.vectors, children]), concat_rows(self.table,
-                                                                               child_table)
+        pool = np.concatenate([self.vectors, children])
+        pool_table = concat_rows(self.table, ranking_columns(child_table, self.cfg))
         keep = rank_order(pool_table, self.cfg, n)
         self.vectors, self.table = pool[keep], take_rows(pool_table, keep)
 
@@ -328,7 +328,8 @@ class PureGASearch(BlackBoxSearch):
 
     def _restore(self, own: dict) -> None:
         self.vectors = None if own["vectors"] is None else np.array(own["vectors"])
-        self.table = copy_table(own["table"])
+        self.table = (None if own["table"] is None
+                      else ranking_columns(copy_table(own["table"]), self.cfg))
 
 
 def make_search(layer: Layer, hw: Hardware, cfg: GAConfig, rng: np.random.Generator, *,

@@ -34,7 +34,7 @@ from gamma.search.results import (
 from gamma.search.rowset import RowSet, row_hash
 from gamma.search.scoring import concat_rows, score, take_rows, violation
 from gamma.search.seeding import refit_parallel, seeded_population
-from gamma.search.selection import lex_key, pareto_front, rank_order, tournament
+from gamma.search.selection import lex_key, pareto_front, rank_order, ranking_columns, tournament
 from gamma.search.space import random_population, repair
 from gamma.search.trust import strategy_for
 from gamma.search.variation import mutate_par, mutate_pe, mutate_tile, neighbour, vary
@@ -158,7 +158,9 @@ class LayerSearch(GenerationLoop):
         search = cls(layer, hw, cfg, rng_from(state["rng"]), evaluate=evaluate,
                      on_generation=on_generation)
         search.generation, search.stall = state["generation"], state["stall"]
-        search.pop, search.table = pop_from(state["population"]), copy_table(state["scores"])
+        search.pop = pop_from(state["population"])
+        if state["scores"] is not None:         # None before the first generation, or random search
+            search.table = ranking_columns(copy_table(state["scores"]), cfg)
         search.seen = state["seen"].copy()
         search.tracker.restore(state["tracker"])
         return search
@@ -190,8 +192,9 @@ class LayerSearch(GenerationLoop):
         else:
             self.pop = self._seeded(n)
         self.seen = self.pop.packed()
-        self.table = self._score(self.pop)
-        self.tracker.update(self.pop, self.table, 0)
+        table = self._score(self.pop)
+        self.tracker.update(self.pop, table, 0)
+        self.table = ranking_columns(table, self.cfg)
 
     def _evolve(self) -> None:
         cfg, space, rng = self.cfg, self.space, self.rng
@@ -211,7 +214,7 @@ class LayerSearch(GenerationLoop):
         before = lex_key(self.table, 0, cfg)
         self.tracker.update(children, child_table, self.generation)
         pool = Population.concatenate([self.pop, children])
-        pool_table = concat_rows(self.table, child_table)
+        pool_table = concat_rows(self.table, ranking_columns(child_table, cfg))
         if cfg.pareto:
             keep = rank_order(pool_table, cfg, cfg.num_pop)
         else:

@@ -51,6 +51,14 @@ def rank_order(table: dict, cfg: GAConfig, k: int) -> np.ndarray:
     return np.concatenate([head, rest])[:k]
 
 
+def ranking_columns(table: dict, cfg: GAConfig) -> dict:
+    """The columns of a score table that :func:`rank_order` and :func:`lex_key` read
+    (violation, fitness1, fitness2): a population keeps only these between
+    generations; the full rows of the candidates worth reporting are the
+    tracker's."""
+    return {name: table[name] for name in dict.fromkeys(("violation", cfg.fitness1, cfg.fitness2))}
+
+
 def tournament(n_pool: int, k: int, rng: np.random.Generator) -> np.ndarray:
     """Binary tournament on a pool sorted best first: ``k`` winners' indices."""
     a = rng.integers(0, n_pool, k)

@@ -3,15 +3,18 @@
 A first run on a machine with an empty numba cache spends most of its time
 compiling: on a 2-core machine the cost model's main kernel
 (:func:`gamma.costmodel.engine.evaluate_batch`, with the kernels it calls)
-takes about 29 s, the search's kernels and the busiest-PE kernel about 12 s
-more.  Where the platform can fork and a second CPU is free, :func:`start`
-forks a helper process that runs a tiny search (16 x 3) with the main kernel
-replaced by a stand-in (figures of the right types, no analysis), which
-compiles the search's kernels and the busiest-PE kernel into the on-disk
-cache; meanwhile :func:`lead` compiles the cost model in this process with one
-evaluation, and the search then loads the helper's kernels from the cache.
-The main kernel's compilation is the longest chain (a caller is compiled after
-its callees), so a cold run takes about that long instead of the sum.
+takes about 29 s, a third of it in its expansion step
+(:func:`gamma.costmodel.engine._expand`), and the search's kernels and the
+busiest-PE kernel about 12 s more.  Where the platform can fork and a second
+CPU is free, :func:`start` forks a helper process that first compiles the
+expansion step with the argument types the main kernel passes, then runs a
+tiny search (16 x 3) with the main kernel replaced by a stand-in (figures of
+the right types, no analysis), which compiles the search's kernels and the
+busiest-PE kernel into the on-disk cache; meanwhile :func:`lead` compiles the
+rest of the cost model in this process with one evaluation (loading the
+expansion step from the cache when its compilation reaches that call), and
+the search then loads the helper's kernels from the cache.  The two halves
+take about 20 s each, so a cold run takes about that long instead of the sum.
 
 Both processes compile through :func:`guard`: a per-kernel file lock makes
 whichever process reaches a kernel second wait for the first and then load
@@ -237,11 +240,30 @@ def _helper_main(parent: int, job) -> None:
     if os.getppid() != parent:
         return
     layer, hw, cfg = job if job is not None else _default_job()
+    main_kernel_expand = engine._expand
     engine.evaluate_batch = _stand_in(layer.macs)
     tiny = replace(cfg, num_pop=16, epochs=3, method="gamma")
     log = os.environ.get("GAMMA_COMPILE_LOG")
     with compile_log(f"{log}.{os.getpid()}" if log else None):
+        _compile_expand(main_kernel_expand)
         search_layer(layer, hw, tiny, np.random.default_rng(0))
+
+
+def _compile_expand(expand) -> None:
+    """Compile the main kernel's expansion step (``engine._expand``, a third of the
+    main kernel's compile time) with the argument types the main kernel passes, so
+    that the lead process, reaching that call, loads it from the cache."""
+    from numba import typeof
+
+    from gamma.costmodel import engine
+
+    count = np.int64(1)                     # the level count and nvar: int64 scalars
+    table = np.zeros((1, 1), dtype=np.int64)   # lv_order, ps_size, ps_ofs, lvi
+    sizes = np.zeros((1, 1, 1), dtype=np.int64)
+    row_int, row_bool, call_int, call_dims, call_steady, _ = engine.workspace(1, 1, 1)
+    args = (count, count, table, sizes, table, table, table, row_int, row_bool, call_int,
+            call_dims, call_steady)
+    expand.compile(tuple(typeof(a) for a in args))
 
 
 @contextmanager

@@ -18,8 +18,8 @@ import sys
 #: as a first search on a 2-core machine measures it (seconds).
 COMPILE_SECONDS = 45
 #: The same split between this process and a helper (:mod:`gamma.warmup`): the
-#: cost model's main kernel alone.
-PARALLEL_COMPILE_SECONDS = 30
+#: cost model's main kernel without its expansion step.
+PARALLEL_COMPILE_SECONDS = 25
 
 _announced = False
 

@@ -8,8 +8,9 @@ on stderr and exit status 2.
 
 Distinct layers are searched in parallel (``--jobs N``, default all cores) or
 on a Dask cluster (``--scheduler tcp://HOST:PORT``), with the same results.
-Finished layers and, every ``--checkpoint_every`` generations, running
-layers' search states are saved in the run's folder, ``checkpoints/``;
+Finished layers and, every ``--checkpoint_every`` generations (default: 5,
+at least a second apart), running layers' search states are saved in the
+run's folder, ``checkpoints/``;
 ``python main.py --resume RUN_FOLDER`` continues an interrupted run (Ctrl-C,
 SIGTERM or a crash) with the settings of its ``run.yaml``.
 """

@@ -192,10 +192,11 @@ def _execution_flags(r) -> None:
     r.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
                    help="run the layer searches on this Dask distributed scheduler's workers "
                         "(needs pip install -e .[dask]; same results as a local run)")
-    r.add_argument("--checkpoint_every", type=int, default=5, metavar="G",
+    r.add_argument("--checkpoint_every", type=int, default=None, metavar="G",
                    help="save each running layer's search state every G generations to "
                         "<outdir>/checkpoints (finished layers are always saved); 0 = only "
-                        "finished layers")
+                        "finished layers; default: every 5 generations once the layer has "
+                        "run a second since its start or last save")
     r.add_argument("--resume", default=None, metavar="OUTDIR",
                    help="continue the interrupted run in OUTDIR with the settings of its run.yaml: "
                         "finished layers are kept, the others continue from their checkpoints")

@@ -184,7 +184,7 @@ def execute(args, previous: dict | None = None, console: Console | None = None, 
     from gamma.plugins import check_against, lower_layer
 
     console = console or Console(args.log_level)
-    if args.checkpoint_every < 0:
+    if args.checkpoint_every is not None and args.checkpoint_every < 0:
         raise GammaInputError(f"--checkpoint_every must be 0 (only finished layers) or a number "
                               f"of generations, got {args.checkpoint_every}")
     if args.scheduler and args.jobs is not None and args.resume is None:

@@ -75,6 +75,27 @@ def test_finished_layers_are_saved_and_not_searched_again(tmp_path, reference):
         assert_same(x, y)
 
 
+def test_checkpoint_policy():
+    auto = Checkpoints("ck")
+    assert auto.every is None           # the default: every 5 generations, a second apart
+    assert auto.due(5, 1.0) and auto.due(10, 30.0)
+    assert not auto.due(5, 0.5) and not auto.due(4, 30.0)
+    assert Checkpoints("ck", every=2).due(2, 0.0) and not Checkpoints("ck", every=2).due(3, 9.0)
+    assert not Checkpoints("ck", every=0).due(5, 9.0)
+
+
+@pytest.mark.parametrize("min_seconds, saves", [(0.0, [5, 10]), (3600.0, [])])
+def test_the_default_policy_saves_a_running_search_once_it_has_run_long_enough(
+        tmp_path, monkeypatch, min_seconds, saves):
+    monkeypatch.setattr(Checkpoints, "AUTO_MIN_SECONDS", min_seconds)
+    saved = []
+    monkeypatch.setattr(Checkpoints, "save_state",
+                        lambda self, key, state, written=0: saved.append(state["generation"]) or 0)
+    job = group_layers(select_layers(LAYERS))[1]
+    run_job(job, HW, GAConfig(num_pop=8, epochs=12), SEED, checkpoints=Checkpoints(tmp_path))
+    assert saved == saves
+
+
 def test_clear_deletes_the_checkpoints_only(tmp_path):
     ck = Checkpoints(tmp_path / "ck", every=1)
     run_model(select_layers(LAYERS), HW, CFG, SEED, checkpoints=ck)

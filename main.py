@@ -1,7 +1,5 @@
 """Command-line entry point: ``python main.py --model resnet18 --hwconfig edge``."""
-import sys
-
-from gamma.cli import main
+from gamma.cli import run
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -255,3 +255,35 @@ def test_console_shows_the_gap(capsys, tmp_path):
                  "--epochs", "2", "--seed", "1", "--no_plots"]) == 0
     text = capsys.readouterr().out
     assert "gap 1.0" in text and "to 700416" in text
+
+
+def test_main_py_exits_with_the_status_and_all_its_output(tmp_path):
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    command = [sys.executable, str(root / "main.py"), "--model", "resnet18", "--num_layer", "3",
+               "--num_pop", "6", "--epochs", "2", "--no_plots", "--seed", "1", "--jobs", "1"]
+    done = subprocess.run([*command, "--outdir", str(tmp_path / "a")], capture_output=True,
+                          text=True, cwd=tmp_path, timeout=300)
+    assert done.returncode == 0 and done.stdout.rstrip().splitlines()[-1].startswith("total latency")
+    bad = subprocess.run([*command, "--hw_file", "nosuch"], capture_output=True, text=True,
+                         cwd=tmp_path, timeout=300)
+    assert bad.returncode == 2 and bad.stderr.startswith("gamma: error: ")
+
+
+def test_a_reader_that_goes_away_ends_the_run_quietly(tmp_path):
+    import subprocess
+    import sys
+
+    from gamma.cli import SIGPIPE_STATUS
+
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.Popen([sys.executable, str(root / "main.py"), "--model", "resnet18",
+                             "--num_pop", "6", "--epochs", "2", "--no_plots", "--seed", "1",
+                             "--jobs", "1", "--outdir", str(tmp_path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
+    proc.stdout.close()     # as `| head -0` does, long before the first layer's line is printed
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=300) == SIGPIPE_STATUS
+    assert "Traceback" not in stderr

@@ -26,12 +26,13 @@ Speed notes: every array view, and every array handed to a compiled function
 that LLVM does not inline, costs atomic reference-count updates (they dominated
 the profile).  So helpers take whole arrays plus indices and never slice;
 per-directive flags of levels, calls and case classes are bitmasks over loop
-positions (a case class is decoded from its key); per candidate only three
-non-inlined functions receive arrays (:func:`_expand`, :func:`_finish`,
+positions (a case class is decoded from its key); per candidate only two
+non-inlined functions receive arrays (:func:`_expand`, which a cold start
+compiles in a second process, :mod:`gamma.warmup`, and
 :func:`~gamma.costmodel.volumes.call_volumes`), the array-taking helpers are
-inlined (``inline="always"``) and the scalar helpers have one explicit
-signature each.  Cold compilation (empty numba cache) compiles 16 functions,
-each once.
+inlined (``inline="always"``; inlining :func:`_finish` too measured 2-3 %
+faster at the same compile time) and the scalar helpers have one explicit
+signature each.
 """
 from __future__ import annotations
 
@@ -240,7 +241,7 @@ def _expand(num_levels, nvar, lv_order, ps_sizes, ps_size, ps_ofs, lvi, row_int,
     return ncalls
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _finish(ncalls, nvar, num_levels, noc_bw, latency, offchip_bw, lanes, ps_sizes, lvi,
             row_int, row_bool, call_int, call_float):
     """Finish the candidate's calls bottom-up; returns what :func:`_finish_call`

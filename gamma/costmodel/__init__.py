@@ -297,22 +297,7 @@ def evaluate(layer: Layer, hw: Hardware, directives: Directives, *,
     verdict = _verdict(raw, pes, hw.simd_lanes, layer.macs)
     physical = np.zeros(n, dtype=bool)
     if analysis == "physical":
-        # Re-analyse only the mappings MAESTRO miscounts where physics differs
-        # (a strided layer, a dropped edge window), and only those of whole
-        # output rows; the exact ones take the new figures.
-        redo = np.flatnonzero((verdict == _INEXACT) & ((layer.stride != 1)
-                                                       | (raw.out_int[engine.O_EDGE_DROPPED] != 0)))
-        if len(redo):
-            redo = redo[_whole_output_rows(layer, directives.take(redo))]
-        if len(redo):
-            used = _rows_read(layer)
-            used_tables = _layer_tables(used, gemm_form)
-            again = _analyse(hw, used_tables, tuple(a[redo] for a in arrays), pes[redo],
-                             bw[redo], physical=True)
-            take = _verdict(again, pes[redo], hw.simd_lanes, layer.macs) == _EXACT
-            raw.put(redo[take], again.take(take))
-            verdict[redo[take]] = _EXACT
-            physical[redo[take]] = True
+        _reanalyse(layer, hw, directives, arrays, pes, bw, gemm_form, raw, verdict, physical)
     values = _derived(raw, verdict, pes, bw, hw.simd_lanes, layer.macs)
     # The floor only matters where MAESTRO gives numbers: skip the rest (often half a batch).
     busiest = np.zeros(n, dtype=np.int64)
@@ -320,11 +305,34 @@ def evaluate(layer: Layer, hw: Hardware, directives: Directives, *,
     busiest[scored] = _busiest(layer, tables, arrays, pes, 1, scored)
     if physical.any():
         moved = np.flatnonzero(physical)
-        busiest[moved] = _busiest(used, used_tables, arrays, pes, used.stride, moved)
+        used = _rows_read(layer)
+        busiest[moved] = _busiest(used, _layer_tables(used, gemm_form), arrays, pes,
+                                  used.stride, moved)
     values["busiest_pe_macs"] = busiest
     values["undercount"] = values["valid"] & (values["runtime"] * hw.simd_lanes < busiest)
     values["physical_analysis"] = physical
     return Costs(**values)
+
+
+def _reanalyse(layer: Layer, hw: Hardware, directives: Directives, arrays: tuple, pes, bw,
+               gemm_form: str, raw: _Raw, verdict: np.ndarray, physical: np.ndarray) -> None:
+    """The physical analysis of the mappings MAESTRO miscounts where physics
+    differs (a strided layer, a dropped edge window), only those of whole output
+    rows: where it is exact, its figures replace MAESTRO's in ``raw`` and
+    ``verdict``, and ``physical`` is set (all three in place)."""
+    dropped = raw.out_int[engine.O_EDGE_DROPPED] != 0
+    redo = np.flatnonzero((verdict == _INEXACT) & ((layer.stride != 1) | dropped))
+    if len(redo):
+        redo = redo[_whole_output_rows(layer, directives.take(redo))]
+    if not len(redo):
+        return
+    used = _rows_read(layer)
+    again = _analyse(hw, _layer_tables(used, gemm_form), tuple(a[redo] for a in arrays),
+                     pes[redo], bw[redo], physical=True)
+    take = _verdict(again, pes[redo], hw.simd_lanes, layer.macs) == _EXACT
+    raw.put(redo[take], again.take(take))
+    verdict[redo[take]] = _EXACT
+    physical[redo[take]] = True
 
 
 def _rows_read(layer: Layer) -> Layer:

@@ -17,10 +17,10 @@ are closed here.  Inside a job the population is vectorized.
 Checkpoints (:class:`Checkpoints`): a finished job's :class:`LayerResult` is
 pickled to ``<folder>/layer_<N>.result.pkl`` as soon as it arrives, and a
 running job's search state to ``<folder>/layer_<N>.pkl`` every ``every``
-generations (both by atomic replace; by default every 5 generations once
-the search has run a second since its start or last save).  :func:`run_model` given the same
-folder again skips the finished jobs and continues the others from their
-state; the results equal an uninterrupted run's.
+generations (both by atomic replace; by default every 5 generations once the
+search has run a second since its start or last save).  :func:`run_model`
+given the same folder again skips the finished jobs and continues the others
+from their state; the results equal an uninterrupted run's.
 """
 from __future__ import annotations
 

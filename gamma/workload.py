@@ -129,6 +129,16 @@ class Layer:
         return (self.X - self.S) // self.stride + 1
 
     @property
+    def Yi(self) -> int:
+        """Input rows that feed an output, ``(Yo - 1) * stride + R`` (at most ``Y``)."""
+        return (self.Yo - 1) * self.stride + self.R
+
+    @property
+    def Xi(self) -> int:
+        """Input columns that feed an output, ``(Xo - 1) * stride + S`` (at most ``X``)."""
+        return (self.Xo - 1) * self.stride + self.S
+
+    @property
     def macs(self) -> int:
         """Multiply-accumulates the layer truly computes (with its stride)."""
         per_output = self.R * self.S

@@ -340,8 +340,7 @@ def _rows_read(layer: Layer) -> Layer:
     which feed no output: the physical analysis steps its windows by the
     stride and would otherwise end on a partial window of unused rows, which
     MAESTRO's edge-case weighting prices as a missing output row."""
-    return layer.replace(Y=(layer.Yo - 1) * layer.stride + layer.R,
-                         X=(layer.Xo - 1) * layer.stride + layer.S)
+    return layer.replace(Y=layer.Yi, X=layer.Xi)
 
 
 _R, _S, _Y, _X = (DIM_CODE[name] for name in ("R", "S", "Y", "X"))

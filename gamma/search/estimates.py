@@ -69,8 +69,8 @@ def footprint(t: np.ndarray, layer: Layer) -> np.ndarray:
     """Input + weight + output elements of tiles ``t`` (P, 6) of ``layer``, MAESTRO-style:
     the Y'/X' tiles' input windows at the layer's stride (at most the rows and columns
     that feed an output), outputs counted over them."""
-    rows = np.minimum((t[:, Y] - 1) * layer.stride + t[:, R], (layer.Yo - 1) * layer.stride + layer.R)
-    cols = np.minimum((t[:, X] - 1) * layer.stride + t[:, S], (layer.Xo - 1) * layer.stride + layer.S)
+    rows = np.minimum((t[:, Y] - 1) * layer.stride + t[:, R], layer.Yi)
+    cols = np.minimum((t[:, X] - 1) * layer.stride + t[:, S], layer.Xi)
     if layer.type == "DSCONV":
         return t[:, C] * rows * cols * 2 + t[:, C] * t[:, R] * t[:, S]
     return t[:, C] * rows * cols + t[:, K] * t[:, C] * t[:, R] * t[:, S] + t[:, K] * rows * cols

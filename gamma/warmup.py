@@ -240,16 +240,15 @@ def _helper_main(parent: int, job) -> None:
     if os.getppid() != parent:
         return
     layer, hw, cfg = job if job is not None else _default_job()
-    main_kernel_expand = engine._expand
     engine.evaluate_batch = _stand_in(layer.macs)
     tiny = replace(cfg, num_pop=16, epochs=3, method="gamma")
     log = os.environ.get("GAMMA_COMPILE_LOG")
     with compile_log(f"{log}.{os.getpid()}" if log else None):
-        _compile_expand(main_kernel_expand)
+        _compile_expand()
         search_layer(layer, hw, tiny, np.random.default_rng(0))
 
 
-def _compile_expand(expand) -> None:
+def _compile_expand() -> None:
     """Compile the main kernel's expansion step (``engine._expand``, a third of the
     main kernel's compile time) with the argument types the main kernel passes, so
     that the lead process, reaching that call, loads it from the cache."""
@@ -263,7 +262,7 @@ def _compile_expand(expand) -> None:
     row_int, row_bool, call_int, call_dims, call_steady, _ = engine.workspace(1, 1, 1)
     args = (count, count, table, sizes, table, table, table, row_int, row_bool, call_int,
             call_dims, call_steady)
-    expand.compile(tuple(typeof(a) for a in args))
+    engine._expand.compile(tuple(typeof(a) for a in args))
 
 
 @contextmanager

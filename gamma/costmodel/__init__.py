@@ -24,7 +24,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from gamma.costmodel import engine, hwcost
+from gamma.costmodel import engine, hwcost, inlining
 from gamma.costmodel import reasons as R
 from gamma.costmodel.busiest import variables as busiest_variables
 from gamma.costmodel.busiest_kernel import busiest_batch, busiest_positional
@@ -35,6 +35,9 @@ from gamma.costmodel.levels import MAX_LEVELS, code_tables
 from gamma.costmodel.reasons import REASONS, reason_class, reason_text
 from gamma.hardware import Hardware
 from gamma.workload import Layer
+
+# The kernels compile on their first call, after this.
+inlining.install()
 
 __all__ = ["Costs", "Directives", "evaluate", "ANALYSES", "REASONS", "reason_text",
            "reason_class",

@@ -93,7 +93,8 @@ def _insert(slots, hashes, store, size, rows, h):
         j, at = _find(slots, hashes, store, rows, i, h[i])
         if j >= 0:
             continue
-        store[size] = rows[i]
+        for c in range(rows.shape[1]):      # not ``store[size] = rows[i]``, whose shape
+            store[size, c] = rows[i, c]     # check alone takes 1.5 s to compile
         hashes[size] = h[i]
         slots[at] = size
         size += 1

@@ -245,6 +245,9 @@ def _helper_main(parent: int, job) -> None:
     log = os.environ.get("GAMMA_COMPILE_LOG")
     with compile_log(f"{log}.{os.getpid()}" if log else None):
         _compile_expand()
+        # The busiest-PE kernel next: the lead's first evaluation needs it as soon as
+        # its main kernel is compiled (the stand-in's figures are all valid).
+        _evaluate_one(layer, hw)
         search_layer(layer, hw, tiny, np.random.default_rng(0))
 
 
@@ -349,11 +352,16 @@ def start(job=None) -> bool:
 
 def lead(job=None) -> None:
     """Compile the cost model's kernels here, first thing, while the helper walks the
-    search: one evaluation of a one-level mapping of ``job``'s layer (whatever its
-    figures; ``job`` as :func:`start` takes it)."""
-    from gamma.costmodel import DIM_CODE, Directives, evaluate
-
+    search: one evaluation of ``job``'s layer (``job`` as :func:`start` takes it)."""
     layer, hw, _ = job if job is not None else _default_job()
+    _evaluate_one(layer, hw)
+
+
+def _evaluate_one(layer, hw) -> None:
+    """Evaluate one one-level mapping of ``layer`` on ``hw`` (whatever its figures), which
+    compiles the kernels :func:`gamma.costmodel.evaluate` calls; errors are ignored:
+    the search then compiles what is missing."""
+    from gamma.costmodel import DIM_CODE, Directives, evaluate
 
     dims = ("K", "C", "R", "S", "Y", "X")
     size = np.array([[[1, 1, layer.R, layer.S, layer.R, layer.S]]], dtype=np.int64)
@@ -363,7 +371,7 @@ def lead(job=None) -> None:
                      spatial=np.array([[[True] + [False] * 5]]),
                      cluster=np.zeros((1, 1), dtype=np.int64),
                      num_levels=np.ones(1, dtype=np.int64))
-    with suppress(Exception):               # the search then compiles what is missing
+    with suppress(Exception):
         evaluate(layer, hw, one)
 
 

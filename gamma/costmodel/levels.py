@@ -150,7 +150,7 @@ def _analysed_twice(given, repeated, first_output, second_output):
     return given == 1 and repeated == 1 and not (first_output and second_output)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _spatial_reason(i, first, last, dim, spatial, ignorable):
     """A level in ``first:last`` without SpatialMap or with more than two."""
     slots = dim.shape[2]

@@ -134,7 +134,7 @@ def level_table(lvl, lv_size, lv_ofs, lv_sp, lv_dims, sliding, out_stride, table
             table[ref, OUT_UNIQUE_EDGE] = min(new, table[ref, OUT_MAPPED_EDGE])
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def edge_units(dim, m, o, units, physical):
     """Active sub-units at the spatial edge of a SpatialMap(m, o) over ``dim``
     (ClusterUnit's spatial edge analysis, §4.1).  MAESTRO counts the windows that

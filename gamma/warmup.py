@@ -3,18 +3,19 @@
 A first run on a machine with an empty numba cache spends most of its time
 compiling: on a 2-core machine the cost model's main kernel
 (:func:`gamma.costmodel.engine.evaluate_batch`, with the kernels it calls)
-takes about 29 s, a third of it in its expansion step
-(:func:`gamma.costmodel.engine._expand`), and the search's kernels and the
-busiest-PE kernel about 12 s more.  Where the platform can fork and a second
+takes about 16 s, a quarter of it in its expansion step
+(:func:`gamma.costmodel.engine._expand`), the busiest-PE kernel about 2 s and
+the search's kernels about 6 s more.  Where the platform can fork and a second
 CPU is free, :func:`start` forks a helper process that first compiles the
-expansion step with the argument types the main kernel passes, then runs a
-tiny search (16 x 3) with the main kernel replaced by a stand-in (figures of
-the right types, no analysis), which compiles the search's kernels and the
-busiest-PE kernel into the on-disk cache; meanwhile :func:`lead` compiles the
-rest of the cost model in this process with one evaluation (loading the
-expansion step from the cache when its compilation reaches that call), and
-the search then loads the helper's kernels from the cache.  The two halves
-take about 20 s each, so a cold run takes about that long instead of the sum.
+expansion step with the argument types the main kernel passes and the
+busiest-PE kernel (one evaluation through a stand-in main kernel: figures of
+the right types, no analysis), then runs a tiny search (16 x 3) with that
+stand-in, which compiles the search's kernels into the on-disk cache;
+meanwhile :func:`lead` compiles the rest of the cost model in this process
+with one evaluation (loading the expansion step from the cache when its
+compilation reaches that call), and the search then loads the helper's
+kernels from the cache.  The two halves take about 11-12 s each, so a cold
+run takes about that long instead of the sum.
 
 Both processes compile through :func:`guard`: a per-kernel file lock makes
 whichever process reaches a kernel second wait for the first and then load

@@ -69,6 +69,11 @@ def test_blocks_of_one_ir_share_one_new_scope():
     # a copy of the copies (numba keeps an unmutated one) gets its own scope
     again = shim.deepcopy(copies[0])
     assert again.scope is not copies[0].scope
+    # once the inliner has defined new names in a copied scope, it is not reused
+    fresh = shim.deepcopy(blocks[0])
+    assert fresh.scope is not copies[0].scope
+    fresh.scope.redefine("a_inlined", loc)
+    assert shim.deepcopy(blocks[1]).scope is not fresh.scope
     # anything else is copied as by the copy module
     data = {"x": [1, 2]}
     assert shim.deepcopy(data) == data and shim.deepcopy(data)["x"] is not data["x"]

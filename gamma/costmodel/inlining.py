@@ -26,21 +26,25 @@ class _ScopeSharingCopy:
 
     ``deepcopy(block)`` seeds the memo with one copy of the block's scope,
     reused for the consecutive blocks of one IR (they share their scope: numba
-    copies an IR's blocks one after the other, under its compiler lock).
+    copies an IR's blocks one after the other, under its compiler lock).  A
+    copy whose variables changed since (the inliner defines the renamed ones in
+    it) is never handed out again: the next block gets a fresh one.
     Everything else is the ``copy`` module's.
     """
 
     def __init__(self, block_type):
         self._block_type = block_type
         self._source = self._copied = None
+        self._size = 0
 
     def __getattr__(self, name):
         return getattr(copy, name)
 
     def deepcopy(self, obj, memo=None):
         if memo is None and isinstance(obj, self._block_type):
-            if obj.scope is not self._source:
+            if obj.scope is not self._source or len(self._copied.localvars) != self._size:
                 self._source, self._copied = obj.scope, copy.deepcopy(obj.scope)
+                self._size = len(self._copied.localvars)
             memo = {id(obj.scope): self._copied}
         return copy.deepcopy(obj, memo)
 

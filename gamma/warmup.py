@@ -253,7 +253,7 @@ def _helper_main(parent: int, job) -> None:
 
 
 def _compile_expand() -> None:
-    """Compile the main kernel's expansion step (``engine._expand``, a third of the
+    """Compile the main kernel's expansion step (``engine._expand``, a quarter of the
     main kernel's compile time) with the argument types the main kernel passes, so
     that the lead process, reaching that call, loads it from the cache."""
     from numba import typeof

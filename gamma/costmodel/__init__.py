@@ -463,8 +463,7 @@ def _verdict(raw: _Raw, pes, lanes: int, true_macs: int) -> np.ndarray:
     macs, runtime = out_int[engine.O_MACS], out_int[engine.O_RUNTIME]
     with np.errstate(divide="ignore", invalid="ignore"):
         throughput = macs / runtime             # 0 / 0: NaN if invalid
-    l1_true = out_int[engine.O_L1_SIZE:engine.O_L1_SIZE + 3].sum(axis=0)
-    l2_true = out_int[engine.O_L2_SIZE:engine.O_L2_SIZE + 3].sum(axis=0)
+    l1_true, l2_true = _buffer_totals(out_int)
     # MAESTRO counts output L1 accesses even on the steps it skips (a tile
     # smaller than the filter window has negative partial sums), which can
     # leave a count, or an output buffer size, below zero: such an analysis is
@@ -476,6 +475,13 @@ def _verdict(raw: _Raw, pes, lanes: int, true_macs: int) -> np.ndarray:
              & (_wrap_int32(l1_true) == l1_true) & (_wrap_int32(l2_true) == l2_true)
              & (out_int[engine.O_TWICE] == 0))
     return np.where(exact, _EXACT, np.where(valid, _INEXACT, _INVALID))
+
+
+def _buffer_totals(out_int: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """L1 and L2 size requirements, shape (N,) each: the sums over the three tensors
+    (before MAESTRO's 32-bit wrap-around)."""
+    return (out_int[engine.O_L1_SIZE:engine.O_L1_SIZE + 3].sum(axis=0),
+            out_int[engine.O_L2_SIZE:engine.O_L2_SIZE + 3].sum(axis=0))
 
 
 def _derived(raw: _Raw, verdict: np.ndarray, pes, bw, lanes: int, true_macs: int) -> dict:
@@ -490,8 +496,7 @@ def _derived(raw: _Raw, verdict: np.ndarray, pes, bw, lanes: int, true_macs: int
     with np.errstate(divide="ignore", invalid="ignore"):
         values["throughput"] = values["macs"] / values["runtime"]   # 0 / 0: NaN if invalid
     # MAESTRO reports (and sizes the SRAMs from) the totals as 32-bit ints.
-    l1 = _wrap_int32(out_int[engine.O_L1_SIZE:engine.O_L1_SIZE + 3].sum(axis=0))
-    l2 = _wrap_int32(out_int[engine.O_L2_SIZE:engine.O_L2_SIZE + 3].sum(axis=0))
+    l1, l2 = (_wrap_int32(total) for total in _buffer_totals(out_int))
     values["l1_size_req"], values["l2_size_req"] = l1, l2
     counts = out_int[engine.O_COUNTS:engine.O_COUNTS + 12]
     l1_accesses = counts[_L1_COUNT_ROWS].sum(axis=0)

@@ -31,8 +31,9 @@ non-inlined functions receive arrays (:func:`_expand`, which a cold start
 compiles in a second process, :mod:`gamma.warmup`, and
 :func:`~gamma.costmodel.volumes.call_volumes`), the array-taking helpers are
 inlined (``inline="always"``; inlining :func:`_finish` too measured 2-3 %
-faster at the same compile time) and the scalar helpers have one explicit
-signature each.
+faster at the same compile time); a scalar helper that call sites pass literal
+arguments to is inlined too or has one explicit signature, since numba would
+compile it once per combination of literals.
 """
 from __future__ import annotations
 

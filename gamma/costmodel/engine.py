@@ -26,14 +26,20 @@ Speed notes: every array view, and every array handed to a compiled function
 that LLVM does not inline, costs atomic reference-count updates (they dominated
 the profile).  So helpers take whole arrays plus indices and never slice;
 per-directive flags of levels, calls and case classes are bitmasks over loop
-positions (a case class is decoded from its key); per candidate only two
-non-inlined functions receive arrays (:func:`_expand`, which a cold start
-compiles in a second process, :mod:`gamma.warmup`, and
-:func:`~gamma.costmodel.volumes.call_volumes`), the array-taking helpers are
-inlined (``inline="always"``; inlining :func:`_finish` too measured 2-3 %
-faster at the same compile time); a scalar helper that call sites pass literal
-arguments to is inlined too or has one explicit signature, since numba would
-compile it once per combination of literals.
+positions (a case class is decoded from its key).  Per candidate four
+functions that receive arrays are compiled apart (not inlined): the expansion
+step :func:`_expand` with :func:`~gamma.costmodel.volumes.call_volumes`,
+:func:`_finish` and :func:`_top_outputs`.  numba's passes over one function grow
+faster than its size, so apart they cut the main kernel's compilation from
+11 s to 7 s and the cost model's from 20 s to 17 s at the same speed (within
+the 1-2 % noise of the benchmark), and a cold start compiles them in a second
+process (:mod:`gamma.warmup`).  Level completion and the level tables stay
+inlined (``inline="always"``), as do the other array-taking helpers: compiled
+apart, they cost 3-5 % of the kernel's speed.  A scalar helper that call sites
+pass literal arguments to is inlined too or has one explicit signature, since
+numba would compile it once per combination of literals.  The level arrays are
+allocated in Python (:func:`level_workspace`): NumPy's allocation functions
+compile slowly in numba (0.7 s for the main kernel's four kinds).
 """
 from __future__ import annotations
 
@@ -127,6 +133,25 @@ def workspace(nvar: int, rows: int, calls: int):
             np.zeros((calls, nvar), dtype=np.int64),
             np.zeros((calls, nvar), dtype=np.int64),
             np.zeros(calls, dtype=np.float64))
+
+
+def level_workspace(nvar: int) -> tuple:
+    """Per-candidate level arrays for :func:`evaluate_batch` (reused from candidate
+    to candidate; allocated here, as NumPy's allocation compiles slowly in numba)."""
+    return (np.zeros((MAX_LEVELS, nvar), dtype=np.int64),     # lv_size
+            np.zeros((MAX_LEVELS, nvar), dtype=np.int64),     # lv_ofs
+            np.zeros((MAX_LEVELS, nvar), dtype=np.bool_),     # lv_sp
+            np.zeros((MAX_LEVELS, nvar), dtype=np.int64),     # lv_order
+            np.zeros((MAX_LEVELS, nvar), dtype=np.int64),     # lv_dims
+            np.zeros(MAX_LEVELS, dtype=np.int64),             # lv_units
+            np.zeros((MAX_LEVELS, 3), dtype=np.int64),        # lv_dup
+            np.zeros((MAX_LEVELS, NUM_LEVEL_INTS), dtype=np.int64),   # lvi
+            np.zeros((MAX_LEVELS, nvar, NUM_COLUMNS), dtype=np.int64),  # ps_sizes
+            np.zeros((MAX_LEVELS, nvar), dtype=np.int64),     # ps_size
+            np.zeros((MAX_LEVELS, nvar), dtype=np.int64),     # ps_ofs
+            np.zeros((nvar, NUM_COLUMNS), dtype=np.int64),    # table
+            np.zeros(nvar, dtype=np.int64),                   # rank
+            np.zeros((8, nvar), dtype=np.int64))              # completion
 
 
 @njit(cache=True, error_model="numpy")
@@ -242,7 +267,7 @@ def _expand(num_levels, nvar, lv_order, ps_sizes, ps_size, ps_ofs, lvi, row_int,
     return ncalls
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=True, error_model="numpy")
 def _finish(ncalls, nvar, num_levels, noc_bw, latency, offchip_bw, lanes, ps_sizes, lvi,
             row_int, row_bool, call_int, call_float):
     """Finish the candidate's calls bottom-up; returns what :func:`_finish_call`
@@ -415,7 +440,7 @@ def _l1_sizes(k, lvl, nvar, inner, first_row, lead_count, ps_sizes, lvi, row_int
             call_int[k, K_L1 + t] = 2 * volume * (1 if t == OUTPUT else lead_count)
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=True, error_model="numpy")
 def _top_outputs(i, nvar, lv_dims, coupled, sliding, out_stride, noc_bw, latency, row_int,
                  row_bool, call_int, l2_in, l2_f, l2_out, out_int, out_float):
     """Counts, sizes, delays and bandwidth figures MAESTRO reports from the top call."""
@@ -520,7 +545,7 @@ def evaluate_batch(start, dim, size, offset, spatial, cluster, num_levels, num_p
                    latency, offchip_bw, lanes, code_to_var, is_output_code, ignorable,
                    spec_sizes, coupled, coupled_order, sliding, y_var, x_var, r_var, s_var,
                    stride, physical, out_int, out_float, out_reason, row_int, row_bool,
-                   call_int, call_dims, call_steady, call_float):
+                   call_int, call_dims, call_steady, call_float, level_scratch):
     """Score candidates ``start...`` of a batch as MAESTRO would (module docstring).
 
     Parameters
@@ -540,6 +565,8 @@ def evaluate_batch(start, dim, size, offset, spatial, cluster, num_levels, num_p
     out_int (NUM_INT_OUTPUTS, N), out_float (NUM_FLOAT_OUTPUTS, N), out_reason (N,) : output
         Values of valid candidates and the reason code of every candidate.
     row_int ... call_float : working arrays (:func:`workspace`).
+    level_scratch : tuple
+        Per-candidate level arrays (:func:`level_workspace`).
 
     Returns
     -------
@@ -550,20 +577,8 @@ def evaluate_batch(start, dim, size, offset, spatial, cluster, num_levels, num_p
     n = dim.shape[0]
     nvar = spec_sizes.shape[0]
     out_stride = stride if physical else 1
-    lv_size = np.zeros((MAX_LEVELS, nvar), dtype=np.int64)
-    lv_ofs = np.zeros((MAX_LEVELS, nvar), dtype=np.int64)
-    lv_sp = np.zeros((MAX_LEVELS, nvar), dtype=np.bool_)
-    lv_order = np.zeros((MAX_LEVELS, nvar), dtype=np.int64)
-    lv_dims = np.zeros((MAX_LEVELS, nvar), dtype=np.int64)
-    lv_units = np.zeros(MAX_LEVELS, dtype=np.int64)
-    lv_dup = np.zeros((MAX_LEVELS, 3), dtype=np.int64)
-    lvi = np.zeros((MAX_LEVELS, NUM_LEVEL_INTS), dtype=np.int64)
-    ps_sizes = np.zeros((MAX_LEVELS, nvar, NUM_COLUMNS), dtype=np.int64)
-    ps_size = np.zeros((MAX_LEVELS, nvar), dtype=np.int64)
-    ps_ofs = np.zeros((MAX_LEVELS, nvar), dtype=np.int64)
-    table = np.zeros((nvar, NUM_COLUMNS), dtype=np.int64)
-    rank = np.zeros(nvar, dtype=np.int64)
-    completion = np.zeros((8, nvar), dtype=np.int64)
+    (lv_size, lv_ofs, lv_sp, lv_order, lv_dims, lv_units, lv_dup, lvi, ps_sizes, ps_size, ps_ofs,
+     table, rank, completion) = level_scratch
     for i in range(start, n):
         reason = complete_candidate(
             i, dim, size, offset, spatial, cluster, num_levels, num_pes, code_to_var,

@@ -227,7 +227,7 @@ def prepare_level(lvl, lv_size, lv_ofs, lv_sp, lv_order, lv_dims, lv_units, lv_d
         lvi[lvl, L_LAST_SPATIAL + t] = last
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=True, error_model="numpy")
 def _twice_level(lvl, nvar, lv_order, lv_sp, lv_dims, lv_units, lv_dup, dup, b_sp, before,
                  a_size, a_ofs, a_sp, rank, ps_size, ps_ofs, physical, lvi):
     """:func:`prepare_level`'s integers of a level mapping ``dup`` twice (A, then B).

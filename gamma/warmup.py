@@ -1,21 +1,23 @@
 """Compile the numba kernels in two processes at once on a cold cache.
 
 A first run on a machine with an empty numba cache spends most of its time
-compiling: on a 2-core machine the cost model's main kernel
-(:func:`gamma.costmodel.engine.evaluate_batch`, with the kernels it calls)
-takes about 16 s, a quarter of it in its expansion step
-(:func:`gamma.costmodel.engine._expand`), the busiest-PE kernel about 2 s and
-the search's kernels about 6 s more.  Where the platform can fork and a second
-CPU is free, :func:`start` forks a helper process that first compiles the
-expansion step with the argument types the main kernel passes and the
-busiest-PE kernel (one evaluation through a stand-in main kernel: figures of
-the right types, no analysis), then runs a tiny search (16 x 3) with that
-stand-in, which compiles the search's kernels into the on-disk cache;
-meanwhile :func:`lead` compiles the rest of the cost model in this process
-with one evaluation (loading the expansion step from the cache when its
-compilation reaches that call), and the search then loads the helper's
-kernels from the cache.  The two halves take about 11-12 s each, so a cold
-run takes about that long instead of the sum.
+compiling: in one process the cost model's kernels take about 15 s and the
+search's about 6 s more.  The cost model's main kernel
+(:func:`gamma.costmodel.engine.evaluate_batch`) calls a few stages that are
+compiled apart (the expansion step, the finishing stages, ...: the engine's
+module docstring says why); numba compiles such a stage when the main kernel's
+type inference first reaches its call, unless the cache already holds it.
+
+Where the platform can fork and a second CPU is free, :func:`start` forks a
+helper process.  Both processes first find the stages' argument types by running
+one evaluation in plain Python (:func:`traced_kernel_calls`, a few
+milliseconds), then compile their share of them (:data:`HELPER_KERNELS`,
+:data:`LEAD_KERNELS`): meanwhile :func:`lead` compiles the main kernel in this
+process with one evaluation, loading the helper's stages from the cache when its
+type inference reaches them; the helper then runs a tiny search (16 x 3) through
+a stand-in for the main kernel (figures of the right types, no analysis), which
+compiles the search's kernels into the cache for this process's search to load.
+The first evaluation then takes about 9 s on a 2-core machine instead of 15.
 
 Both processes compile through :func:`guard`: a per-kernel file lock makes
 whichever process reaches a kernel second wait for the first and then load
@@ -53,6 +55,16 @@ _helper: dict = {}
 #: Seconds this process waits for the helper to compile one kernel before it
 #: stops the helper (far beyond any kernel's compile time: a safety net only).
 LOCK_PATIENCE_S = 300.0
+#: The cost model's separately compiled kernels each process compiles first, in
+#: this order (qualified names; every other kernel compiles where it is first
+#: needed).  The helper starts with the parser's checks, which the main kernel's
+#: type inference needs first, then the expansion step, which with
+#: ``call_volumes`` is the longest chain (about 4 s on 2 busy cores), then the
+#: busiest-PE kernel.  Meanwhile the lead compiles the finishing stages and the
+#: twice-mapped level's stage, then the main kernel, whose type inference reaches
+#: the expansion step about when the helper has cached it.
+HELPER_KERNELS = ("_parser_reason", "_expand", "busiest_batch")
+LEAD_KERNELS = ("_finish", "_top_outputs", "_twice_level")
 _reaping = threading.Lock()
 _started = False
 
@@ -67,14 +79,9 @@ def cpus_available() -> int:
 
 def gamma_dispatchers() -> list:
     """The numba kernels of the loaded ``gamma`` modules (cost model and search)."""
-    from numba.core.registry import CPUDispatcher
-
     found: dict[int, object] = {}
-    for name, module in list(sys.modules.items()):
-        if name.startswith("gamma.") and module is not None:
-            for value in list(vars(module).values()):
-                if isinstance(value, CPUDispatcher):
-                    found.setdefault(id(value), value)
+    for _, _, kernel in _kernel_bindings():
+        found.setdefault(id(kernel), kernel)
     return list(found.values())
 
 
@@ -231,7 +238,8 @@ def _default_job():
 
 
 def _helper_main(parent: int, job) -> None:
-    """Body of the helper process: a 16 x 3 search with the stand-in cost-model kernel."""
+    """Body of the helper process: :data:`HELPER_KERNELS`, then a 16 x 3 search with
+    the stand-in cost-model kernel."""
     from dataclasses import replace
 
     from gamma.costmodel import engine
@@ -241,32 +249,70 @@ def _helper_main(parent: int, job) -> None:
     if os.getppid() != parent:
         return
     layer, hw, cfg = job if job is not None else _default_job()
-    engine.evaluate_batch = _stand_in(layer.macs)
     tiny = replace(cfg, num_pop=16, epochs=3, method="gamma")
     log = os.environ.get("GAMMA_COMPILE_LOG")
     with compile_log(f"{log}.{os.getpid()}" if log else None):
-        _compile_expand()
-        # The busiest-PE kernel next: the lead's first evaluation needs it as soon as
-        # its main kernel is compiled (the stand-in's figures are all valid).
-        _evaluate_one(layer, hw)
+        compile_first(HELPER_KERNELS, layer, hw)
+        engine.evaluate_batch = _stand_in(layer.macs)
         search_layer(layer, hw, tiny, np.random.default_rng(0))
 
 
-def _compile_expand() -> None:
-    """Compile the main kernel's expansion step (``engine._expand``, a quarter of the
-    main kernel's compile time) with the argument types the main kernel passes, so
-    that the lead process, reaching that call, loads it from the cache."""
+def _kernel_bindings() -> list:
+    """``(module, name, kernel)`` for every module-level name bound to a numba kernel
+    in the loaded ``gamma`` modules."""
+    from numba.core.registry import CPUDispatcher
+
+    return [(module, name, value)
+            for module_name, module in list(sys.modules.items())
+            if module_name.startswith("gamma.") and module is not None
+            for name, value in list(vars(module).items()) if isinstance(value, CPUDispatcher)]
+
+
+def traced_kernel_calls(layer, hw) -> list:
+    """``(kernel, argument types)`` of each separately compiled kernel that one
+    evaluation of a one-level mapping of ``layer`` calls, in call order, without
+    compiling anything: the evaluation runs as plain Python (a few milliseconds),
+    with every kernel's name bound to a shim that records the call (unless the
+    kernel is inlined into its callers) and runs the kernel's Python source."""
     from numba import typeof
 
-    from gamma.costmodel import engine
+    from gamma.costmodel import evaluate
 
-    count = np.int64(1)                     # the level count and nvar: int64 scalars
-    table = np.zeros((1, 1), dtype=np.int64)   # lv_order, ps_size, ps_ofs, lvi
-    sizes = np.zeros((1, 1, 1), dtype=np.int64)
-    row_int, row_bool, call_int, call_dims, call_steady, _ = engine.workspace(1, 1, 1)
-    args = (count, count, table, sizes, table, table, table, row_int, row_bool, call_int,
-            call_dims, call_steady)
-    engine._expand.compile(tuple(typeof(a) for a in args))
+    calls: list = []
+
+    def shim(kernel):
+        record = kernel.targetoptions.get("inline", "never") == "never"
+
+        def run(*args):
+            if record:
+                call = (kernel, tuple(typeof(a) for a in args))
+                if call not in calls:
+                    calls.append(call)
+            return kernel.py_func(*args)
+        return run
+
+    bindings = _kernel_bindings()
+    try:
+        for module, name, kernel in bindings:
+            setattr(module, name, shim(kernel))
+        evaluate(layer, hw, _one_mapping(layer))
+    finally:
+        for module, name, kernel in bindings:
+            setattr(module, name, kernel)
+    return calls
+
+
+def compile_first(names, layer, hw) -> None:
+    """Compile the kernels ``names`` (qualified names) with the argument types one
+    evaluation of ``layer`` passes them (:func:`traced_kernel_calls`), in that order.
+    Errors are ignored: whatever is missing then compiles on first use, and raises there."""
+    with suppress(Exception):
+        calls = {kernel.py_func.__qualname__: (kernel, types)
+                 for kernel, types in traced_kernel_calls(layer, hw)}
+        for name in names:
+            if name in calls:
+                kernel, types = calls[name]
+                kernel.compile(types)
 
 
 @contextmanager
@@ -352,28 +398,37 @@ def start(job=None) -> bool:
 
 
 def lead(job=None) -> None:
-    """Compile the cost model's kernels here, first thing, while the helper walks the
-    search: one evaluation of ``job``'s layer (``job`` as :func:`start` takes it)."""
+    """Compile the cost model's kernels here, first thing, while the helper compiles
+    the others: :data:`LEAD_KERNELS`, then the main kernel with one evaluation of
+    ``job``'s layer (``job`` as :func:`start` takes it)."""
     layer, hw, _ = job if job is not None else _default_job()
+    compile_first(LEAD_KERNELS, layer, hw)
     _evaluate_one(layer, hw)
 
 
-def _evaluate_one(layer, hw) -> None:
-    """Evaluate one one-level mapping of ``layer`` on ``hw`` (whatever its figures), which
-    compiles the kernels :func:`gamma.costmodel.evaluate` calls; errors are ignored:
-    the search then compiles what is missing."""
-    from gamma.costmodel import DIM_CODE, Directives, evaluate
+def _one_mapping(layer):
+    """A one-level mapping of ``layer`` (whatever its figures) that reaches every stage
+    of the cost model, the level mapping a dimension twice included (K, last)."""
+    from gamma.costmodel import DIM_CODE, Directives
 
-    dims = ("K", "C", "R", "S", "Y", "X")
-    size = np.array([[[1, 1, layer.R, layer.S, layer.R, layer.S]]], dtype=np.int64)
-    offset = np.array([[[1, 1, layer.R, layer.S, 1, 1]]], dtype=np.int64)
-    one = Directives(dim=np.array([[[DIM_CODE[d] for d in dims]]], dtype=np.int8),
-                     size=size, offset=offset,
-                     spatial=np.array([[[True] + [False] * 5]]),
-                     cluster=np.zeros((1, 1), dtype=np.int64),
-                     num_levels=np.ones(1, dtype=np.int64))
+    dims = ("K", "C", "R", "S", "Y", "X", "K")
+    size = np.array([[[1, 1, layer.R, layer.S, layer.R, layer.S, 1]]], dtype=np.int64)
+    offset = np.array([[[1, 1, layer.R, layer.S, 1, 1, 1]]], dtype=np.int64)
+    return Directives(dim=np.array([[[DIM_CODE[d] for d in dims]]], dtype=np.int8),
+                      size=size, offset=offset,
+                      spatial=np.array([[[True] + [False] * 6]]),
+                      cluster=np.zeros((1, 1), dtype=np.int64),
+                      num_levels=np.ones(1, dtype=np.int64))
+
+
+def _evaluate_one(layer, hw) -> None:
+    """Evaluate :func:`_one_mapping` of ``layer`` on ``hw``, which compiles the kernels
+    :func:`gamma.costmodel.evaluate` calls; errors are ignored: the search then
+    compiles what is missing."""
+    from gamma.costmodel import evaluate
+
     with suppress(Exception):
-        evaluate(layer, hw, one)
+        evaluate(layer, hw, _one_mapping(layer))
 
 
 def entry_kernels() -> list:

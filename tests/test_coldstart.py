@@ -215,12 +215,19 @@ def test_cold_search_compiles_each_kernel_once(tmp_path):
     here, helper = first["compiled"], _helper_compiled(tmp_path, "first")
     if warmup.cpus_available() >= 2 and hasattr(os, "fork"):
         assert first["helper"] is not None and first["status"] == 0
-        assert "gamma.costmodel.engine.evaluate_batch" in _names(here)
+        # the main kernel and the stages the lead compiles first
+        assert {"gamma.costmodel.engine.evaluate_batch", "gamma.costmodel.engine._finish",
+                "gamma.costmodel.engine._top_outputs", "gamma.costmodel.tables._twice_level"
+                } <= _names(here)
         # the main kernel's expansion step too, for the main kernel to load
         assert {"gamma.costmodel.engine._expand", "gamma.costmodel.busiest_kernel.busiest_batch",
                 "gamma.search.rowset._insert", "gamma.search.kernels.rank_in_group"
                 } <= _names(helper)
         assert "gamma.costmodel.engine._expand" not in _names(here)
+        # each stage compiled once: the traced argument types are the ones the main kernel passes
+        compiled = [line.split()[0].rsplit(".", 1)[1] for line in here + helper]
+        for name in warmup.HELPER_KERNELS + warmup.LEAD_KERNELS:
+            assert compiled.count(name) == 1, name
         assert not set(here) & set(helper)      # no kernel compiled twice for the same types
     else:
         assert first["helper"] is None and helper == []
@@ -257,3 +264,22 @@ def test_a_stuck_helper_is_stopped(tmp_path, monkeypatch):
     assert ready.exists()
     with warmup._file_lock(lock):           # waits, then stops the helper
         assert warmup._helper["status"] == -signal.SIGKILL
+
+
+def test_trace_finds_the_stages_without_compiling():
+    """The plain-Python trace compiles nothing, leaves every kernel bound as before,
+    and finds each separately compiled stage once (that its argument types are the
+    ones the main kernel passes: test_cold_search_compiles_each_kernel_once)."""
+    from gamma.costmodel import engine
+
+    layer, hw, _ = warmup._default_job()
+    kernels = warmup.gamma_dispatchers()
+    before = {id(k): list(k.signatures) for k in kernels}
+    bound = engine.evaluate_batch
+    calls = warmup.traced_kernel_calls(layer, hw)
+    assert {id(k): list(k.signatures) for k in kernels} == before
+    assert engine.evaluate_batch is bound
+    names = [kernel.py_func.__qualname__ for kernel, _ in calls]
+    assert names[0] == "evaluate_batch"
+    assert set(warmup.HELPER_KERNELS + warmup.LEAD_KERNELS) <= set(names)
+    assert len(set(names)) == len(names)    # one signature each

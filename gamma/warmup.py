@@ -407,16 +407,21 @@ def lead(job=None) -> None:
 
 
 def _one_mapping(layer):
-    """A one-level mapping of ``layer`` (whatever its figures) that reaches every stage
-    of the cost model, the level mapping a dimension twice included (K, last)."""
+    """A one-level mapping of ``layer`` (whatever its figures) that is valid for every
+    layer type and reaches every stage of the cost model: the first output
+    dimension spatially one at a time, every other dimension whole, and the first
+    one mapped a second time (the stage of a level mapping a dimension twice)."""
     from gamma.costmodel import DIM_CODE, Directives
+    from gamma.costmodel.layertable import layer_spec
 
-    dims = ("K", "C", "R", "S", "Y", "X", "K")
-    size = np.array([[[1, 1, layer.R, layer.S, layer.R, layer.S, 1]]], dtype=np.int64)
-    offset = np.array([[[1, 1, layer.R, layer.S, 1, 1, 1]]], dtype=np.int64)
-    return Directives(dim=np.array([[[DIM_CODE[d] for d in dims]]], dtype=np.int8),
-                      size=size, offset=offset,
-                      spatial=np.array([[[True] + [False] * 6]]),
+    spec = layer_spec(layer)
+    whole = dict(zip(spec.names, spec.sizes.tolist(), strict=True))
+    first = next(name for name in ("K", "C", "G") if name in whole)
+    order = [first, *(name for name in spec.names if name != first), first]
+    size = np.array([[[1, *(whole[name] for name in order[1:-1]), 1]]], dtype=np.int64)
+    return Directives(dim=np.array([[[DIM_CODE[name] for name in order]]], dtype=np.int8),
+                      size=size, offset=size.copy(),
+                      spatial=np.array([[[True] + [False] * (len(order) - 1)]]),
                       cluster=np.zeros((1, 1), dtype=np.int64),
                       num_levels=np.ones(1, dtype=np.int64))
 

@@ -14,6 +14,7 @@ import numba
 import pytest
 
 from gamma import warmup
+from gamma.workload import Layer
 
 _KERNEL = """
 from numba import njit
@@ -266,13 +267,21 @@ def test_a_stuck_helper_is_stopped(tmp_path, monkeypatch):
         assert warmup._helper["status"] == -signal.SIGKILL
 
 
-def test_trace_finds_the_stages_without_compiling():
-    """The plain-Python trace compiles nothing, leaves every kernel bound as before,
-    and finds each separately compiled stage once (that its argument types are the
-    ones the main kernel passes: test_cold_search_compiles_each_kernel_once)."""
-    from gamma.costmodel import engine
+@pytest.mark.parametrize("layer", [
+    Layer("CONV", K=64, C=64, Y=56, X=56, R=3, S=3),
+    Layer("CONV", K=64, C=3, Y=230, X=230, R=7, S=7, stride=2, N=2),
+    Layer("DSCONV", K=1, C=960, Y=9, X=9, R=3, S=3),
+    Layer("GEMM", K=4096, C=4096, Y=4096, X=1, R=1, S=1),
+    Layer("NGCONV", K=8, C=8, G=4, Y=16, X=16, R=3, S=3)], ids=lambda layer: layer.type)
+def test_trace_finds_the_stages_without_compiling(layer):
+    """For any layer, the plain-Python trace compiles nothing, leaves every kernel
+    bound as before, and finds each separately compiled stage once (that its
+    argument types are the ones the main kernel passes:
+    test_cold_search_compiles_each_kernel_once); its mapping is valid."""
+    from gamma.costmodel import engine, evaluate
+    from gamma.hardware import load_hardware
 
-    layer, hw, _ = warmup._default_job()
+    hw = load_hardware("edge")
     kernels = warmup.gamma_dispatchers()
     before = {id(k): list(k.signatures) for k in kernels}
     bound = engine.evaluate_batch
@@ -283,3 +292,4 @@ def test_trace_finds_the_stages_without_compiling():
     assert names[0] == "evaluate_batch"
     assert set(warmup.HELPER_KERNELS + warmup.LEAD_KERNELS) <= set(names)
     assert len(set(names)) == len(names)    # one signature each
+    assert evaluate(layer, hw, warmup._one_mapping(layer)).valid.all()

@@ -62,11 +62,12 @@ LOCK_PATIENCE_S = 300.0
 #: needed).  The helper starts with the parser's checks, which the main kernel's
 #: type inference needs first, then the expansion step, which with
 #: ``call_volumes`` is the longest chain (about 4 s on 2 busy cores), then the
-#: busiest-PE kernel.  Meanwhile the lead compiles the finishing stages and the
-#: twice-mapped level's stage, then the main kernel, whose type inference reaches
-#: the expansion step about when the helper has cached it.
+#: busiest-PE kernel.  Meanwhile the lead compiles the level arrays' allocation,
+#: the finishing stages and the twice-mapped level's stage, then the main kernel,
+#: whose type inference reaches the expansion step about when the helper has
+#: cached it.
 HELPER_KERNELS = ("_parser_reason", "_expand", "busiest_batch")
-LEAD_KERNELS = ("_finish", "_top_outputs", "_twice_level")
+LEAD_KERNELS = ("_level_arrays", "_finish", "_top_outputs", "_twice_level")
 _reaping = threading.Lock()
 _started = False
 

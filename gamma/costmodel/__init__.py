@@ -446,8 +446,7 @@ def _analyse(hw: Hardware, tables: _LayerTables, arrays: tuple, pes, bw, physica
         done = engine.evaluate_batch(
             done, *arrays, pes, bw, int(hw.noc_hops), int(hw.offchip_bw_value),
             int(hw.simd_lanes), *tables.kernel_args, int(physical), raw.out_int, raw.out_float,
-            raw.reason, *engine.workspace(tables.num_vars, rows, calls),
-            engine.level_workspace(tables.num_vars))
+            raw.reason, *engine.workspace(tables.num_vars, rows, calls))
         rows, calls = 4 * rows, 4 * calls      # only used if a candidate did not fit
     return raw
 

@@ -29,17 +29,20 @@ per-directive flags of levels, calls and case classes are bitmasks over loop
 positions (a case class is decoded from its key).  Per candidate four
 functions that receive arrays are compiled apart (not inlined): the expansion
 step :func:`_expand` with :func:`~gamma.costmodel.volumes.call_volumes`,
-:func:`_finish` and :func:`_top_outputs`.  numba's passes over one function grow
-faster than its size, so apart they cut the main kernel's compilation from
-11 s to 7 s and the cost model's from 20 s to 17 s at the same speed (within
-the 1-2 % noise of the benchmark), and a cold start compiles them in a second
-process (:mod:`gamma.warmup`).  Level completion and the level tables stay
-inlined (``inline="always"``), as do the other array-taking helpers: compiled
-apart, they cost 3-5 % of the kernel's speed.  A scalar helper that call sites
-pass literal arguments to is inlined too or has one explicit signature, since
-numba would compile it once per combination of literals.  The level arrays are
-allocated in Python (:func:`level_workspace`): NumPy's allocation functions
-compile slowly in numba (0.7 s for the main kernel's four kinds).
+:func:`_finish` and :func:`_top_outputs`; so is the rarely reached stage of a
+level mapping a dimension twice (:func:`~gamma.costmodel.tables._twice_level`).
+numba's passes over one function grow faster than its size, so apart they cut the main
+kernel's own compilation from 11 s to 6 s and the cost model's from 20 s to
+15-16 s at the same speed (within the 2 % noise of the benchmark), and a cold
+start compiles them in two processes at once (:mod:`gamma.warmup`).  Level
+completion and the level tables stay inlined (``inline="always"``), as do the
+other array-taking helpers: compiled apart, they cost 3-5 % of the kernel's
+speed.  A scalar helper that call sites pass literal arguments to is inlined
+too or has one explicit signature, since numba would compile it once per
+combination of literals.  The level arrays are allocated by a kernel of their
+own (:func:`_level_arrays`), which a cold start compiles first: NumPy's
+allocation functions compile slowly in numba (0.7 s for the main kernel's four
+kinds); passing the arrays in from Python instead measured 2-4 % slower.
 """
 from __future__ import annotations
 
@@ -133,25 +136,6 @@ def workspace(nvar: int, rows: int, calls: int):
             np.zeros((calls, nvar), dtype=np.int64),
             np.zeros((calls, nvar), dtype=np.int64),
             np.zeros(calls, dtype=np.float64))
-
-
-def level_workspace(nvar: int) -> tuple:
-    """Per-candidate level arrays for :func:`evaluate_batch` (reused from candidate
-    to candidate; allocated here, as NumPy's allocation compiles slowly in numba)."""
-    return (np.zeros((MAX_LEVELS, nvar), dtype=np.int64),     # lv_size
-            np.zeros((MAX_LEVELS, nvar), dtype=np.int64),     # lv_ofs
-            np.zeros((MAX_LEVELS, nvar), dtype=np.bool_),     # lv_sp
-            np.zeros((MAX_LEVELS, nvar), dtype=np.int64),     # lv_order
-            np.zeros((MAX_LEVELS, nvar), dtype=np.int64),     # lv_dims
-            np.zeros(MAX_LEVELS, dtype=np.int64),             # lv_units
-            np.zeros((MAX_LEVELS, 3), dtype=np.int64),        # lv_dup
-            np.zeros((MAX_LEVELS, NUM_LEVEL_INTS), dtype=np.int64),   # lvi
-            np.zeros((MAX_LEVELS, nvar, NUM_COLUMNS), dtype=np.int64),  # ps_sizes
-            np.zeros((MAX_LEVELS, nvar), dtype=np.int64),     # ps_size
-            np.zeros((MAX_LEVELS, nvar), dtype=np.int64),     # ps_ofs
-            np.zeros((nvar, NUM_COLUMNS), dtype=np.int64),    # table
-            np.zeros(nvar, dtype=np.int64),                   # rank
-            np.zeros((8, nvar), dtype=np.int64))              # completion
 
 
 @njit(cache=True, error_model="numpy")
@@ -541,11 +525,33 @@ def _last_cases(nvar, r0, r1, row_int, row_bool, call_int, l2_output, l2_input, 
 
 
 @njit(cache=True, error_model="numpy")
+def _level_arrays(nvar):
+    """:func:`evaluate_batch`'s per-candidate level arrays, reused from candidate to
+    candidate (lv_size ... lvi: :func:`gamma.costmodel.levels.complete_candidate`;
+    ps_sizes ... rank: :func:`gamma.costmodel.tables.prepare_level`; completion:
+    the former's scratch)."""
+    return (np.zeros((MAX_LEVELS, nvar), dtype=np.int64),     # lv_size
+            np.zeros((MAX_LEVELS, nvar), dtype=np.int64),     # lv_ofs
+            np.zeros((MAX_LEVELS, nvar), dtype=np.bool_),     # lv_sp
+            np.zeros((MAX_LEVELS, nvar), dtype=np.int64),     # lv_order
+            np.zeros((MAX_LEVELS, nvar), dtype=np.int64),     # lv_dims
+            np.zeros(MAX_LEVELS, dtype=np.int64),             # lv_units
+            np.zeros((MAX_LEVELS, 3), dtype=np.int64),        # lv_dup
+            np.zeros((MAX_LEVELS, NUM_LEVEL_INTS), dtype=np.int64),     # lvi
+            np.zeros((MAX_LEVELS, nvar, NUM_COLUMNS), dtype=np.int64),  # ps_sizes
+            np.zeros((MAX_LEVELS, nvar), dtype=np.int64),     # ps_size
+            np.zeros((MAX_LEVELS, nvar), dtype=np.int64),     # ps_ofs
+            np.zeros((nvar, NUM_COLUMNS), dtype=np.int64),    # table
+            np.zeros(nvar, dtype=np.int64),                   # rank
+            np.zeros((8, nvar), dtype=np.int64))              # completion
+
+
+@njit(cache=True, error_model="numpy")
 def evaluate_batch(start, dim, size, offset, spatial, cluster, num_levels, num_pes, noc_bw,
                    latency, offchip_bw, lanes, code_to_var, is_output_code, ignorable,
                    spec_sizes, coupled, coupled_order, sliding, y_var, x_var, r_var, s_var,
                    stride, physical, out_int, out_float, out_reason, row_int, row_bool,
-                   call_int, call_dims, call_steady, call_float, level_scratch):
+                   call_int, call_dims, call_steady, call_float):
     """Score candidates ``start...`` of a batch as MAESTRO would (module docstring).
 
     Parameters
@@ -565,8 +571,6 @@ def evaluate_batch(start, dim, size, offset, spatial, cluster, num_levels, num_p
     out_int (NUM_INT_OUTPUTS, N), out_float (NUM_FLOAT_OUTPUTS, N), out_reason (N,) : output
         Values of valid candidates and the reason code of every candidate.
     row_int ... call_float : working arrays (:func:`workspace`).
-    level_scratch : tuple
-        Per-candidate level arrays (:func:`level_workspace`).
 
     Returns
     -------
@@ -578,7 +582,7 @@ def evaluate_batch(start, dim, size, offset, spatial, cluster, num_levels, num_p
     nvar = spec_sizes.shape[0]
     out_stride = stride if physical else 1
     (lv_size, lv_ofs, lv_sp, lv_order, lv_dims, lv_units, lv_dup, lvi, ps_sizes, ps_size, ps_ofs,
-     table, rank, completion) = level_scratch
+     table, rank, completion) = _level_arrays(nvar)
     for i in range(start, n):
         reason = complete_candidate(
             i, dim, size, offset, spatial, cluster, num_levels, num_pes, code_to_var,

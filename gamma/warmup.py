@@ -18,7 +18,7 @@ type inference reaches them.  The helper then compiles the kernels of a tiny
 search (16 x 3, through a stand-in for the main kernel: figures of the right
 types, no analysis), traced the same way, from the one the search calls last
 back to the first, while this process's search compiles (or loads) them from
-the first on.  The first evaluation then takes about 9 s on a 2-core machine
+the first on.  On a 2-core machine the first evaluation then takes about 10 s
 instead of 15, and a first search about 12 s instead of 20.
 
 Both processes compile through :func:`guard`: a per-kernel file lock makes

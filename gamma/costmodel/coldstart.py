@@ -17,9 +17,7 @@ import sys
 #: Cold compilation of the cost model's and the search's kernels in one process,
 #: as a first search on a 2-core machine measures it (seconds).
 COMPILE_SECONDS = 25
-#: The same split between this process and a helper (:mod:`gamma.warmup`): the
-#: cost model's main kernel and its finishing stages here, the search's kernels
-#: mostly in the helper.
+#: The same shared between this process and a helper (:mod:`gamma.warmup`).
 PARALLEL_COMPILE_SECONDS = 12
 
 _announced = False

@@ -31,10 +31,10 @@ functions that receive arrays are compiled apart (not inlined): the expansion
 step :func:`_expand` with :func:`~gamma.costmodel.volumes.call_volumes`,
 :func:`_finish` and :func:`_top_outputs`; so is the rarely reached stage of a
 level mapping a dimension twice (:func:`~gamma.costmodel.tables._twice_level`).
-numba's passes over one function grow faster than its size, so apart they cut the main
-kernel's own compilation from 11 s to 6 s and the cost model's from 20 s to
-15-16 s at the same speed (within the 2 % noise of the benchmark), and a cold
-start compiles them in two processes at once (:mod:`gamma.warmup`).  Level
+numba's passes over one function grow faster than its size, so apart they cut
+the main kernel's own compilation from 11 s to 6 s and the cost model's from
+20 s to 15-16 s at the same speed (within the 2 % noise of the benchmark), and
+a cold start compiles them in two processes at once (:mod:`gamma.warmup`).  Level
 completion and the level tables stay inlined (``inline="always"``), as do the
 other array-taking helpers: compiled apart, they cost 3-5 % of the kernel's
 speed.  A scalar helper that call sites pass literal arguments to is inlined

@@ -310,35 +310,43 @@ def _trace(run) -> list:
     return calls
 
 
+def _one_evaluation(layer, hw):
+    """A callable that evaluates :func:`_one_mapping` of ``layer`` on ``hw``."""
+    from gamma.costmodel import evaluate
+
+    return lambda: evaluate(layer, hw, _one_mapping(layer))
+
+
 def traced_kernel_calls(layer, hw) -> list:
     """:func:`_trace` of one evaluation of :func:`_one_mapping` of ``layer`` on
     ``hw`` (a few milliseconds): the cost model's separately compiled stages."""
-    from gamma.costmodel import evaluate
+    return _trace(_one_evaluation(layer, hw))
 
-    return _trace(lambda: evaluate(layer, hw, _one_mapping(layer)))
+
+def _compile_traced(run, pick) -> None:
+    """Compile the ``(kernel, argument types)`` that ``pick`` takes, in its order, from
+    the calls :func:`_trace` finds in ``run()``.  Errors are ignored: whatever is
+    missing then compiles on first use, and raises there."""
+    with suppress(Exception):
+        for kernel, types in pick(_trace(run)):
+            kernel.compile(types)
 
 
 def compile_first(names, layer, hw) -> None:
     """Compile the kernels ``names`` (qualified names) with the argument types one
-    evaluation of ``layer`` passes them (:func:`traced_kernel_calls`), in that order.
-    Errors are ignored: whatever is missing then compiles on first use, and raises there."""
-    with suppress(Exception):
-        calls = {kernel.py_func.__qualname__: (kernel, types)
-                 for kernel, types in traced_kernel_calls(layer, hw)}
-        for name in names:
-            if name in calls:
-                kernel, types = calls[name]
-                kernel.compile(types)
+    evaluation of ``layer`` passes them (:func:`traced_kernel_calls`), in that order."""
+    def named(calls):
+        found = {kernel.py_func.__qualname__: (kernel, types) for kernel, types in calls}
+        return [found[name] for name in names if name in found]
+
+    _compile_traced(_one_evaluation(layer, hw), named)
 
 
 def compile_backwards(run) -> None:
-    """Compile the kernels ``run()`` calls (:func:`_trace`), the last one first: this
-    process's search compiles them in the order it calls them, so the two meet in
-    the middle instead of one waiting behind the other.  Errors are ignored, as in
-    :func:`compile_first`."""
-    with suppress(Exception):
-        for kernel, types in reversed(_trace(run)):
-            kernel.compile(types)
+    """Compile the kernels ``run()`` calls, the last one first: this process's search
+    compiles them in the order it calls them, so the two meet in the middle instead
+    of one waiting behind the other."""
+    _compile_traced(run, lambda calls: calls[::-1])
 
 
 @contextmanager

@@ -117,7 +117,7 @@ def breakdown(layer, hw, directives, repeat):
                 spent[name] = spent.get(name, 0.0) + time.perf_counter() - start
         return call
 
-    originals = {"engine": (costmodel.engine, "evaluate_batch"),
+    originals = {"engine": (costmodel.engine, "run_batch"),
                  "busiest": (costmodel, "busiest_batch"),
                  "positional": (costmodel, "busiest_positional")}
     saved = {key: getattr(owner, name) for key, (owner, name) in originals.items()}

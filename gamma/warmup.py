@@ -3,23 +3,20 @@
 A first run on a machine with an empty numba cache spends most of its time
 compiling: in one process the cost model's kernels take about 15 s and the
 search's about 6 s more.  The cost model's main kernel
-(:func:`gamma.costmodel.engine.evaluate_batch`) calls a few stages that are
-compiled apart (the expansion step, the finishing stages, ...: the engine's
-module docstring says why); numba compiles such a stage when the main kernel's
-type inference first reaches its call, unless the cache already holds it.
+(:func:`gamma.costmodel.engine.evaluate_batch`) calls its big stages through
+their addresses (:mod:`gamma.costmodel.stages`), so it compiles without them,
+and each stage compiles on its own, from its declared signature.
 
 Where the platform can fork and a second CPU is free, :func:`start` forks a
-helper process.  Both processes first find the stages' argument types by running
-one evaluation in plain Python (:func:`traced_kernel_calls`, a few
-milliseconds), then compile their share of them (:data:`HELPER_KERNELS`,
-:data:`LEAD_KERNELS`): meanwhile :func:`lead` compiles the main kernel in this
-process with one evaluation, loading the helper's stages from the cache when its
-type inference reaches them.  The helper then compiles the kernels of a tiny
-search (16 x 3, through a stand-in for the main kernel: figures of the right
-types, no analysis), traced the same way, from the one the search calls last
-back to the first, while this process's search compiles (or loads) them from
-the first on.  On a 2-core machine the first evaluation then takes about 10 s
-instead of 15, and a first search about 12 s instead of 20.
+helper process, which compiles the stages :data:`HELPER_STAGES` and then the
+busiest-PE kernel, while :func:`lead` compiles the main kernel in this process
+with one evaluation, then the other stages, then loads the helper's from the
+cache.  The helper then compiles the kernels of a tiny search (16 x 3, through a
+stand-in for the main kernel: figures of the right types, no analysis), traced
+in plain Python (:func:`_trace`), from the one the search calls last back to the
+first, while this process's search compiles (or loads) them from the first on.
+On a 2-core machine the first evaluation then takes about 8 s instead of 15,
+and a first search about 11 s instead of 20.
 
 Both processes compile through :func:`guard`: a per-kernel file lock makes
 whichever process reaches a kernel second wait for the first and then load
@@ -57,17 +54,12 @@ _helper: dict = {}
 #: Seconds this process waits for the helper to compile one kernel before it
 #: stops the helper (far beyond any kernel's compile time: a safety net only).
 LOCK_PATIENCE_S = 300.0
-#: The cost model's separately compiled kernels each process compiles first, in
-#: this order (qualified names; every other kernel compiles where it is first
-#: needed).  The helper starts with the parser's checks, which the main kernel's
-#: type inference needs first, then the expansion step, which with
-#: ``call_volumes`` is the longest chain (about 4 s on 2 busy cores), then the
-#: busiest-PE kernel.  Meanwhile the lead compiles the level arrays' allocation,
-#: the finishing stages and the twice-mapped level's stage, then the main kernel,
-#: whose type inference reaches the expansion step about when the helper has
-#: cached it.
-HELPER_KERNELS = ("_parser_reason", "_expand", "busiest_batch")
-LEAD_KERNELS = ("_level_arrays", "_finish", "_top_outputs", "_twice_level")
+#: The stages of the cost model's main kernel that the helper compiles, in this
+#: order (qualified names; ``engine.STAGES`` lists them all): the expansion step,
+#: which with ``call_volumes`` is the longest (about 4 s on 2 busy cores), then
+#: the two that the lead's first evaluation reaches last.  The lead, after the
+#: main kernel, compiles the other stages in the table's order.
+HELPER_STAGES = ("_expand", "_parser_reason", "_level_arrays")
 _reaping = threading.Lock()
 _started = False
 
@@ -203,7 +195,7 @@ def guard_all(lock_dir: Path) -> None:
 # ---------------------------------------------------------------------------
 
 def _stand_in(macs: int):
-    """A stand-in for ``engine.evaluate_batch``: fills its outputs with plausible
+    """A stand-in for ``engine.run_batch``: fills its outputs with plausible
     random figures (valid, ``macs`` MACs, small buffers, runtime at least the
     MACs per PE) so the search downstream runs every operator."""
     from gamma.costmodel import engine
@@ -214,7 +206,7 @@ def _stand_in(macs: int):
                                                "out_reason")}
     rng = np.random.default_rng(0)
 
-    def evaluate_batch(*args):
+    def run_batch(*args):
         out_int, out_float = args[at["out_int"]], args[at["out_float"]]
         pes = np.asarray(args[at["num_pes"]], dtype=np.int64)
         n = out_int.shape[1]
@@ -227,7 +219,7 @@ def _stand_in(macs: int):
         args[at["out_reason"]][:] = 0
         return n
 
-    return evaluate_batch
+    return run_batch
 
 
 def _default_job():
@@ -241,12 +233,12 @@ def _default_job():
 
 
 def _helper_main(parent: int, job) -> None:
-    """Body of the helper process: :data:`HELPER_KERNELS`, then the kernels of a
-    16 x 3 search with the stand-in cost-model kernel, the last one first
-    (:func:`compile_backwards`)."""
+    """Body of the helper process: :data:`HELPER_STAGES` and the busiest-PE kernel,
+    then the kernels of a 16 x 3 search with the stand-in cost-model kernel, the
+    last one first (:func:`compile_backwards`)."""
     from dataclasses import replace
 
-    from gamma.costmodel import engine
+    from gamma.costmodel import busiest, engine
     from gamma.search.ga import search_layer
 
     _die_with_parent()
@@ -256,10 +248,23 @@ def _helper_main(parent: int, job) -> None:
     tiny = replace(cfg, num_pop=16, epochs=3, method="gamma")
     log = os.environ.get("GAMMA_COMPILE_LOG")
     with compile_log(f"{log}.{os.getpid()}" if log else None):
-        compile_first(HELPER_KERNELS, layer, hw)
-        engine.evaluate_batch = _stand_in(layer.macs)
+        compile_stages(HELPER_STAGES)
+        with suppress(Exception):       # whatever fails here compiles (and raises) on first use
+            busiest.busiest_pe_macs(layer, _one_mapping(layer), hw.num_pes)
+        engine.run_batch = _stand_in(layer.macs)
         compile_backwards(lambda: search_layer(layer, hw, tiny, np.random.default_rng(0)))
         search_layer(layer, hw, tiny, np.random.default_rng(0))     # whatever the trace missed
+
+
+def compile_stages(names) -> None:
+    """Compile the main kernel's stages ``names`` (qualified names), in that order.
+    Errors are ignored: a stage that fails here compiles, and raises, on first use."""
+    from gamma.costmodel import engine
+
+    found = {caller.stage.name: caller.stage for caller in engine.STAGES}
+    with suppress(Exception):
+        for name in names:
+            found[name].compile()
 
 
 def _kernel_bindings() -> list:
@@ -310,19 +315,6 @@ def _trace(run) -> list:
     return calls
 
 
-def _one_evaluation(layer, hw):
-    """A callable that evaluates :func:`_one_mapping` of ``layer`` on ``hw``."""
-    from gamma.costmodel import evaluate
-
-    return lambda: evaluate(layer, hw, _one_mapping(layer))
-
-
-def traced_kernel_calls(layer, hw) -> list:
-    """:func:`_trace` of one evaluation of :func:`_one_mapping` of ``layer`` on
-    ``hw`` (a few milliseconds): the cost model's separately compiled stages."""
-    return _trace(_one_evaluation(layer, hw))
-
-
 def _compile_traced(run, pick) -> None:
     """Compile the ``(kernel, argument types)`` that ``pick`` takes, in its order, from
     the calls :func:`_trace` finds in ``run()``.  Errors are ignored: whatever is
@@ -330,16 +322,6 @@ def _compile_traced(run, pick) -> None:
     with suppress(Exception):
         for kernel, types in pick(_trace(run)):
             kernel.compile(types)
-
-
-def compile_first(names, layer, hw) -> None:
-    """Compile the kernels ``names`` (qualified names) with the argument types one
-    evaluation of ``layer`` passes them (:func:`traced_kernel_calls`), in that order."""
-    def named(calls):
-        found = {kernel.py_func.__qualname__: (kernel, types) for kernel, types in calls}
-        return [found[name] for name in names if name in found]
-
-    _compile_traced(_one_evaluation(layer, hw), named)
 
 
 def compile_backwards(run) -> None:
@@ -433,10 +415,9 @@ def start(job=None) -> bool:
 
 def lead(job=None) -> None:
     """Compile the cost model's kernels here, first thing, while the helper compiles
-    the others: :data:`LEAD_KERNELS`, then the main kernel with one evaluation of
-    ``job``'s layer (``job`` as :func:`start` takes it)."""
+    others: one evaluation of ``job``'s layer (``job`` as :func:`start` takes it)
+    compiles the main kernel, then the stages the helper has not compiled."""
     layer, hw, _ = job if job is not None else _default_job()
-    compile_first(LEAD_KERNELS, layer, hw)
     _evaluate_one(layer, hw)
 
 
@@ -471,15 +452,15 @@ def _evaluate_one(layer, hw) -> None:
 
 
 def entry_kernels() -> list:
-    """Kernels whose cache entries stand for the whole work: the cost model's main
-    and busiest-PE kernels, and two of the search's, one from the middle of its
-    calls and the one it calls last (the helper compiles the search's kernels from
-    the last one back, this process from the first one on)."""
-    from gamma.costmodel.busiest_kernel import busiest_batch
-    from gamma.costmodel.engine import evaluate_batch
+    """Kernels whose cache entries stand for the whole work: the cost model's
+    (:func:`gamma.costmodel.coldstart.cost_model_kernels`), and two of the
+    search's, one from the middle of its calls and the one it calls last (the
+    helper compiles the search's kernels from the last one back, this process
+    from the first one on)."""
+    from gamma.costmodel.coldstart import cost_model_kernels
     from gamma.search import kernels, rowset
 
-    return [evaluate_batch, busiest_batch, rowset._insert, kernels.rank_in_group]
+    return [*cost_model_kernels(), rowset._insert, kernels.rank_in_group]
 
 
 def all_cached() -> bool:

@@ -14,6 +14,7 @@ import numba
 import pytest
 
 from gamma import warmup
+from gamma.costmodel import engine
 from gamma.workload import Layer
 
 _KERNEL = """
@@ -180,6 +181,7 @@ class Listener(event.Listener):
 event.register("numba:compile", Listener())
 import gamma
 from gamma import warmup
+from gamma.costmodel import engine
 from gamma.workload import Layer
 layer = Layer("CONV", K=16, C=8, Y=10, X=10, R=3, S=3)
 gamma.search([layer], "edge", num_pop=16, epochs=2, plots=False, outdir=sys.argv[1], seed=3)
@@ -216,19 +218,20 @@ def test_cold_search_compiles_each_kernel_once(tmp_path):
     here, helper = first["compiled"], _helper_compiled(tmp_path, "first")
     if warmup.cpus_available() >= 2 and hasattr(os, "fork"):
         assert first["helper"] is not None and first["status"] == 0
-        # the main kernel and the stages the lead compiles first
+        # the main kernel and the stages the helper leaves to this process
         assert {"gamma.costmodel.engine.evaluate_batch", "gamma.costmodel.engine._finish",
                 "gamma.costmodel.engine._top_outputs", "gamma.costmodel.tables._twice_level"
                 } <= _names(here)
-        # the main kernel's expansion step too, for the main kernel to load, and the
-        # search's kernels from the last one back
-        assert {"gamma.costmodel.engine._expand", "gamma.costmodel.busiest_kernel.busiest_batch",
+        # the helper's stages and the busiest-PE kernel, for this process to load, and
+        # the search's kernels from the last one back
+        assert {"gamma.costmodel.engine._expand", "gamma.costmodel.levels._parser_reason",
+                "gamma.costmodel.engine._level_arrays",
+                "gamma.costmodel.busiest_kernel.busiest_batch",
                 "gamma.search.kernels.rank_in_group"} <= _names(helper)
-        assert "gamma.costmodel.engine._expand" not in _names(here)
-        # each stage compiled once: the traced argument types are the ones the main kernel passes
+        # each stage compiled once, with its declared signature
         compiled = [line.split()[0].rsplit(".", 1)[1] for line in here + helper]
-        for name in warmup.HELPER_KERNELS + warmup.LEAD_KERNELS:
-            assert compiled.count(name) == 1, name
+        for caller in engine.STAGES:
+            assert compiled.count(caller.stage.name) == 1, caller.stage.name
         assert not set(here) & set(helper)      # no kernel compiled twice for the same types
     else:
         assert first["helper"] is None and helper == []
@@ -273,31 +276,29 @@ def test_a_stuck_helper_is_stopped(tmp_path, monkeypatch):
     Layer("DSCONV", K=1, C=960, Y=9, X=9, R=3, S=3),
     Layer("GEMM", K=4096, C=4096, Y=4096, X=1, R=1, S=1),
     Layer("NGCONV", K=8, C=8, G=4, Y=16, X=16, R=3, S=3)], ids=lambda layer: layer.type)
-def test_trace_finds_the_stages_without_compiling(layer):
-    """For any layer, the plain-Python trace compiles nothing, leaves every kernel
-    bound as before, and finds each separately compiled stage once (that its
-    argument types are the ones the main kernel passes:
-    test_cold_search_compiles_each_kernel_once); its mapping is valid."""
-    from gamma.costmodel import engine, evaluate
+def test_the_warm_up_mapping_reaches_every_stage(layer):
+    """For any layer, the warm-up's one mapping is valid and maps a dimension twice,
+    so its evaluation runs every stage of the main kernel."""
+    import numpy as np
+
+    from gamma import costmodel
     from gamma.hardware import load_hardware
 
-    hw = load_hardware("edge")
-    kernels = warmup.gamma_dispatchers()
-    before = {id(k): list(k.signatures) for k in kernels}
-    bound = engine.evaluate_batch
-    calls = warmup.traced_kernel_calls(layer, hw)
-    assert {id(k): list(k.signatures) for k in kernels} == before
-    assert engine.evaluate_batch is bound
-    names = [kernel.py_func.__qualname__ for kernel, _ in calls]
-    assert names[0] == "evaluate_batch"
-    assert set(warmup.HELPER_KERNELS + warmup.LEAD_KERNELS) <= set(names)
-    assert len(set(names)) == len(names)    # one signature each
-    assert evaluate(layer, hw, warmup._one_mapping(layer)).valid.all()
+    mapping = warmup._one_mapping(layer)
+    for hw in (load_hardware("edge"), load_hardware("cloud")):
+        assert costmodel.evaluate(layer, hw, mapping).valid.all()
+        raw = costmodel._analyse(hw, costmodel._layer_tables(layer, "conv"),
+                                 costmodel._directive_arrays(mapping), np.full(1, hw.num_pes),
+                                 np.full(1, hw.noc_bw_value), physical=False)
+        assert raw.out_int[engine.O_TWICE, 0] == 1
+
+
+def test_the_helper_stages_are_stages():
+    names = [caller.stage.name for caller in engine.STAGES]
+    assert set(warmup.HELPER_STAGES) < set(names)
 
 
 def test_trace_restores_the_kernels_when_the_run_fails():
-    from gamma.costmodel import engine
-
     bound = engine.evaluate_batch
 
     def run():

@@ -443,7 +443,7 @@ def _analyse(hw: Hardware, tables: _LayerTables, arrays: tuple, pes, bw, physica
     rows, calls, done = _ROWS, _CALLS, 0
     announce_compilation()          # a notice if the kernels are about to be compiled
     while done < n:
-        done = engine.evaluate_batch(
+        done = engine.run_batch(
             done, *arrays, pes, bw, int(hw.noc_hops), int(hw.offchip_bw_value),
             int(hw.simd_lanes), *tables.kernel_args, int(physical), raw.out_int, raw.out_float,
             raw.reason, *engine.workspace(tables.num_vars, rows, calls))

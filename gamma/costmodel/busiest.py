@@ -81,7 +81,8 @@ def busiest_pe_macs(layer: Layer, directives: Directives, num_pes,
         ``ceil(layer.macs / PEs)`` only when the mapping splits the work evenly.
     """
     n = len(directives)
-    pes = np.ascontiguousarray(np.broadcast_to(np.asarray(num_pes, dtype=np.int64), (n,)))
+    # a writable copy: a broadcast view is read-only, a type the kernel would compile apart
+    pes = np.array(np.broadcast_to(np.asarray(num_pes, dtype=np.int64), (n,)))
     present, extent = variables(layer)
     args = (np.ascontiguousarray(directives.dim, dtype=np.int64),   # as evaluate: one compile
             np.ascontiguousarray(directives.size, dtype=np.int64),

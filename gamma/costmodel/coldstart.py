@@ -35,14 +35,20 @@ def _has_cached_overload(dispatcher) -> bool:
     return any(key[1] == magic and key[2][0] == code for key in index)
 
 
-def kernels_cached(dispatchers=None) -> bool:
-    """Whether ``dispatchers`` (default: the cost model's entry kernels) are compiled
-    or load from the cache (True when unsure)."""
-    if dispatchers is None:
-        from gamma.costmodel.busiest_kernel import busiest_batch
-        from gamma.costmodel.engine import evaluate_batch
+def cost_model_kernels() -> list:
+    """The cost model's kernels that ``evaluate`` calls from Python: the main kernel,
+    its stages and the busiest-PE kernel (each compiles with its own callees)."""
+    from gamma.costmodel.busiest_kernel import busiest_batch
+    from gamma.costmodel.engine import STAGES, evaluate_batch
 
-        dispatchers = (evaluate_batch, busiest_batch)
+    return [evaluate_batch, *(caller.stage.kernel for caller in STAGES), busiest_batch]
+
+
+def kernels_cached(dispatchers=None) -> bool:
+    """Whether ``dispatchers`` (default: :func:`cost_model_kernels`) are compiled or
+    load from the cache (True when unsure)."""
+    if dispatchers is None:
+        dispatchers = cost_model_kernels()
     try:
         return all(d.signatures or _has_cached_overload(d) for d in dispatchers)
     except Exception:           # numba's cache internals changed: stay quiet

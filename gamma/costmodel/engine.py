@@ -26,30 +26,35 @@ Speed notes: every array view, and every array handed to a compiled function
 that LLVM does not inline, costs atomic reference-count updates (they dominated
 the profile).  So helpers take whole arrays plus indices and never slice;
 per-directive flags of levels, calls and case classes are bitmasks over loop
-positions (a case class is decoded from its key).  Per candidate four
-functions that receive arrays are compiled apart (not inlined): the expansion
-step :func:`_expand` with :func:`~gamma.costmodel.volumes.call_volumes`,
-:func:`_finish` and :func:`_top_outputs`; so is the rarely reached stage of a
-level mapping a dimension twice (:func:`~gamma.costmodel.tables._twice_level`).
-numba's passes over one function grow faster than its size, so apart they cut
-the main kernel's own compilation from 11 s to 6 s and the cost model's from
-20 s to 15-16 s at the same speed (within the 2 % noise of the benchmark), and
-a cold start compiles them in two processes at once (:mod:`gamma.warmup`).  Level
-completion and the level tables stay inlined (``inline="always"``), as do the
-other array-taking helpers: compiled apart, they cost 3-5 % of the kernel's
-speed.  A scalar helper that call sites pass literal arguments to is inlined
-too or has one explicit signature, since numba would compile it once per
-combination of literals.  The level arrays are allocated by a kernel of their
-own (:func:`_level_arrays`), which a cold start compiles first: NumPy's
-allocation functions compile slowly in numba (0.7 s for the main kernel's four
-kinds); passing the arrays in from Python instead measured 2-4 % slower.
+positions (a case class is decoded from its key).
+
+The big stages of a candidate's analysis are compiled apart and called through
+their addresses (:data:`STAGES`, :mod:`gamma.costmodel.stages`): the level
+arrays' allocation (:func:`_level_arrays`: NumPy's allocation functions compile
+slowly in numba), the parser's checks
+(:func:`~gamma.costmodel.levels._parser_reason`), the rarely reached stage of a
+level mapping a dimension twice (:func:`~gamma.costmodel.tables._twice_level`),
+the expansion step :func:`_expand` with
+:func:`~gamma.costmodel.volumes.call_volumes`, :func:`_finish` and
+:func:`_top_outputs`.  numba's passes over one function grow faster than its
+size, and a function linked into its caller is generated again there; so apart,
+and not linked in, they cut the main kernel's own compilation from 11 s to about
+3 s at the same speed (within the 2 % noise of the benchmark), and a cold start
+compiles the main kernel and the stages in two processes at once
+(:mod:`gamma.warmup`).  Level completion and the level tables stay inlined
+(``inline="always"``), as do the other array-taking helpers: compiled apart,
+they cost 3-5 % of the kernel's speed.  A scalar helper that call sites pass
+literal arguments to is inlined too or has one explicit signature, since numba
+would compile it once per combination of literals.  The level arrays come from
+a stage rather than from Python: passing them in measured 2-4 % slower.
 """
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, typeof, types
 
 from gamma.costmodel import reasons as R
+from gamma.costmodel import stages
 from gamma.costmodel.cases import case_key, fill_classes, iteration_states, num_cases
 from gamma.costmodel.intmath import ceil_div, tdiv
 from gamma.costmodel.layout import (
@@ -87,7 +92,8 @@ from gamma.costmodel.layout import (
     R_SUB_NORMAL,
     R_WEIGHT,
 )
-from gamma.costmodel.levels import MAX_LEVELS, complete_candidate
+from gamma.costmodel.levels import MAX_LEVELS, PARSER_REASON, complete_candidate
+from gamma.costmodel.stages import BOOL, INT, NONE, bools, declare, floats, ints
 from gamma.costmodel.tables import (
     L_COUPLED,
     L_DUP,
@@ -101,6 +107,7 @@ from gamma.costmodel.tables import (
     MAPPED_EDGE,
     NUM_COLUMNS,
     NUM_LEVEL_INTS,
+    TWICE_LEVEL,
     prepare_level,
 )
 from gamma.costmodel.volumes import FILTER, INPUT, OUTPUT, call_volumes, sub_size
@@ -251,6 +258,10 @@ def _expand(num_levels, nvar, lv_order, ps_sizes, ps_size, ps_ofs, lvi, row_int,
     return ncalls
 
 
+EXPAND = declare(_expand, INT(INT, INT, ints(2), ints(3), ints(2), ints(2), ints(2), ints(2),
+                            bools(2), ints(2), ints(2), ints(2)))
+
+
 @njit(cache=True, error_model="numpy")
 def _finish(ncalls, nvar, num_levels, noc_bw, latency, offchip_bw, lanes, ps_sizes, lvi,
             row_int, row_bool, call_int, call_float):
@@ -262,6 +273,10 @@ def _finish(ncalls, nvar, num_levels, noc_bw, latency, offchip_bw, lanes, ps_siz
             k, nvar, num_levels, noc_bw, latency, offchip_bw, lanes, ps_sizes, lvi, row_int,
             row_bool, call_int, call_float)
     return first_row, lower_no_step, l2_in, l2_f, l2_out
+
+
+FINISH = declare(_finish, types.Tuple((INT, BOOL, INT, INT, INT))(
+    INT, INT, INT, INT, INT, INT, INT, ints(3), ints(2), ints(2), bools(2), ints(2), floats(1)))
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -486,6 +501,11 @@ def _top_outputs(i, nvar, lv_dims, coupled, sliding, out_stride, noc_bw, latency
         nvar, r0, r1, row_int, row_bool, call_int, l2_out, l2_in + l2_f, cd_min)
 
 
+TOP_OUTPUTS = declare(_top_outputs, NONE(INT, INT, ints(2), bools(2), ints(1), INT, INT, INT,
+                                       ints(2), bools(2), ints(2), INT, INT, INT, ints(2),
+                                       floats(2)))
+
+
 @njit(cache=True, error_model="numpy", inline="always")
 def _last_cases(nvar, r0, r1, row_int, row_bool, call_int, l2_output, l2_input, cd_min):
     """Order-dependent top-level figures from MAESTRO's last analysed cases (§4.10).
@@ -546,12 +566,35 @@ def _level_arrays(nvar):
             np.zeros((8, nvar), dtype=np.int64))              # completion
 
 
+LEVEL_ARRAYS = declare(_level_arrays, types.Tuple((
+    ints(2), ints(2), bools(2), ints(2), ints(2), ints(1), ints(2), ints(2), ints(3), ints(2),
+    ints(2), ints(2), ints(1), ints(2)))(INT))
+
+#: The stages :func:`evaluate_batch` calls through its stage table (their callers,
+#: :mod:`gamma.costmodel.stages`), in the table's order.
+STAGES = (LEVEL_ARRAYS, PARSER_REASON, TWICE_LEVEL, EXPAND, FINISH, TOP_OUTPUTS)
+S_LEVEL_ARRAYS, S_PARSER_REASON, S_TWICE_LEVEL, S_EXPAND, S_FINISH, S_TOP_OUTPUTS = range(6)
+_TABLE_TYPE = types.UniTuple(stages.ENTRY, len(STAGES))
+
+
+def run_batch(*args):
+    """:func:`evaluate_batch` ``(*args, stage table)``.
+
+    The first call in a process compiles (or loads) the main kernel before its
+    stages, so that a helper process compiling stages meanwhile
+    (:mod:`gamma.warmup`) is not waited for until the main kernel is ready.
+    """
+    if not evaluate_batch.overloads:
+        evaluate_batch.compile((*(typeof(arg) for arg in args), _TABLE_TYPE))
+    return evaluate_batch(*args, stages.table(STAGES))
+
+
 @njit(cache=True, error_model="numpy")
 def evaluate_batch(start, dim, size, offset, spatial, cluster, num_levels, num_pes, noc_bw,
                    latency, offchip_bw, lanes, code_to_var, is_output_code, ignorable,
                    spec_sizes, coupled, coupled_order, sliding, y_var, x_var, r_var, s_var,
                    stride, physical, out_int, out_float, out_reason, row_int, row_bool,
-                   call_int, call_dims, call_steady, call_float):
+                   call_int, call_dims, call_steady, call_float, stage_table):
     """Score candidates ``start...`` of a batch as MAESTRO would (module docstring).
 
     Parameters
@@ -571,6 +614,7 @@ def evaluate_batch(start, dim, size, offset, spatial, cluster, num_levels, num_p
     out_int (NUM_INT_OUTPUTS, N), out_float (NUM_FLOAT_OUTPUTS, N), out_reason (N,) : output
         Values of valid candidates and the reason code of every candidate.
     row_int ... call_float : working arrays (:func:`workspace`).
+    stage_table : the entries of :data:`STAGES` (:func:`gamma.costmodel.stages.table`).
 
     Returns
     -------
@@ -582,12 +626,13 @@ def evaluate_batch(start, dim, size, offset, spatial, cluster, num_levels, num_p
     nvar = spec_sizes.shape[0]
     out_stride = stride if physical else 1
     (lv_size, lv_ofs, lv_sp, lv_order, lv_dims, lv_units, lv_dup, lvi, ps_sizes, ps_size, ps_ofs,
-     table, rank, completion) = _level_arrays(nvar)
+     table, rank, completion) = LEVEL_ARRAYS(stage_table[S_LEVEL_ARRAYS], nvar)
     for i in range(start, n):
         reason = complete_candidate(
             i, dim, size, offset, spatial, cluster, num_levels, num_pes, code_to_var,
             is_output_code, ignorable, spec_sizes, y_var, x_var, r_var, s_var, stride, out_stride,
-            lv_size, lv_ofs, lv_sp, lv_order, lv_dims, lv_units, lv_dup, completion)
+            lv_size, lv_ofs, lv_sp, lv_order, lv_dims, lv_units, lv_dup, completion,
+            stage_table[S_PARSER_REASON])
         out_reason[i] = reason
         if reason != R.OK:
             continue
@@ -597,18 +642,18 @@ def evaluate_batch(start, dim, size, offset, spatial, cluster, num_levels, num_p
                 out_int[O_TWICE, i] = 1
             prepare_level(lvl, lv_size, lv_ofs, lv_sp, lv_order, lv_dims, lv_units, lv_dup,
                           coupled, coupled_order, sliding, out_stride, physical, table, rank,
-                          ps_sizes, ps_size, ps_ofs, lvi)
+                          ps_sizes, ps_size, ps_ofs, lvi, stage_table[S_TWICE_LEVEL])
             out_int[O_EDGE_DROPPED, i] |= lvi[lvl, L_EDGE_DROPPED]
         call_int[0, K_LEVEL] = 0
         for var in range(nvar):
             call_dims[0, var] = lv_dims[0, var]
-        ncalls = _expand(nl, nvar, lv_order, ps_sizes, ps_size, ps_ofs, lvi, row_int, row_bool,
-                         call_int, call_dims, call_steady)
+        ncalls = EXPAND(stage_table[S_EXPAND], nl, nvar, lv_order, ps_sizes, ps_size, ps_ofs, lvi,
+                        row_int, row_bool, call_int, call_dims, call_steady)
         if ncalls < 0:
             return i
-        first_row, lower_no_step, l2_in, l2_f, l2_out = _finish(
-            ncalls, nvar, nl, noc_bw[i], latency, offchip_bw, lanes, ps_sizes, lvi, row_int,
-            row_bool, call_int, call_float)
+        first_row, lower_no_step, l2_in, l2_f, l2_out = FINISH(
+            stage_table[S_FINISH], ncalls, nvar, nl, noc_bw[i], latency, offchip_bw, lanes,
+            ps_sizes, lvi, row_int, row_bool, call_int, call_float)
         out_reason[i] = _analysis_reason(call_int, lower_no_step, first_row)
         if out_reason[i] != R.OK:
             continue
@@ -616,6 +661,7 @@ def evaluate_batch(start, dim, size, offset, spatial, cluster, num_levels, num_p
         out_float[F_ACTIVE, i] = call_float[0]
         for t in range(3):
             out_int[O_L1_SIZE + t, i] = call_int[0, K_L1 + t]
-        _top_outputs(i, nvar, lv_dims, coupled, sliding, out_stride, noc_bw[i], latency, row_int,
-                     row_bool, call_int, l2_in, l2_f, l2_out, out_int, out_float)
+        TOP_OUTPUTS(stage_table[S_TOP_OUTPUTS], i, nvar, lv_dims, coupled, sliding, out_stride,
+                    noc_bw[i], latency, row_int, row_bool, call_int, l2_in, l2_f, l2_out, out_int,
+                    out_float)
     return n

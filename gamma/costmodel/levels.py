@@ -34,11 +34,12 @@ The function is compiled and called once per candidate by
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, types
 
 from gamma.costmodel import reasons as R
 from gamma.costmodel.directives import DIM_NAMES, EMPTY
 from gamma.costmodel.layertable import LayerSpec
+from gamma.costmodel.stages import BOOL, INT, bools, declare, ints
 from gamma.costmodel.tables import PACK_B_SPATIAL, PACK_HIGH, pack_twice, unpack_twice
 
 #: MAESTRO supports at most three Cluster directives (four levels).
@@ -128,6 +129,11 @@ def _parser_reason(i, nl, dim, size, offset, spatial, code_to_var, is_output_cod
     return R.OK, duplicate, both_rows
 
 
+PARSER_REASON = declare(_parser_reason, types.Tuple((INT, BOOL, INT))(
+    INT, INT, ints(3), ints(3), ints(3), bools(3), ints(1), bools(1), bools(1), ints(1), INT, INT,
+    ints(2)))
+
+
 @njit(cache=True, error_model="numpy", inline="always")
 def _analysed_twice(given, repeated, first_output, second_output):
     """Whether a second directive on a variable is analysed as MAESTRO analyses it
@@ -171,7 +177,7 @@ def _spatial_reason(i, first, last, dim, spatial, ignorable):
 def complete_candidate(i, dim, size, offset, spatial, cluster, num_levels, num_pes,
                        code_to_var, is_output_code, ignorable, spec_sizes, y_var, x_var,
                        r_var, s_var, stride, out_stride, lv_size, lv_ofs, lv_sp, lv_order,
-                       lv_dims, lv_units, lv_dup, scratch):
+                       lv_dims, lv_units, lv_dup, scratch, parser_entry):
     """Complete every level of candidate ``i`` as MAESTRO does.
 
     Parameters
@@ -197,6 +203,8 @@ def complete_candidate(i, dim, size, offset, spatial, cluster, num_levels, num_p
         ``lv_size`` ... hold the earlier one.
     scratch : ndarray (8, V), int64
         Working memory (rows ``_V_SIZE`` ... ``_DIMS``).
+    parser_entry : the stage table's entry of :data:`PARSER_REASON`
+        (:mod:`gamma.costmodel.stages`).
 
     Returns
     -------
@@ -206,7 +214,7 @@ def complete_candidate(i, dim, size, offset, spatial, cluster, num_levels, num_p
     """
     reason, top_units = _checked_units(i, dim, size, offset, spatial, cluster, num_levels, num_pes,
                                        code_to_var, is_output_code, ignorable, spec_sizes, r_var,
-                                       s_var, scratch)
+                                       s_var, scratch, parser_entry)
     if reason != R.OK:
         return reason
     nvar = spec_sizes.shape[0]
@@ -240,7 +248,7 @@ def complete_candidate(i, dim, size, offset, spatial, cluster, num_levels, num_p
 
 @njit(cache=True, error_model="numpy", inline="always")
 def _checked_units(i, dim, size, offset, spatial, cluster, num_levels, num_pes, code_to_var,
-                   is_output_code, ignorable, spec_sizes, r_var, s_var, scratch):
+                   is_output_code, ignorable, spec_sizes, r_var, s_var, scratch, parser_entry):
     """MAESTRO's structural checks of candidate ``i`` in its order, and the number of
     top-level sub-clusters (floor(PEs / product of the Cluster sizes)): (reason, units)."""
     nl = num_levels[i]
@@ -251,9 +259,9 @@ def _checked_units(i, dim, size, offset, spatial, cluster, num_levels, num_pes, 
     # MAESTRO's order: its parser; then the SpatialMap count of each level as
     # the levels are built top-down, the top level dividing by its unit count
     # (0 when the Cluster product exceeds the PEs) right after its own check.
-    reason, duplicate, both_rows = _parser_reason(i, nl, dim, size, offset, spatial, code_to_var,
-                                                  is_output_code, ignorable, spec_sizes, r_var,
-                                                  s_var, scratch)
+    reason, duplicate, both_rows = PARSER_REASON(parser_entry, i, nl, dim, size, offset, spatial,
+                                                 code_to_var, is_output_code, ignorable,
+                                                 spec_sizes, r_var, s_var, scratch)
     if reason == R.OK:
         reason = _spatial_reason(i, 0, 1, dim, spatial, ignorable)
     if reason != R.OK:

@@ -19,6 +19,7 @@ from __future__ import annotations
 from numba import njit
 
 from gamma.costmodel.intmath import tdiv
+from gamma.costmodel.stages import BOOL, INT, NONE, bools, declare, ints
 
 MAPPED, UNIQUE, MAPPED_EDGE, UNIQUE_EDGE = 0, 1, 2, 3
 OUT_MAPPED, OUT_UNIQUE, OUT_MAPPED_EDGE, OUT_UNIQUE_EDGE = 4, 5, 6, 7
@@ -167,11 +168,12 @@ def _set_edge_units(lvl, dim, m, o, units, physical, lvi):
 @njit(cache=True, error_model="numpy", inline="always")
 def prepare_level(lvl, lv_size, lv_ofs, lv_sp, lv_order, lv_dims, lv_units, lv_dup, coupled,
                   coupled_order, sliding, out_stride, physical, table, rank, ps_sizes, ps_size,
-                  ps_ofs, lvi):
+                  ps_ofs, lvi, twice_entry):
     """Level-static tables of level ``lvl``, rearranged in loop-position order
     (``ps_sizes``, ``ps_size``, ``ps_ofs``), and the level's integers ``lvi[lvl]``
     (module docstring).  A level mapping a dimension twice is finished by
-    :func:`_twice_level`.
+    :func:`_twice_level`, called through ``twice_entry``, the stage table's entry
+    of :data:`TWICE_LEVEL` (:mod:`gamma.costmodel.stages`).
     """
     nvar = lv_order.shape[1]
     twice = lv_dup[lvl, 0] >= 0
@@ -213,8 +215,8 @@ def prepare_level(lvl, lv_size, lv_ofs, lv_sp, lv_order, lv_dims, lv_units, lv_d
     _set_edge_units(lvl, lv_dims[lvl, fv], lv_size[lvl, fv], lv_ofs[lvl, fv], lv_units[lvl],
                     physical, lvi)
     if twice:
-        _twice_level(lvl, nvar, lv_order, lv_sp, lv_dims, lv_units, lv_dup, dup, b_sp, before,
-                     a_size, a_ofs, a_sp, rank, ps_size, ps_ofs, physical, lvi)
+        TWICE_LEVEL(twice_entry, lvl, nvar, lv_order, lv_sp, lv_dims, lv_units, lv_dup, dup, b_sp,
+                    before, a_size, a_ofs, a_sp, rank, ps_size, ps_ofs, physical, lvi)
     # Last SpatialMap met scanning each tensor's dimensions in MAESTRO's order.
     for t in range(3):
         last = -1
@@ -260,3 +262,8 @@ def _twice_level(lvl, nvar, lv_order, lv_sp, lv_dims, lv_units, lv_dup, dup, b_s
     lvi[lvl, L_LAST_SPATIAL_ALL] = last_pos
     _set_edge_units(lvl, lv_dims[lvl, lv_order[lvl, first_pos]], first_size, first_ofs,
                     lv_units[lvl], physical, lvi)
+
+
+TWICE_LEVEL = declare(_twice_level, NONE(INT, INT, ints(2), bools(2), ints(2), ints(1), ints(2),
+                                         INT, INT, INT, INT, INT, BOOL, ints(1), ints(2), ints(2),
+                                         INT, ints(2)))

@@ -71,3 +71,46 @@ def test_the_main_kernel_stages_compile_as_declared():
         assert compiled.signature == caller.stage.signature
         address, check = caller.stage.entry()
         assert address > 0 and check == caller.stage.check
+
+
+
+_ONE_BATCH = """
+import json, sys
+import numpy as np
+sys.path.insert(0, {benchmarks!r})
+from bench_costmodel import random_gamma_directives
+from gamma.costmodel import evaluate
+from gamma.hardware import load_hardware
+from gamma.workload import Layer
+
+hw = load_hardware("edge")
+for layer in (Layer("CONV", K=16, C=8, Y=10, X=10, R=3, S=3, stride=2),
+              Layer("DSCONV", K=1, C=16, Y=9, X=9, R=3, S=3)):
+    mappings = random_gamma_directives(layer, hw.num_pes, 40, 2, np.random.default_rng(1))
+    costs = evaluate(layer, hw, mappings)
+    print(json.dumps({{"valid": int(costs.valid.sum()), "runtime": costs.runtime.tolist(),
+                      "l2": costs.l2_size_req.tolist(),
+                      "busiest": costs.busiest_pe_macs.tolist(), "reason": costs.reason.tolist()}}))
+"""
+
+
+@pytest.mark.slow
+def test_the_cost_model_runs_as_python_without_the_jit():
+    """With NUMBA_DISABLE_JIT (to debug the kernels as Python) the callers call their
+    stages directly, and the figures are the compiled ones."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = _ONE_BATCH.format(benchmarks=str(Path(__file__).resolve().parent.parent
+                                              / "benchmarks"))
+    results = []
+    for disable in ("1", "0"):
+        out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                             env=dict(os.environ, NUMBA_DISABLE_JIT=disable), timeout=600,
+                             check=True).stdout
+        results.append([json.loads(line) for line in out.splitlines()])
+    assert all(batch["valid"] > 0 for batch in results[0])
+    assert results[0] == results[1]

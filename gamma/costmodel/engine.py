@@ -584,7 +584,7 @@ def run_batch(*args):
     stages, so that a helper process compiling stages meanwhile
     (:mod:`gamma.warmup`) is not waited for until the main kernel is ready.
     """
-    if not evaluate_batch.overloads:
+    if not getattr(evaluate_batch, "overloads", True):       # (a function without the JIT)
         evaluate_batch.compile((*(typeof(arg) for arg in args), _TABLE_TYPE))
     return evaluate_batch(*args, stages.table(STAGES))
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import zlib
 
+import numba
 from numba import types
 from numba.core import cgutils
 from numba.core.errors import TypingError
@@ -59,7 +60,7 @@ class Stage:
 
     def __init__(self, kernel, signature):
         self.kernel, self.signature = kernel, signature
-        self.name = kernel.py_func.__qualname__
+        self.name = getattr(kernel, "py_func", kernel).__qualname__
         # a crc32 of the signature's text: stable across processes, unlike hash()
         self.check = zlib.crc32(str(signature).encode())
         self._entry = None
@@ -77,6 +78,8 @@ class Stage:
 
     def entry(self) -> tuple[int, int]:
         """The stage's table entry: (address of its compiled code, check number)."""
+        if numba.config.DISABLE_JIT:
+            return (0, self.check)          # the callers run as Python (:func:`declare`)
         if self._entry is None:
             compiled = self.compile()
             address = compiled.library.get_pointer_to_function(compiled.fndesc.llvm_func_name)
@@ -86,8 +89,16 @@ class Stage:
 
 def declare(kernel, signature):
     """The caller of a new :class:`Stage` of ``kernel`` and ``signature`` (module
-    docstring); the stage is its ``stage`` attribute."""
-    return _caller(Stage(kernel, signature))
+    docstring); the stage is its ``stage`` attribute.  With ``NUMBA_DISABLE_JIT``
+    the caller is a Python function calling ``kernel``."""
+    stage = Stage(kernel, signature)
+    if numba.config.DISABLE_JIT:
+        def call(entry, *args):
+            return kernel(*args)
+
+        call.stage = stage
+        return call
+    return _caller(stage)
 
 
 def table(callers) -> tuple:

@@ -57,8 +57,9 @@ LOCK_PATIENCE_S = 300.0
 #: The stages of the cost model's main kernel that the helper compiles, in this
 #: order (qualified names; ``engine.STAGES`` lists them all): the expansion step,
 #: which with ``call_volumes`` is the longest (about 4 s on 2 busy cores), then
-#: the two that the lead's first evaluation reaches last.  The lead, after the
-#: main kernel, compiles the other stages in the table's order.
+#: the level arrays and the parser's checks, the first stages of the table, which
+#: the lead reaches when its main kernel is compiled (about 5 s): they are cached
+#: about then.  The lead compiles the others, in the table's order.
 HELPER_STAGES = ("_expand", "_parser_reason", "_level_arrays")
 _reaping = threading.Lock()
 _started = False

@@ -39,7 +39,7 @@ the expansion step :func:`_expand` with
 :func:`_top_outputs`.  numba's passes over one function grow faster than its
 size, and a function linked into its caller is generated again there; so apart,
 and not linked in, they cut the main kernel's own compilation from 11 s to about
-3 s at the same speed (within the 2 % noise of the benchmark), and a cold start
+5 s at the same speed (within the 2 % noise of the benchmark), and a cold start
 compiles the main kernel and the stages in two processes at once
 (:mod:`gamma.warmup`).  Level completion and the level tables stay inlined
 (``inline="always"``), as do the other array-taking helpers: compiled apart,

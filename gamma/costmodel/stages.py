@@ -8,8 +8,9 @@ caller keeps running the old code.  The main kernel
 through their addresses, handed to it at run time as a *stage table*
 (:func:`table`):
 
-- it compiles without them, 2-3 s less, and without waiting for them: a
-  cold start compiles them in a second process meanwhile (:mod:`gamma.warmup`);
+- it compiles without them (about 5 s instead of 6) and without waiting for
+  them: a cold start compiles them in a second process meanwhile
+  (:mod:`gamma.warmup`);
 - it always runs the stages' current compilations.
 
 A :class:`Stage` is a kernel with one declared signature; :func:`declare`

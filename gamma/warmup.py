@@ -16,7 +16,7 @@ stand-in for the main kernel: figures of the right types, no analysis), traced
 in plain Python (:func:`_trace`), from the one the search calls last back to the
 first, while this process's search compiles (or loads) them from the first on.
 On a 2-core machine the first evaluation then takes about 8 s instead of 15,
-and a first search about 11 s instead of 20.
+and a first search about 11 s instead of 22.
 
 Both processes compile through :func:`guard`: a per-kernel file lock makes
 whichever process reaches a kernel second wait for the first and then load

@@ -584,7 +584,8 @@ def run_batch(*args):
     stages, so that a helper process compiling stages meanwhile
     (:mod:`gamma.warmup`) is not waited for until the main kernel is ready.
     """
-    if not getattr(evaluate_batch, "overloads", True):       # (a function without the JIT)
+    # (under NUMBA_DISABLE_JIT evaluate_batch is a plain function: nothing to compile)
+    if not getattr(evaluate_batch, "overloads", True):
         evaluate_batch.compile((*(typeof(arg) for arg in args), _TABLE_TYPE))
     return evaluate_batch(*args, stages.table(STAGES))
 

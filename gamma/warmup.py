@@ -316,20 +316,14 @@ def _trace(run) -> list:
     return calls
 
 
-def _compile_traced(run, pick) -> None:
-    """Compile the ``(kernel, argument types)`` that ``pick`` takes, in its order, from
-    the calls :func:`_trace` finds in ``run()``.  Errors are ignored: whatever is
-    missing then compiles on first use, and raises there."""
-    with suppress(Exception):
-        for kernel, types in pick(_trace(run)):
-            kernel.compile(types)
-
-
 def compile_backwards(run) -> None:
-    """Compile the kernels ``run()`` calls, the last one first: this process's search
-    compiles them in the order it calls them, so the two meet in the middle instead
-    of one waiting behind the other."""
-    _compile_traced(run, lambda calls: calls[::-1])
+    """Compile the kernels ``run()`` calls (:func:`_trace`), the last one first: this
+    process's search compiles them in the order it calls them, so the two meet in
+    the middle instead of one waiting behind the other.  Errors are ignored:
+    whatever is missing then compiles on first use, and raises there."""
+    with suppress(Exception):
+        for kernel, types in _trace(run)[::-1]:
+            kernel.compile(types)
 
 
 @contextmanager
